@@ -1,0 +1,14 @@
+//! 会员实名制: the real-name member roster — persons, memberships and their
+//! history, import/export, online join, transfers, member cards, search.
+
+pub mod ident;
+pub mod store;
+
+pub fn module() -> crate::modules::Module {
+    crate::modules::Module {
+        key: "members",
+        nav: None,
+        routes: || axum::Router::new(),
+        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+    }
+}

@@ -1,0 +1,209 @@
+//! Layered configuration: defaults → optional TOML file → `GONGHUI_*`
+//! environment → command-line flags. Secrets are wrapped in [`Secret`] so they
+//! never reach a log line or `--help` output.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use serde::Deserialize;
+
+/// A value that prints as `[redacted]`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(v: T) -> Self {
+        Secret(v)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// postgres://user:password@host/db — contains a password, hence secret.
+    pub database_url: Option<Secret<String>>,
+    /// Hex master key for personal-data encryption; if unset it is generated
+    /// once into `<data_dir>/master.key`.
+    pub master_key: Option<Secret<String>>,
+    /// Whether cookies are marked `Secure` (set when served behind HTTPS).
+    pub secure_cookies: bool,
+    pub session_hours: i64,
+    pub log: String,
+}
+
+/// The keys a TOML file may set; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    database_url: Option<Secret<String>>,
+    master_key: Option<Secret<String>>,
+    secure_cookies: Option<bool>,
+    session_hours: Option<i64>,
+    log: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./gonghui-data"),
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            database_url: None,
+            master_key: None,
+            secure_cookies: false,
+            session_hours: 12,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Overrides given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    pub fn load(over: &Overrides) -> anyhow::Result<Config> {
+        Self::load_from(over, |k| std::env::var(k).ok())
+    }
+
+    /// `env` is injectable so tests do not touch the process environment.
+    pub fn load_from(
+        over: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let mut cfg = Config::default();
+        let file = over
+            .config_file
+            .clone()
+            .or_else(|| env("GONGHUI_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                anyhow::anyhow!(
+                    "无法读取配置文件 {} / cannot read config file: {e}",
+                    path.display()
+                )
+            })?;
+            let f: FileConfig = toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "配置文件格式错误 {} / invalid config file: {e}",
+                    path.display()
+                )
+            })?;
+            if let Some(v) = f.data_dir {
+                cfg.data_dir = v;
+            }
+            if let Some(v) = f.listen {
+                cfg.listen = v;
+            }
+            if f.database_url.is_some() {
+                cfg.database_url = f.database_url;
+            }
+            if f.master_key.is_some() {
+                cfg.master_key = f.master_key;
+            }
+            if let Some(v) = f.secure_cookies {
+                cfg.secure_cookies = v;
+            }
+            if let Some(v) = f.session_hours {
+                cfg.session_hours = v;
+            }
+            if let Some(v) = f.log {
+                cfg.log = v;
+            }
+        }
+        if let Some(v) = env("GONGHUI_DATA_DIR") {
+            cfg.data_dir = v.into();
+        }
+        if let Some(v) = env("GONGHUI_LISTEN") {
+            cfg.listen = v.parse().map_err(|e| {
+                anyhow::anyhow!("GONGHUI_LISTEN 不是有效地址 / is not an address: {e}")
+            })?;
+        }
+        if let Some(v) = env("GONGHUI_DATABASE_URL") {
+            cfg.database_url = Some(Secret(v));
+        }
+        if let Some(v) = env("GONGHUI_MASTER_KEY") {
+            cfg.master_key = Some(Secret(v));
+        }
+        if let Some(v) = env("GONGHUI_SECURE_COOKIES") {
+            cfg.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("GONGHUI_LOG") {
+            cfg.log = v;
+        }
+        if let Some(v) = &over.data_dir {
+            cfg.data_dir = v.clone();
+        }
+        if let Some(v) = over.listen {
+            cfg.listen = v;
+        }
+        if let Some(v) = &over.database_url {
+            cfg.database_url = Some(Secret(v.clone()));
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_are_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ndatabase_url = \"postgres://u:hunter2@h/db\"\nsession_hours = 4\n",
+        )
+        .unwrap();
+        let over = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let env = |k: &str| (k == "GONGHUI_LISTEN").then(|| "127.0.0.1:9100".to_string());
+        let cfg = Config::load_from(&over, env).unwrap();
+        assert_eq!(cfg.listen.port(), 9100, "env beats file");
+        assert_eq!(cfg.session_hours, 4, "file beats default");
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("[redacted]"));
+        let over2 = Overrides {
+            listen: Some("127.0.0.1:1".parse().unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::load_from(&over2, env).unwrap().listen.port(),
+            1,
+            "flag beats env"
+        );
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let over = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        assert!(Config::load_from(&over, |_| None).is_err());
+    }
+}

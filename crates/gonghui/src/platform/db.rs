@@ -1,0 +1,272 @@
+//! Storage: one pool over SQLite or PostgreSQL through sqlx's `Any` driver.
+//!
+//! Queries are written once in the portable subset of SQL both backends share
+//! (`$1` placeholders work on both, see sqlx PR #789). Backend-specific SQL is
+//! confined to this file (the `ID_PK` migration token, the SQLite writer lock)
+//! and to measured hot paths in module storage code.
+
+use std::{path::Path, str::FromStr, sync::Arc};
+
+use anyhow::Context;
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    AnyPool, ConnectOptions, Executor, Transaction,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Embedded migrations, applied in order at start.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "platform",
+        include_str!("../../migrations/0001_platform.sql"),
+    ),
+    (
+        2,
+        "members",
+        include_str!("../../migrations/0002_members.sql"),
+    ),
+    (
+        3,
+        "reports",
+        include_str!("../../migrations/0003_reports.sql"),
+    ),
+];
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer; serialising writers in-process avoids
+    /// SQLITE_BUSY on deferred transactions that upgrade to writes.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction; on SQLite it also holds the writer lock.
+pub struct WriteTx {
+    pub tx: Transaction<'static, sqlx::Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database: the SQLite file in `data_dir`
+    /// unless `url` names a PostgreSQL database. Runs the migrations.
+    pub async fn open(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = match url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                (u.to_string(), Backend::Postgres)
+            }
+            Some(u) if u.starts_with("sqlite:") => (u.to_string(), Backend::Sqlite),
+            Some(_) => anyhow::bail!(
+                "数据库地址不受支持: 请使用 postgres://… 或 sqlite:… / unsupported database URL: use postgres://… or sqlite:…"
+            ),
+            None => {
+                std::fs::create_dir_all(data_dir)
+                    .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+                let file = data_dir.join("gonghui.db");
+                (format!("sqlite://{}?mode=rwc", file.display()), Backend::Sqlite)
+            }
+        };
+        let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let max = if backend == Backend::Sqlite { 8 } else { 16 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .context("连接数据库失败 / cannot connect to the database")?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        let db = Db {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let guard = match &self.write_lock {
+            Some(l) => Some(l.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Rewrites the portable migration text for this backend.
+    fn dialect(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => sql.replace("ID_PK", "INTEGER PRIMARY KEY"),
+            Backend::Postgres => sql.replace(
+                "ID_PK",
+                "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+            ),
+        }
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, name, sql) in MIGRATIONS {
+            let mut tx = self.begin_write().await?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *tx.tx)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            for stmt in split_statements(&self.dialect(sql)) {
+                sqlx::query(&stmt)
+                    .execute(&mut *tx.tx)
+                    .await
+                    .with_context(|| format!("migration {version} {name}: {stmt}"))?;
+            }
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(*version)
+            .bind(*name)
+            .bind(crate::platform::time::now_rfc3339())
+            .execute(&mut *tx.tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version, name, "migration applied");
+        }
+        Ok(())
+    }
+
+    /// A consistent online copy of the database into `to`: SQLite's
+    /// `VACUUM INTO` on SQLite; for PostgreSQL use pg_dump.
+    pub async fn backup(&self, to: &Path) -> anyhow::Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                if to.exists() {
+                    anyhow::bail!(
+                        "目标文件已存在: {} / the target file already exists; choose a new name",
+                        to.display()
+                    );
+                }
+                let path = to.display().to_string().replace('\'', "''");
+                sqlx::query(&format!("VACUUM INTO '{path}'")).execute(&self.pool).await?;
+                Ok(())
+            }
+            Backend::Postgres => anyhow::bail!(
+                "PostgreSQL 请使用 pg_dump 备份 / for PostgreSQL use pg_dump (it gives a consistent online copy)"
+            ),
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Splits a migration file on `;` at line ends, dropping comment-only chunks.
+fn split_statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        cur.push_str(line);
+        cur.push('\n');
+        if trimmed.ends_with(';') {
+            let s = cur.trim().trim_end_matches(';').to_string();
+            if !s.is_empty() {
+                out.push(s);
+            }
+            cur.clear();
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE prefix pattern (used with ESCAPE '\').
+pub fn like_prefix(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 1);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_statements_and_skips_comments() {
+        let s = split_statements("-- c\nCREATE TABLE a (x BIGINT);\n\nINSERT INTO a VALUES (1);\n");
+        assert_eq!(
+            s,
+            vec!["CREATE TABLE a (x BIGINT)", "INSERT INTO a VALUES (1)"]
+        );
+    }
+
+    #[test]
+    fn like_prefix_escapes() {
+        assert_eq!(like_prefix("/1/2/"), "/1/2/%");
+        assert_eq!(like_prefix("a_b%"), "a\\_b\\%%");
+    }
+}
