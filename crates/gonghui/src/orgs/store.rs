@@ -48,6 +48,13 @@ pub struct Org {
 }
 
 impl Org {
+    pub fn short_name_or_name(&self) -> &str {
+        if self.short_name.is_empty() {
+            &self.name
+        } else {
+            &self.short_name
+        }
+    }
     pub fn is_closed(&self) -> bool {
         self.status == "closed"
     }
@@ -825,15 +832,5 @@ mod tests {
         assert_eq!(region_root_of("/1/"), None);
         assert_eq!(region_root_of("/1/5/"), Some(5));
         assert_eq!(region_root_of("/1/5/23/"), Some(5));
-    }
-}
-
-impl Org {
-    pub fn short_name_or_name(&self) -> &str {
-        if self.short_name.is_empty() {
-            &self.name
-        } else {
-            &self.short_name
-        }
     }
 }

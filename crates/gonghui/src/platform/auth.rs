@@ -37,7 +37,7 @@ impl Password {
         let n = raw.chars().count();
         let has_letter = raw.chars().any(|c| c.is_alphabetic());
         let has_digit = raw.chars().any(|c| c.is_ascii_digit());
-        if n < 8 || n > 128 || !has_letter || !has_digit {
+        if !(8..=128).contains(&n) || !has_letter || !has_digit {
             return Err(AppError::invalid(
                 "密码至少8位,且须同时包含字母和数字",
                 "The password needs at least 8 characters, with both letters and digits",

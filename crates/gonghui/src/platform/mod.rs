@@ -9,6 +9,8 @@ pub mod error;
 pub mod i18n;
 pub mod ids;
 pub mod scope;
+pub mod sheet;
+pub mod testing;
 pub mod time;
 pub mod web;
 

@@ -211,7 +211,9 @@ pub fn read_table(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
     match detect_format(bytes)? {
         Format::Xlsx => {
             let book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-                if contains(bytes, b"xl/workbook") || contains(bytes, b"content.xml") {
+                // Part names are stored in clear in the zip: xlsx parts live
+                // under "xl/", an ods names its MIME type.
+                if contains(bytes, b"xl/") || contains(bytes, b"opendocument.spreadsheet") {
                     SheetError::Read(e.to_string())
                 } else {
                     // A zip, but not a workbook: .docx, .pptx, an archive …
@@ -1707,6 +1709,20 @@ mod tests {
         encrypted.extend(vec![0; 200]);
         encrypted.extend(utf16le("EncryptionInfo"));
         assert!(matches!(err(&encrypted), SheetError::Encrypted));
+    }
+
+    #[test]
+    fn damaged_workbook_is_a_read_error() {
+        let sheet = SheetOut {
+            name: "a".into(),
+            headers: strings(&["姓名"]),
+            rows: vec![vec!["王芳".into()]; 50],
+            col_widths: None,
+        };
+        let bytes = write_xlsx(&[sheet]).unwrap();
+        let cut = &bytes[..bytes.len() / 2];
+        assert!(contains(cut, b"xl/"));
+        assert!(matches!(err(cut), SheetError::Read(_)));
     }
 
     #[test]

@@ -51,8 +51,7 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
         return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
     let norm: String = s
-        .replace('年', "-")
-        .replace('月', "-")
+        .replace(['年', '月'], "-")
         .replace('日', "")
         .chars()
         .map(|c| if c == '/' || c == '.' { '-' } else { c })
