@@ -33,9 +33,11 @@ CREATE TABLE persons (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX persons_phone ON persons(phone_hash);
-CREATE INDEX persons_name ON persons(name);
-CREATE INDEX persons_pinyin ON persons(name_pinyin);
-CREATE INDEX persons_initials ON persons(name_initials);
+-- PATTERN_OPS: text_pattern_ops on PostgreSQL so prefix LIKE uses the
+-- index; nothing on SQLite, where prefix search uses GLOB (see db.rs).
+CREATE INDEX persons_name ON persons(name PATTERN_OPS);
+CREATE INDEX persons_pinyin ON persons(name_pinyin PATTERN_OPS);
+CREATE INDEX persons_initials ON persons(name_initials PATTERN_OPS);
 
 CREATE TABLE memberships (
     id ID_PK,
@@ -54,6 +56,7 @@ CREATE TABLE memberships (
 -- One person, one active membership across the whole instance.
 CREATE UNIQUE INDEX memberships_one_active ON memberships(person_id) WHERE status <> 'ended';
 CREATE INDEX memberships_org ON memberships(org_id, status);
+CREATE INDEX memberships_person ON memberships(person_id);
 
 CREATE TABLE membership_events (
     id ID_PK,
@@ -152,3 +155,8 @@ CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- Counters for member and card numbers, reserved in blocks by UPDATE … RETURNING.
+INSERT INTO settings (key, value) VALUES ('seq.member_no', '0');
+INSERT INTO settings (key, value) VALUES ('seq.card_no', '0');
+INSERT INTO settings (key, value) VALUES ('retirement.male', '60');
+INSERT INTO settings (key, value) VALUES ('retirement.female', '55');

@@ -80,6 +80,50 @@ enum Command {
         #[command(subcommand)]
         cmd: OrgCmd,
     },
+    /// Import data from a spreadsheet
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Generate test data
+    Gen {
+        #[command(subcommand)]
+        what: GenWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportWhat {
+    /// Import a member roster (.xlsx, .xls, .csv in UTF-8 or GBK)
+    Members {
+        file: PathBuf,
+        /// Union for rows that leave 所属工会编码 empty; also limits the import to that subtree
+        #[arg(long)]
+        org: Option<String>,
+        /// Import nothing if any row is rejected
+        #[arg(long)]
+        all_or_nothing: bool,
+        /// Write rejected rows, with the reason, to this .xlsx
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GenWhat {
+    /// A realistic fictional roster (valid IDs over real region codes)
+    Members {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// .csv or .xlsx
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Comma-separated union codes to spread members over (default: the demo's grassroots unions)
+        #[arg(long)]
+        orgs: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -251,6 +295,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("已创建 / created org id={id}");
         }
         Command::User { cmd } => user_cmd(&state, cmd).await?,
+        Command::Import {
+            what:
+                ImportWhat::Members {
+                    file,
+                    org,
+                    all_or_nothing,
+                    rejects,
+                },
+        } => {
+            return import_members(&state, file, org, all_or_nothing, rejects).await;
+        }
+        Command::Gen {
+            what:
+                GenWhat::Members {
+                    count,
+                    out,
+                    seed,
+                    orgs,
+                },
+        } => {
+            let orgs: Vec<String> = match orgs {
+                Some(list) => list
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                None => crate::demo::grassroots_codes(),
+            };
+            crate::members::gen::write_file(&out, count, seed, orgs)?;
+            println!("已生成 / generated {count} rows: {}", out.display());
+        }
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
@@ -323,6 +398,92 @@ async fn user_cmd(state: &AppState, cmd: UserCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn import_members(
+    state: &AppState,
+    file: PathBuf,
+    org: Option<String>,
+    all_or_nothing: bool,
+    rejects: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use crate::members::import;
+    let mut scope = system_scope(state).await?;
+    if let Some(code) = &org {
+        let o = orgs::get_by_code(&state.db, &scope, code)
+            .await
+            .map_err(|_| anyhow::anyhow!("找不到组织编码 {code} / no org with code {code}"))?;
+        scope = scope.narrow(o.id, &o.path)?;
+    }
+    let opts = import::Options {
+        org_code: org.clone(),
+        all_or_nothing,
+        file_name: file
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default(),
+    };
+    let job = import::create_job(state, &scope, &opts).await?;
+    let progress = state.jobs.start(job);
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 rows {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let run = import::run(state, &scope, job, file, &opts, progress.clone());
+    tokio::pin!(run);
+    let report = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                let (total, done, _) = progress.snapshot();
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        }
+    };
+    bar.finish_and_clear();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("导入失败 / import failed: {}", e.user_message());
+            println!("new=0 updated=0 unchanged=0 rejected=0");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    for r in report.rejects.iter().take(20) {
+        eprintln!(
+            "第{}行 / row {}: {} / {}",
+            r.line, r.line, r.reason.zh, r.reason.en
+        );
+    }
+    if report.rejects.len() > 20 {
+        eprintln!(
+            "…… 另有{}行未导入 / {} more rejected rows",
+            report.rejects.len() - 20,
+            report.rejects.len() - 20
+        );
+    }
+    if let Some(path) = rejects {
+        if !report.rejects.is_empty() {
+            std::fs::write(&path, import::rejects_xlsx(&report.rejects)?)?;
+            eprintln!(
+                "未导入的行已写入 / rejected rows written to {}",
+                path.display()
+            );
+        }
+    }
+    if !report.committed {
+        eprintln!(
+            "全部导入模式:有{}行被拒绝,本次未导入任何数据 / all-or-nothing: nothing was imported",
+            report.counts.rejected
+        );
+        println!("{}", report.counts);
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("{}", report.counts);
+    state.db.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_logins(logins: &[(String, String, String)]) {

@@ -163,6 +163,80 @@ impl Seeder<'_> {
 
 use chrono::Datelike;
 
+/// Codes of the demo's grassroots unions (as `seed` creates them).
+pub fn grassroots_codes() -> Vec<String> {
+    let mut out = Vec::new();
+    for (code, ..) in COUNTIES {
+        for s in 1..=STREETS.len() {
+            for g in 1..=12 {
+                out.push(format!("{code}-S{s}-{g:03}"));
+            }
+        }
+        for g in 1..=5 {
+            out.push(format!("{code}-Z{g:02}"));
+        }
+    }
+    for (code, ..) in INDUSTRIES {
+        for g in 1..=12 {
+            out.push(format!("{code}-{g:03}"));
+        }
+    }
+    out
+}
+
+/// Members of the demo: generated rows joined over the years, then some
+/// leaving, applied through the same path as an import (so re-running the
+/// demo finds them unchanged).
+pub const DEMO_MEMBERS: u64 = 6000;
+
+async fn seed_members(
+    st: &AppState,
+    scope: &Scope,
+) -> anyhow::Result<crate::members::store::Counts> {
+    use crate::members::{gen::Generator, store};
+    let unions = store::Unions::load(&st.db, scope).await?;
+    let rule = store::retirement_rule(&st.db).await?;
+    let today = crate::platform::time::today();
+    let mut g = Generator::new(SEED, grassroots_codes(), today);
+    g.join_years = (2015, today.year());
+    let mut rows: Vec<_> = (0..DEMO_MEMBERS).map(|n| g.row(n)).collect();
+    // About one in twelve has since left (退会) after joining.
+    let mut leavers = Vec::new();
+    for (n, r) in rows.iter().enumerate() {
+        if n % 12 == 5 {
+            let joined = crate::platform::time::parse_date(&r.change_date).unwrap_or(today);
+            let days = (today - joined).num_days();
+            if days > 60 {
+                let mut l = r.clone();
+                l.change_kind = "退会".into();
+                l.change_date = (joined
+                    + chrono::Duration::days(30 + (n as i64 * 37) % (days - 30)))
+                .to_string();
+                leavers.push(l);
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.change_date.cmp(&b.change_date));
+    let mut counts = store::Counts::default();
+    let mut tx = st.db.begin_write().await?;
+    for phase in [rows, leavers] {
+        let mut seen = std::collections::HashSet::new();
+        let prepared: Vec<_> = phase
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| store::prepare(&st.keys, i + 2, r, &rule).ok())
+            .filter(|p| seen.insert(p.sealed.id_hash.clone()))
+            .collect();
+        for chunk in prepared.chunks(2000) {
+            for o in store::apply(&mut tx, &unions, None, chunk, None).await? {
+                counts.add(&o);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(counts)
+}
+
 /// Seeds (or refreshes) the demo; returns (username, org, role) of the demo logins.
 pub async fn seed(st: &AppState) -> anyhow::Result<Vec<(String, String, String)>> {
     let actor = Actor::system("demo");
@@ -369,5 +443,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<Vec<(String, String, String)>
         ));
     }
     tracing::info!(created = s.created, "demo orgs seeded");
+    let counts = seed_members(st, &s.scope).await?;
+    tracing::info!(%counts, "demo members seeded");
     Ok(out)
 }

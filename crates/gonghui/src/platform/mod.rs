@@ -8,8 +8,10 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod jobs;
 pub mod scope;
 pub mod sheet;
+pub mod sqlx_util;
 pub mod testing;
 pub mod time;
 pub mod web;
@@ -31,5 +33,6 @@ pub async fn open(cfg: config::Config) -> anyhow::Result<web::AppState> {
         db,
         cfg: Arc::new(cfg),
         keys: Arc::new(keys),
+        jobs: Default::default(),
     })
 }

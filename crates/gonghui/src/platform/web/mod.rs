@@ -25,6 +25,7 @@ pub struct AppState {
     pub db: Db,
     pub cfg: Arc<Config>,
     pub keys: Arc<Keys>,
+    pub jobs: Arc<crate::platform::jobs::Jobs>,
 }
 
 fn metrics_handle() -> &'static PrometheusHandle {
