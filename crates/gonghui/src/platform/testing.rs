@@ -58,6 +58,10 @@ pub async fn fresh_database_url() -> anyhow::Result<Option<String>> {
 pub async fn env() -> anyhow::Result<TestEnv> {
     let dir = tempfile::tempdir()?;
     let database_url = fresh_database_url().await?;
+    open_env(dir, database_url).await
+}
+
+async fn open_env(dir: tempfile::TempDir, database_url: Option<String>) -> anyhow::Result<TestEnv> {
     let cfg = Config {
         data_dir: dir.path().to_path_buf(),
         database_url: database_url.clone().map(Secret::new),
@@ -73,11 +77,79 @@ pub async fn env() -> anyhow::Result<TestEnv> {
     })
 }
 
-/// A fresh environment with the demo dataset loaded.
+/// Where the once-per-process seeded demo lives.
+enum Template {
+    /// The SQLite file of a seeded demo.
+    Sqlite(PathBuf),
+    /// (admin URL, template database name) on PostgreSQL.
+    Postgres(String, String),
+}
+
+static DEMO: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
+
+async fn demo_template() -> anyhow::Result<&'static Template> {
+    DEMO.get_or_try_init(|| async {
+        let env = env().await?;
+        crate::demo::seed(&env.state).await?;
+        let t = match &env.database_url {
+            None => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(env.state.db.pool())
+                    .await?;
+                env.state.db.close().await;
+                let path = env.dir.path().join("gonghui.db");
+                // The template outlives this call: keep its directory.
+                let _ = env.dir.keep();
+                Template::Sqlite(path)
+            }
+            Some(url) => {
+                env.state.db.close().await;
+                let admin = std::env::var("GONGHUI_TEST_DATABASE_URL")?;
+                let name = url
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                Template::Postgres(admin, name)
+            }
+        };
+        Ok(t)
+    })
+    .await
+}
+
+/// A fresh environment with the demo dataset loaded: a copy of a demo
+/// seeded once per test process, so each test starts from the same state.
 pub async fn demo_env() -> anyhow::Result<TestEnv> {
-    let env = env().await?;
-    crate::demo::seed(&env.state).await?;
-    Ok(env)
+    let dir = tempfile::tempdir()?;
+    let url = match demo_template().await? {
+        Template::Sqlite(path) => {
+            std::fs::copy(path, dir.path().join("gonghui.db"))?;
+            None
+        }
+        Template::Postgres(admin, template) => {
+            let fresh = fresh_database_url().await?.expect("postgres configured");
+            let name = fresh
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let mut conn = AnyConnection::connect(admin).await?;
+            conn.execute(format!("DROP DATABASE {name}").as_str())
+                .await?;
+            conn.execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+                .await?;
+            conn.close().await?;
+            Some(fresh)
+        }
+    };
+    open_env(dir, url).await
 }
 
 /// The real server on an ephemeral port; stops when dropped.
