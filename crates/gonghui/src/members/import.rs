@@ -145,12 +145,17 @@ impl Validator {
 fn read_file(path: &Path, mut v: Validator) -> AppResult<()> {
     let mut f = std::fs::File::open(path)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
-    let mut head = [0u8; 8];
-    let n = f.read(&mut head).map_err(anyhow::Error::from)?;
-    if n == 0 {
+    // Sniff on a window large enough for the encoding check (a few bytes
+    // could end inside a multi-byte character).
+    let mut head = Vec::with_capacity(sheet::SNIFF_LEN + 1);
+    (&mut f)
+        .take(sheet::SNIFF_LEN as u64 + 1)
+        .read_to_end(&mut head)
+        .map_err(anyhow::Error::from)?;
+    if head.is_empty() {
         return Err(sheet_err(SheetError::Empty));
     }
-    let format = sheet::detect_format(&head[..n]).map_err(sheet_err)?;
+    let format = sheet::detect_format(&head).map_err(sheet_err)?;
     match format {
         sheet::Format::Csv => {
             // Count lines for the progress bar (a cheap pass over the bytes).

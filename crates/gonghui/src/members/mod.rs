@@ -2,16 +2,18 @@
 //! history, import/export, online join, transfers, member cards, search.
 
 pub mod gen;
+pub mod http;
 pub mod ident;
 pub mod import;
 pub mod model;
 pub mod store;
+pub mod transfer;
 
 pub fn module() -> crate::modules::Module {
     crate::modules::Module {
         key: "members",
-        nav: None,
-        routes: axum::Router::new,
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        nav: Some(("nav.members", "/members")),
+        routes: http::routes,
+        openapi: http::openapi,
     }
 }

@@ -177,7 +177,7 @@ pub enum Format {
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 /// How much of a text file is inspected to decide encoding and delimiter.
-const SNIFF_LEN: usize = 64 * 1024;
+pub const SNIFF_LEN: usize = 64 * 1024;
 /// Non-ASCII bytes wanted before choosing between UTF-8 and GB18030.
 const LOOKAHEAD: usize = 4096;
 /// Rows with a single filled cell above the real header (titles, notes).
@@ -2089,10 +2089,10 @@ mod tests {
                 "中共党员",
                 "咸阳示范机械有限公司",
                 "否",
-                "否",
+                "",
                 "入会",
                 "2024-03-01",
-                "SF-0101-001",
+                "SF-01-S1-001",
             ])
         );
         let map = HeaderMap::new(
