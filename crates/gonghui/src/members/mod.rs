@@ -1,9 +1,11 @@
 //! 会员实名制: the real-name member roster — persons, memberships and their
 //! history, import/export, online join, transfers, member cards, search.
 
+pub mod card;
 pub mod gen;
 pub mod ident;
 pub mod import;
+pub mod join;
 pub mod model;
 pub mod store;
 
@@ -11,7 +13,15 @@ pub fn module() -> crate::modules::Module {
     crate::modules::Module {
         key: "members",
         nav: None,
-        routes: axum::Router::new,
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        routes: || {
+            axum::Router::new()
+                .merge(join::routes())
+                .merge(card::routes())
+        },
+        openapi: || {
+            let mut doc = join::openapi();
+            doc.merge(card::openapi());
+            doc
+        },
     }
 }
