@@ -116,6 +116,10 @@ CREATE TABLE join_requests (
     decided_by BIGINT
 );
 CREATE INDEX join_requests_org ON join_requests(org_id, status);
+-- The applicant's status lookup (ID hash + phone hash), and at most one
+-- pending application per person (a second submit is refused, even racing).
+CREATE INDEX join_requests_applicant ON join_requests(id_hash, phone_hash);
+CREATE UNIQUE INDEX join_requests_one_pending ON join_requests(id_hash) WHERE status = 'pending';
 
 CREATE TABLE cards (
     id ID_PK,
@@ -128,6 +132,8 @@ CREATE TABLE cards (
     revoked_at TEXT
 );
 CREATE INDEX cards_membership ON cards(membership_id);
+-- One valid card per membership: reissuing revokes the old one first.
+CREATE UNIQUE INDEX cards_one_active ON cards(membership_id) WHERE status = 'active';
 
 CREATE TABLE import_jobs (
     id ID_PK,

@@ -1,10 +1,12 @@
 //! 会员实名制: the real-name member roster — persons, memberships and their
 //! history, import/export, online join, transfers, member cards, search.
 
+pub mod card;
 pub mod gen;
 pub mod http;
 pub mod ident;
 pub mod import;
+pub mod join;
 pub mod model;
 pub mod store;
 pub mod transfer;
@@ -13,7 +15,17 @@ pub fn module() -> crate::modules::Module {
     crate::modules::Module {
         key: "members",
         nav: Some(("nav.members", "/members")),
-        routes: http::routes,
-        openapi: http::openapi,
+        routes: || {
+            axum::Router::new()
+                .merge(http::routes())
+                .merge(join::routes())
+                .merge(card::routes())
+        },
+        openapi: || {
+            let mut doc = http::openapi();
+            doc.merge(join::openapi());
+            doc.merge(card::openapi());
+            doc
+        },
     }
 }
