@@ -25,7 +25,7 @@ use crate::{
         i18n::Msg,
         ids::{MembershipId, OrgId},
         scope::{Perm, Scope},
-        sqlx_util::{bind_all, insert_many, placeholders, V},
+        sqlx_util::{bind_all, insert_many, placeholders, placeholders_for, V},
         time,
     },
 };
@@ -275,7 +275,7 @@ pub async fn apply(
     for chunk in pids.chunks(500) {
         let sql = format!(
             "SELECT id, person_id, org_id, status FROM memberships WHERE person_id IN ({}) ORDER BY id",
-            placeholders(0, chunk.len())
+            placeholders_for(conn, chunk.len())
         );
         let vals: Vec<V> = chunk.iter().map(|p| V::I(*p)).collect();
         for r in bind_all(sqlx::query(&sql), &vals)

@@ -102,6 +102,11 @@ impl Db {
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // A 64 MB page cache (allocated only as used) and
+                        // in-memory statement journals: bulk imports spilled
+                        // pages and wrote sub-journals to disk otherwise.
+                        conn.execute("PRAGMA cache_size = -65536").await?;
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                     }
                     Ok(())
                 })
