@@ -80,6 +80,29 @@ enum Command {
         #[command(subcommand)]
         cmd: OrgCmd,
     },
+    /// Statistics
+    Report {
+        #[command(subcommand)]
+        cmd: ReportCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCmd {
+    /// Every indicator for an org subtree and a year
+    Indicators {
+        /// Org code of the subtree's root
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        year: i32,
+        /// json | xlsx
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Output file (stdout for JSON if omitted)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -251,6 +274,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("已创建 / created org id={id}");
         }
         Command::User { cmd } => user_cmd(&state, cmd).await?,
+        Command::Report {
+            cmd:
+                ReportCmd::Indicators {
+                    org,
+                    year,
+                    format,
+                    out,
+                },
+        } => crate::reports::cli::indicators(&state, &org, year, &format, out).await?,
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)

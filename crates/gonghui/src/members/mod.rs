@@ -2,6 +2,7 @@
 //! history, import/export, online join, transfers, member cards, search.
 
 pub mod ident;
+pub mod indicators;
 pub mod store;
 
 pub fn module() -> crate::modules::Module {
@@ -10,5 +11,6 @@ pub fn module() -> crate::modules::Module {
         nav: None,
         routes: || axum::Router::new(),
         openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        indicators: indicators::indicators,
     }
 }
