@@ -106,6 +106,25 @@ fn bound<'q>(sql: &'q str, params: &'q [String]) -> AnyQuery<'q> {
     q
 }
 
+/// How a large subtree is read: the source's table scanned in storage order,
+/// orgs and persons looked up by primary key. SQLite honours CROSS JOIN as
+/// the join order; PostgreSQL plans it like any inner join. (Reaching a
+/// whole city's members through the org index costs a random read per row:
+/// 4 s instead of 1 s at a million members, see BENCHMARKS.md.)
+fn scan_from_clause(source: Source) -> (&'static str, &'static str) {
+    match source {
+        Source::Memberships => (
+            "memberships m CROSS JOIN orgs o CROSS JOIN persons p",
+            "o.id = m.org_id AND p.id = m.person_id AND ",
+        ),
+        Source::MemberEvents => (
+            "membership_events e CROSS JOIN orgs o CROSS JOIN persons p",
+            "o.id = e.org_id AND p.id = e.person_id AND ",
+        ),
+        other => (from_clause(other), ""),
+    }
+}
+
 fn from_clause(source: Source) -> &'static str {
     match source {
         Source::Orgs => "orgs o",
@@ -149,6 +168,7 @@ async fn per_org(
     like: &str,
     source: Source,
     cols: &[Col<'_>],
+    large: bool,
 ) -> AppResult<HashMap<i64, Vec<i64>>> {
     if cols.is_empty() {
         return Ok(HashMap::new());
@@ -180,10 +200,12 @@ async fn per_org(
         }
         _ => String::new(),
     };
-    let sql = format!(
-        "{select} FROM {} WHERE o.path LIKE $1{prefilter} GROUP BY o.id",
-        from_clause(source)
-    );
+    let (from, joins) = if large {
+        scan_from_clause(source)
+    } else {
+        (from_clause(source), "")
+    };
+    let sql = format!("{select} FROM {from} WHERE {joins}o.path LIKE $1{prefilter} GROUP BY o.id");
     let rows = bound(&sql, &b.params).fetch_all(db.pool()).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in &rows {
@@ -206,6 +228,16 @@ pub struct Subtree {
     pub org: Org,
     pub children: Vec<Org>,
     bucket: HashMap<i64, usize>,
+    /// A quarter of the tree or more: read member tables in storage order.
+    pub large: bool,
+}
+
+/// Whether a subtree of `n` orgs is a large part of the whole tree.
+async fn is_large(db: &Db, n: usize) -> AppResult<bool> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n as i64 * 4 >= total)
 }
 
 impl Subtree {
@@ -233,10 +265,12 @@ impl Subtree {
             };
             bucket.insert(o.id.0, b);
         }
+        let large = is_large(db, all.len()).await?;
         Ok(Subtree {
             org,
             children,
             bucket,
+            large,
         })
     }
 
@@ -466,7 +500,7 @@ pub async fn table(
                 period: prev,
             });
         }
-        let values = per_org(db, &like, source, &cols).await?;
+        let values = per_org(db, &like, source, &cols, tree.large).await?;
         let rolled = tree.roll_up(&values, cols.len());
         for (k, i) in inds.iter().enumerate() {
             let cur = &rolled[2 * k];
@@ -652,7 +686,12 @@ pub async fn trend(
             period: Period { start: *e, end: *e },
         })
         .collect();
-    let values = per_org(db, &format!("{}%", org.path), source, &cols).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE path LIKE $1")
+        .bind(format!("{}%", org.path))
+        .fetch_one(db.pool())
+        .await?;
+    let large = is_large(db, n as usize).await?;
+    let values = per_org(db, &format!("{}%", org.path), source, &cols, large).await?;
     let mut out = vec![0i64; ends.len()];
     for v in values.values() {
         for (k, x) in v.iter().enumerate() {
