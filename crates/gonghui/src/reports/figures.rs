@@ -477,40 +477,55 @@ pub async fn table(
     let cat = catalogue();
     let mut raw: HashMap<&'static str, Raw> = HashMap::new();
 
-    for source in [
+    // One query per source and period, run concurrently: SQLite readers
+    // (WAL) and PostgreSQL backends use both cores.
+    let sources = [
         Source::Orgs,
         Source::OrgHistory,
         Source::Memberships,
         Source::MemberEvents,
-    ] {
-        let inds: Vec<&Indicator> = cat.iter().filter(|i| i.source() == Some(source)).collect();
-        let mut cols = Vec::with_capacity(inds.len() * 2);
-        for i in &inds {
-            let Definition::Records { when, .. } = i.definition else {
-                continue;
-            };
-            cols.push(Col {
-                when,
-                period_no: 0,
-                period,
-            });
-            cols.push(Col {
-                when,
-                period_no: 1,
-                period: prev,
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for source in sources {
+        let whens: Vec<&'static str> = cat
+            .iter()
+            .filter_map(|i| match i.definition {
+                Definition::Records { source: s, when } if s == source => Some(when),
+                _ => None,
+            })
+            .collect();
+        for (no, p) in [(0usize, period), (1usize, prev)] {
+            let (db, like, whens, large) = (db.clone(), like.clone(), whens.clone(), tree.large);
+            set.spawn(async move {
+                let cols: Vec<Col<'static>> = whens
+                    .iter()
+                    .map(|w| Col {
+                        when: w,
+                        period_no: 0,
+                        period: p,
+                    })
+                    .collect();
+                let v = per_org(&db, &like, source, &cols, large).await?;
+                Ok::<_, AppError>((source, no, v, whens.len()))
             });
         }
-        let values = per_org(db, &like, source, &cols, tree.large).await?;
-        let rolled = tree.roll_up(&values, cols.len());
+    }
+    let mut rolled: HashMap<(Source, usize), Vec<Vec<i64>>> = HashMap::new();
+    while let Some(done) = set.join_next().await {
+        let (source, no, values, ncols) =
+            done.map_err(|e| AppError::Internal(anyhow::anyhow!("figures task: {e}")))??;
+        rolled.insert((source, no), tree.roll_up(&values, ncols));
+    }
+    for source in sources {
+        let inds: Vec<&Indicator> = cat.iter().filter(|i| i.source() == Some(source)).collect();
+        let (cur, before) = (&rolled[&(source, 0)], &rolled[&(source, 1)]);
         for (k, i) in inds.iter().enumerate() {
-            let cur = &rolled[2 * k];
-            let before = &rolled[2 * k + 1];
             raw.insert(
                 i.code,
                 Raw {
-                    buckets: cur.iter().map(|v| Amount::Count(*v)).collect(),
-                    cur: Amount::Count(cur.iter().sum()),
-                    prev: Amount::Count(before.iter().sum()),
+                    buckets: cur[k].iter().map(|v| Amount::Count(*v)).collect(),
+                    cur: Amount::Count(cur[k].iter().sum()),
+                    prev: Amount::Count(before[k].iter().sum()),
                 },
             );
         }

@@ -68,7 +68,7 @@ pub enum Aggregation {
 }
 
 /// The records a counted indicator is made of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
     /// `orgs o`
     Orgs,
