@@ -192,7 +192,7 @@ async fn generate(db: &gonghui::platform::db::Db, n: usize) -> anyhow::Result<()
         conn.execute(events.as_str()).await?;
         conn.execute("COMMIT").await?;
         i = end;
-        if i % 100_000 == 0 {
+        if i.is_multiple_of(100_000) {
             eprintln!("  {i} members ({:.0} s)", started.elapsed().as_secs_f64());
         }
     }

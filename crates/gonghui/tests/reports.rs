@@ -17,6 +17,15 @@ use gonghui::{
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+/// (org code, joined_on, ended_on, activated_at, events [(kind, date)])
+type Spell<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Vec<(&'a str, &'a str)>,
+);
+
 /// One person with one or more memberships and their 会籍变化 events.
 struct M<'a> {
     name: &'a str,
@@ -26,13 +35,7 @@ struct M<'a> {
     migrant: i64,
     group: &'a str,
     /// (org code, joined_on, ended_on, activated_at, events [(kind, date)])
-    spells: Vec<(
-        &'a str,
-        &'a str,
-        Option<&'a str>,
-        Option<&'a str>,
-        Vec<(&'a str, &'a str)>,
-    )>,
+    spells: Vec<Spell<'a>>,
 }
 
 async fn org_by_code(db: &Db, code: &str) -> i64 {
