@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         what: GenWhat,
     },
+    /// Statistics
+    Report {
+        #[command(subcommand)]
+        cmd: ReportCmd,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,6 +128,24 @@ enum GenWhat {
         /// Comma-separated union codes to spread members over (default: the demo's grassroots unions)
         #[arg(long)]
         orgs: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCmd {
+    /// Every indicator for an org subtree and a year
+    Indicators {
+        /// Org code of the subtree's root
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        year: i32,
+        /// json | xlsx
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Output file (stdout for JSON if omitted)
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -326,6 +349,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::members::gen::write_file(&out, count, seed, orgs)?;
             println!("已生成 / generated {count} rows: {}", out.display());
         }
+        Command::Report {
+            cmd:
+                ReportCmd::Indicators {
+                    org,
+                    year,
+                    format,
+                    out,
+                },
+        } => crate::reports::cli::indicators(&state, &org, year, &format, out).await?,
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)

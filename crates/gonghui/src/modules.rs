@@ -12,6 +12,8 @@ pub struct Module {
     pub nav: Option<(&'static str, &'static str)>,
     pub routes: fn() -> Router<AppState>,
     pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// The module's statistical indicators (see `reports::indicator`).
+    pub indicators: fn() -> Vec<crate::reports::indicator::Indicator>,
 }
 
 pub fn all() -> Vec<Module> {

@@ -6,6 +6,7 @@ pub mod gen;
 pub mod http;
 pub mod ident;
 pub mod import;
+pub mod indicators;
 pub mod join;
 pub mod model;
 pub mod store;
@@ -27,5 +28,6 @@ pub fn module() -> crate::modules::Module {
             doc.merge(card::openapi());
             doc
         },
+        indicators: indicators::indicators,
     }
 }

@@ -86,11 +86,17 @@ enum Template {
 }
 
 static DEMO: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
+static DEMO_ORGS: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
 
-async fn demo_template() -> anyhow::Result<&'static Template> {
-    DEMO.get_or_try_init(|| async {
+async fn demo_template(with_members: bool) -> anyhow::Result<&'static Template> {
+    let cell = if with_members { &DEMO } else { &DEMO_ORGS };
+    cell.get_or_try_init(|| async {
         let env = env().await?;
-        crate::demo::seed(&env.state).await?;
+        if with_members {
+            crate::demo::seed(&env.state).await?;
+        } else {
+            crate::demo::seed_orgs_and_accounts(&env.state).await?;
+        }
         let t = match &env.database_url {
             None => {
                 sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -124,8 +130,18 @@ async fn demo_template() -> anyhow::Result<&'static Template> {
 /// A fresh environment with the demo dataset loaded: a copy of a demo
 /// seeded once per test process, so each test starts from the same state.
 pub async fn demo_env() -> anyhow::Result<TestEnv> {
+    clone_demo(true).await
+}
+
+/// The demo's org tree and accounts without members, for tests that insert
+/// and count their own members.
+pub async fn demo_orgs_env() -> anyhow::Result<TestEnv> {
+    clone_demo(false).await
+}
+
+async fn clone_demo(with_members: bool) -> anyhow::Result<TestEnv> {
     let dir = tempfile::tempdir()?;
-    let url = match demo_template().await? {
+    let url = match demo_template(with_members).await? {
         Template::Sqlite(path) => {
             std::fs::copy(path, dir.path().join("gonghui.db"))?;
             None

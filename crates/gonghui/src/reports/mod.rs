@@ -1,14 +1,56 @@
 //! 统计: the indicator catalogue, figures for any subtree and period,
-//! dashboards and exports.
+//! drill-down to the records behind each figure, dashboards, exports.
+//!
+//! Every module declares its own indicators (`Module::indicators`); this one
+//! owns the engine and the manually entered indicators of work the system
+//! does not model yet.
 
+pub mod cli;
+pub mod export;
+pub mod figures;
+pub mod http;
+pub mod indicator;
 pub mod numfmt;
+pub mod period;
 pub mod svg;
+
+use indicator::{Indicator, OTHER_WORK};
+use numfmt::Unit;
+
+/// Work the system does not record yet, entered per org and period.
+pub fn indicators() -> Vec<Indicator> {
+    vec![
+        Indicator::manual(
+            "work_publicity_reports",
+            "宣传报道",
+            "Publicity reports published",
+            Unit::Piece,
+            OTHER_WORK,
+        )
+        .about(
+            "各级工会在媒体刊发的宣传报道篇数(手工填报,下级填报值逐级汇总)",
+            "News reports published by the unions (entered by hand; the subtree's entries are summed)",
+        ),
+        Indicator::manual(
+            "work_cadre_training",
+            "培训工会干部",
+            "Union cadres trained",
+            Unit::PersonTime,
+            OTHER_WORK,
+        )
+        .about(
+            "统计期内培训工会干部人次(手工填报,下级填报值逐级汇总)",
+            "Union cadre training attendances in the period (entered by hand; summed over the subtree)",
+        ),
+    ]
+}
 
 pub fn module() -> crate::modules::Module {
     crate::modules::Module {
         key: "reports",
         nav: Some(("nav.reports", "/reports")),
-        routes: || axum::Router::new(),
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        routes: http::routes,
+        openapi: http::openapi,
+        indicators,
     }
 }

@@ -202,7 +202,7 @@ async fn switch_lang(
 async fn home(staff: Staff) -> Response {
     // The statistics dashboard is the home page of every staff account.
     let _ = staff;
-    Redirect::to("/orgs").into_response()
+    Redirect::to("/reports").into_response()
 }
 
 #[derive(Deserialize, Default)]
