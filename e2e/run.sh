@@ -45,19 +45,8 @@ log "browser: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
 log "npm ci"
 (cd "$E2E_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 
-# --- the binary ---
-cd "$ROOT"
-log "cargo build"
-cargo build --quiet -p gonghui --bin gonghui
-TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
-BIN="$TARGET_DIR/debug/gonghui"
-if [ ! -x "$BIN" ]; then
-  echo "[e2e] FAIL: built binary not found at $BIN" >&2
-  exit 1
-fi
-
-# --- the demo server on a fresh data dir and a free loopback port ---
+# --- a temporary work dir (binary copy, data dir, server log), removed at exit,
+# and the server stopped at exit whatever happens ---
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gonghui-e2e.XXXXXX")"
 DATA="$WORK/data"
 SERVER_LOG="$WORK/server.log"
@@ -91,6 +80,29 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# --- the binary ---
+cd "$ROOT"
+log "cargo build"
+# The path cargo reports (respects CARGO_TARGET_DIR); copied at once so another
+# build sharing the target dir cannot swap the binary under the test.
+BUILT="$(cargo build --quiet -p gonghui --bin gonghui --message-format=json-render-diagnostics \
+  | node -e '
+      let out = "";
+      require("readline").createInterface({ input: process.stdin }).on("line", (l) => {
+        try {
+          const m = JSON.parse(l);
+          if (m.reason === "compiler-artifact" && m.executable && m.target.name === "gonghui") out = m.executable;
+        } catch {}
+      }).on("close", () => console.log(out));
+    ')"
+if [ -z "$BUILT" ] || [ ! -x "$BUILT" ]; then
+  echo "[e2e] FAIL: cargo did not report a gonghui binary" >&2
+  exit 1
+fi
+BIN="$WORK/gonghui"
+cp "$BUILT" "$BIN"
+
+# --- the demo server on a fresh data dir and a free loopback port ---
 # Port 0: the kernel picks a free port and the server prints the address it
 # bound ("智慧工会 Gonghui: http://127.0.0.1:PORT/"), so no other process can
 # take the port between choosing and binding it.
