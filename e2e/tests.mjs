@@ -114,6 +114,13 @@ async function assertFits(page, what) {
     const wide = await page.evaluate((w) =>
       [...document.querySelectorAll('body *')]
         .filter((e) => e.getBoundingClientRect().right > w + 1)
+        // not clipped by a scrolling ancestor that itself fits
+        .filter((e) => {
+          for (let a = e.parentElement; a; a = a.parentElement) {
+            if (getComputedStyle(a).overflowX !== 'visible' && a.getBoundingClientRect().right <= w + 1) return false;
+          }
+          return true;
+        })
         .sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right)
         .slice(0, 3)
         .map((e) => `${e.tagName.toLowerCase()}${e.className ? '.' + String(e.className).trim().replace(/\s+/g, '.') : ''} (${Math.round(e.getBoundingClientRect().width)}px)`),
