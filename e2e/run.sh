@@ -51,6 +51,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/gonghui-e2e.XXXXXX")"
 DATA="$WORK/data"
 SERVER_LOG="$WORK/server.log"
 SERVER_PID=""
+TEST_PID=""
 
 print_server_log() {
   echo "----- server log ($SERVER_LOG) -----" >&2
@@ -60,6 +61,10 @@ print_server_log() {
 
 cleanup() {
   local rc=$?
+  if [ -n "$TEST_PID" ] && kill -0 "$TEST_PID" 2>/dev/null; then
+    kill -TERM "$TEST_PID" 2>/dev/null || true
+    wait "$TEST_PID" 2>/dev/null || true
+  fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -INT "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do
@@ -107,6 +112,7 @@ cp "$BUILT" "$BIN"
 # bound ("智慧工会 Gonghui: http://127.0.0.1:PORT/"), so no other process can
 # take the port between choosing and binding it.
 log "starting gonghui demo (data dir $DATA)"
+: >"$SERVER_LOG"
 NO_COLOR=1 GONGHUI_LOG="${GONGHUI_LOG:-info}" "$BIN" demo --data-dir "$DATA" --listen 127.0.0.1:0 \
   >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
@@ -139,10 +145,13 @@ log "server ready at $BASE_URL (pid $SERVER_PID)"
 
 # --- the tests ---
 mkdir -p "$E2E_DIR/out"
-set +e
-GONGHUI_URL="$BASE_URL" CHROMIUM="$CHROMIUM" E2E_OUT="$E2E_DIR/out" node "$E2E_DIR/tests.mjs"
-status=$?
-set -e
+# In the background and waited for, so an INT/TERM to this script is handled
+# at once (cleanup stops the tests, whose playwright closes the browser).
+GONGHUI_URL="$BASE_URL" CHROMIUM="$CHROMIUM" E2E_OUT="$E2E_DIR/out" node "$E2E_DIR/tests.mjs" &
+TEST_PID=$!
+status=0
+wait "$TEST_PID" || status=$?
+TEST_PID=""
 if [ "$status" -ne 0 ]; then
   print_server_log
 fi
