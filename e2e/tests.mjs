@@ -85,10 +85,12 @@ async function login(page, username) {
   await page.goto(url('/login'), { waitUntil: 'load' });
   await page.fill('#username', username);
   await page.fill('#password', PASSWORD);
+  // Signing in lands on the dashboard (/reports); the org checks start from /orgs.
   await Promise.all([
-    page.waitForURL(/\/orgs\/\d+$/, { waitUntil: 'load' }),
+    page.waitForURL((u) => u.pathname === '/reports', { waitUntil: 'load' }),
     page.click('form[action="/login"] button[type=submit]'),
   ]);
+  await Promise.all([page.waitForURL(/\/orgs\/\d+$/, { waitUntil: 'load' }), page.goto(url('/orgs'))]);
 }
 
 async function apiOrgs(context) {
