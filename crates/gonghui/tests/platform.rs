@@ -338,7 +338,7 @@ async fn forms_create_edit_and_close_through_pages() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("改名后的工会") && page.contains("renamed"));
+    assert!(page.contains("改名后的工会") && page.contains("更名"));
     let (s, page) = c
         .post_form(&format!("/orgs/{id}/close"), &[("closed_on", "2026-01-01")])
         .await;
@@ -352,6 +352,32 @@ async fn forms_create_edit_and_close_through_pages() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("不能为空"));
+    // A bad credit code on the form: the form comes back with the reason and what was typed.
+    let (s, page) = c
+        .post_form(
+            &format!("/orgs/{street}/children"),
+            &[
+                ("code", "PAGE-2"),
+                ("name", "信用代码错的工会"),
+                ("level", "grassroots"),
+                ("credit_code", "91350100M000100Y4A"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("校验位")
+            && page.contains("信用代码错的工会")
+            && page.contains("91350100M000100Y4A")
+    );
+    let (s, _) = c.get_json("/api/v1/orgs").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!c
+        .get_json("/api/v1/orgs")
+        .await
+        .1
+        .to_string()
+        .contains("PAGE-2"));
 }
 
 #[tokio::test]

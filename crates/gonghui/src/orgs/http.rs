@@ -93,8 +93,65 @@ impl ShowPage {
     fn level(&self, o: &Org) -> String {
         o.level_label(self.c.tr.0)
     }
-    fn cert(&self, s: &str) -> &'static str {
-        LegalCertStatus::label_zh(s)
+    fn cert(&self, s: &str) -> String {
+        LegalCertStatus::label(s).get(self.c.tr.0).to_string()
+    }
+    fn org_type(&self, t: &str) -> String {
+        org_type_label(t, self.c.tr.is_en())
+    }
+    fn term(&self, n: &i64) -> String {
+        if self.c.tr.is_en() {
+            format!("Term {n}")
+        } else {
+            format!("第{n}届")
+        }
+    }
+    fn history_kind(&self, k: &str) -> String {
+        history_label(k).get(self.c.tr.0).to_string()
+    }
+    /// The parent's name (it is in the caller's tree unless the org is the scope root).
+    fn parent_name(&self) -> String {
+        match &self.org.parent {
+            Some(code) => self
+                .tree
+                .iter()
+                .find(|o| &o.code == code)
+                .map(|o| format!("{} ({})", o.name, o.code))
+                .unwrap_or_else(|| code.clone()),
+            None => "—".into(),
+        }
+    }
+    /// A readable summary of what a history entry changed.
+    fn history_summary(&self, h: &HistoryEntry) -> String {
+        let parse = |s: &Option<String>| {
+            s.as_deref()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        };
+        let (before, after) = (parse(&h.before), parse(&h.after));
+        match (before, after) {
+            (Some(b), Some(a)) if a.is_object() => {
+                let mut out = Vec::new();
+                if let Some(map) = a.as_object() {
+                    for (k, v) in map {
+                        if b.get(k) != Some(v) {
+                            let show = |x: Option<&serde_json::Value>| match x {
+                                Some(serde_json::Value::String(s)) => s.clone(),
+                                Some(serde_json::Value::Null) | None => "—".into(),
+                                Some(other) => other.to_string(),
+                            };
+                            out.push(format!("{k}: {} → {}", show(b.get(k)), show(Some(v))));
+                        }
+                    }
+                }
+                out.join("; ")
+            }
+            (None, Some(a)) => a
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        }
     }
     fn when(&self, at: &str) -> String {
         time::display(at)
@@ -147,6 +204,44 @@ struct FormPage {
     levels: Vec<(&'static str, String)>,
     types: &'static [(&'static str, &'static str)],
     action: String,
+    error: Option<String>,
+}
+
+pub fn org_type_label(t: &str, en: bool) -> String {
+    if en {
+        ORG_TYPES
+            .iter()
+            .find(|(zh, _)| *zh == t)
+            .map(|(_, e)| e.to_string())
+            .unwrap_or_else(|| t.to_string())
+    } else {
+        t.to_string()
+    }
+}
+
+fn history_label(kind: &str) -> crate::platform::i18n::Msg {
+    use crate::platform::i18n::Msg;
+    match kind {
+        "created" => Msg::new("建立", "Created"),
+        "renamed" => Msg::new("更名", "Renamed"),
+        "updated" => Msg::new("信息变更", "Details changed"),
+        "moved" => Msg::new("隶属关系调整", "Moved"),
+        "closed" => Msg::new("撤销", "Closed"),
+        "cert_new" => Msg::new("取得法人资格", "Legal-person status obtained"),
+        "cert_changed" => Msg::new("法人资格变更", "Legal-person certificate changed"),
+        other => Msg::new(other, other),
+    }
+}
+
+impl FormPage {
+    fn cert_key(&self, v: &str) -> &'static str {
+        match v {
+            "valid" => "org.cert_valid",
+            "changed" => "org.cert_changed",
+            "revoked" => "org.cert_revoked",
+            _ => "org.cert_none",
+        }
+    }
 }
 
 fn level_choices(parent: &Org, lang: crate::platform::i18n::Lang) -> Vec<(&'static str, String)> {
@@ -177,6 +272,7 @@ async fn new_child_form(
         input,
         levels,
         types: ORG_TYPES,
+        error: None,
     }))
 }
 
@@ -186,9 +282,54 @@ async fn create_child(
     Path(id): Path<i64>,
     Form(input): Form<OrgInput>,
 ) -> AppResult<Response> {
-    let f = input.parse()?;
-    let org = store::create(&st.db, staff.scope(), OrgId(id), &f).await?;
-    Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response())
+    let res = match input.parse() {
+        Ok(f) => store::create(&st.db, staff.scope(), OrgId(id), &f).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(org) => Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let parent = store::get(&st.db, staff.scope(), OrgId(id)).await?;
+            let levels = level_choices(&parent, staff.ctx.lang);
+            form_again(
+                &staff,
+                e,
+                FormParts {
+                    action: format!("/orgs/{}/children", parent.id),
+                    parent,
+                    editing: None,
+                    input,
+                    levels,
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+struct FormParts {
+    action: String,
+    parent: Org,
+    editing: Option<Org>,
+    input: OrgInput,
+    levels: Vec<(&'static str, String)>,
+}
+
+/// The form again, with what was typed and the reason it was refused.
+fn form_again(staff: &Staff, e: AppError, p: FormParts) -> AppResult<Response> {
+    let status = axum::http::StatusCode::from_u16(e.status())
+        .unwrap_or(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    let page = FormPage {
+        c: Chrome::new(staff, "orgs"),
+        parent: p.parent,
+        editing: p.editing,
+        input: p.input,
+        levels: p.levels,
+        types: ORG_TYPES,
+        action: p.action,
+        error: Some(e.user_message().get(staff.ctx.lang).to_string()),
+    };
+    Ok((status, html(&page)).into_response())
 }
 
 async fn edit_form(
@@ -207,6 +348,7 @@ async fn edit_form(
         levels: vec![(org.level.as_str(), org.level.label().get(lang).to_string())],
         editing: Some(org),
         types: ORG_TYPES,
+        error: None,
     }))
 }
 
@@ -216,9 +358,30 @@ async fn edit_submit(
     Path(id): Path<i64>,
     Form(input): Form<OrgInput>,
 ) -> AppResult<Response> {
-    let f = input.parse()?;
-    let org = store::update(&st.db, staff.scope(), OrgId(id), &f).await?;
-    Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response())
+    let res = match input.parse() {
+        Ok(f) => store::update(&st.db, staff.scope(), OrgId(id), &f).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(org) => Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let org = store::get(&st.db, staff.scope(), OrgId(id)).await?;
+            let lang = staff.ctx.lang;
+            let levels = vec![(org.level.as_str(), org.level.label().get(lang).to_string())];
+            form_again(
+                &staff,
+                e,
+                FormParts {
+                    action: format!("/orgs/{}/edit", org.id),
+                    parent: org.clone(),
+                    editing: Some(org),
+                    input,
+                    levels,
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

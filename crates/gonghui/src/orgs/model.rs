@@ -138,12 +138,12 @@ impl LegalCertStatus {
             Self::Revoked => "revoked",
         }
     }
-    pub fn label_zh(s: &str) -> &'static str {
+    pub fn label(s: &str) -> Msg {
         match s {
-            "valid" => "有效",
-            "changed" => "已变更",
-            "revoked" => "已注销",
-            _ => "未取得",
+            "valid" => Msg::new("有效", "Valid"),
+            "changed" => Msg::new("已变更", "Changed"),
+            "revoked" => Msg::new("已注销", "Revoked"),
+            _ => Msg::new("未取得", "None"),
         }
     }
 }

@@ -54,7 +54,7 @@ pub fn bind_all<'q>(
 }
 
 /// Parameters per statement: well under SQLite's 32766 and PostgreSQL's 65535.
-const MAX_PARAMS: usize = 2_000;
+const MAX_PARAMS: usize = 8_000;
 
 /// Multi-row INSERT in chunks; returns the `RETURNING` rows if asked.
 pub async fn insert_many(
@@ -91,8 +91,15 @@ pub async fn insert_many(
             sql.push_str(" RETURNING ");
             sql.push_str(r);
         }
-        let flat: Vec<V> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-        let q = bind_all(sqlx::query(&sql), &flat);
+        let q = chunk
+            .iter()
+            .flatten()
+            .fold(sqlx::query(&sql), |q, v| match v {
+                V::I(i) => q.bind(*i),
+                V::T(s) => q.bind(s.as_str()),
+                V::NullI => q.bind(None::<i64>),
+                V::NullT => q.bind(None::<String>),
+            });
         if returning.is_some() {
             out.extend(q.fetch_all(&mut *conn).await?);
         } else {

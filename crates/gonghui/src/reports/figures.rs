@@ -897,10 +897,10 @@ pub async fn drill(
                         .unwrap_or(level),
                     org_type: r.try_get("org_type")?,
                     founded_on: r.try_get("founded_on")?,
-                    legal_cert_status: crate::orgs::model::LegalCertStatus::label_zh(
+                    legal_cert_status: crate::orgs::model::LegalCertStatus::label(
                         &r.try_get::<String, _>("legal_cert_status")?,
                     )
-                    .to_string(),
+                    .zh,
                     legal_cert_no: r.try_get("legal_cert_no")?,
                     status: r.try_get("status")?,
                 });
