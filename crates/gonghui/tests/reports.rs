@@ -950,3 +950,62 @@ async fn cli_report_indicators_json_and_xlsx() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("NOPE"));
 }
+
+/// The "done means" on the real demo data (6,000 generated members):
+/// the county admin's dashboard shows only the county, and every member
+/// figure equals the length of its drill-down list.
+#[tokio::test]
+async fn on_the_demo_data_a_county_dashboard_is_scoped_and_figures_match_drill_downs() {
+    let server = testing::TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let c = Client::signed_in(&server, "qinchuan_admin").await;
+    let (s, page) = c.text("/reports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("<svg"), "charts are rendered");
+    assert!(
+        page.contains("秦川区") && !page.contains("渭水区"),
+        "only the county on its dashboard"
+    );
+    let county = org_id(&c, "SF-01").await;
+    let year = gonghui::platform::time::today().format("%Y").to_string();
+    let t = figures(&c, county, &year).await;
+    let total = fig(&t, "members_total")["value"].as_i64().unwrap();
+    assert!(total > 500, "demo members present: {total}");
+    for f in all_figures(&t) {
+        let code = f["code"].as_str().unwrap();
+        if f["manual"] == true || f["kind"] == "ratio" || f["value"].as_i64().unwrap_or(0) > 500 {
+            continue;
+        }
+        let (s, d) = c
+            .get_json(&format!(
+                "/api/v1/reports/drill?org={county}&period={year}&code={code}&per_page=500"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{code}: {d}");
+        let listed = d["orgs"].as_array().unwrap().len() + d["members"].as_array().unwrap().len();
+        assert_eq!(listed as i64, f["value"].as_i64().unwrap(), "{code}");
+    }
+    // The big ones: the total, counted page by page.
+    let mut listed = 0;
+    let mut page_no = 1;
+    loop {
+        let (_, d) = c
+            .get_json(&format!(
+                "/api/v1/reports/drill?org={county}&period={year}&code=members_total&per_page=500&page={page_no}"
+            ))
+            .await;
+        let n = d["members"].as_array().unwrap().len();
+        listed += n;
+        if n < 500 {
+            break;
+        }
+        page_no += 1;
+    }
+    assert_eq!(listed as i64, total);
+    // And it agrees with the roster's own count.
+    let (_, counts) = c
+        .get_json(&format!("/api/v1/members/counts?org={county}"))
+        .await;
+    assert_eq!(counts["members"].as_i64().unwrap(), total);
+}
