@@ -206,10 +206,7 @@ async fn holder(db: &Db, scope: &Scope, id: MembershipId) -> AppResult<Holder> {
     .await?
     .ok_or(AppError::NotFound)?;
     let path: String = r.try_get("path")?;
-    if !scope.contains_path(&path) {
-        audit::record_denied(db, scope, "membership", id).await;
-        return Err(AppError::NotFound);
-    }
+    scope.admit(db, &path, "membership", id).await?;
     Ok(Holder {
         membership_id: id,
         person_id: r.try_get("person_id")?,

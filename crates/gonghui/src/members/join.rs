@@ -434,10 +434,7 @@ async fn request_in_scope(db: &Db, scope: &Scope, id: JoinRequestId) -> AppResul
     .await?
     .ok_or(AppError::NotFound)?;
     let path: String = r.try_get("path")?;
-    if !scope.contains_path(&path) {
-        audit::record_denied(db, scope, "join_request", id).await;
-        return Err(AppError::NotFound);
-    }
+    scope.admit(db, &path, "join_request", id).await?;
     Ok(Request {
         org_id: OrgId(r.try_get("org_id")?),
         org_code: r.try_get("org_code")?,

@@ -959,10 +959,7 @@ pub async fn get(db: &Db, scope: &Scope, id: MembershipId) -> AppResult<MemberDe
         .await?
         .ok_or(AppError::NotFound)?;
     let path: String = r.try_get("org_path")?;
-    if !scope.contains_path(&path) {
-        audit::record_denied(db, scope, "membership", id).await;
-        return Err(AppError::NotFound);
-    }
+    scope.admit(db, &path, "membership", id).await?;
     let pid: i64 = r.try_get("pid")?;
     let ev = sqlx::query(
         "SELECT e.kind, e.on_date, e.reason, o.name AS org_name, o.path FROM membership_events e JOIN orgs o ON o.id = e.org_id \

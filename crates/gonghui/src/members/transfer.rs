@@ -181,10 +181,7 @@ async fn pending_in_scope(db: &Db, scope: &Scope, id: TransferId) -> AppResult<P
     .await?
     .ok_or(AppError::NotFound)?;
     let path: String = r.try_get("path")?;
-    if !scope.contains_path(&path) {
-        audit::record_denied(db, scope, "transfer", id).await;
-        return Err(AppError::NotFound);
-    }
+    scope.admit(db, &path, "transfer", id).await?;
     if r.try_get::<String, _>("status")? != "pending" {
         return Err(AppError::invalid(
             "该转会申请已处理",

@@ -277,25 +277,17 @@ pub async fn root(db: &Db) -> AppResult<Option<Org>> {
 
 /// One org in scope. Outside the scope it is "not found", and the attempt is audited.
 pub async fn get(db: &Db, scope: &Scope, id: OrgId) -> AppResult<Org> {
-    match get_unscoped(db, id).await? {
-        Some(o) if scope.contains_path(&o.path) => Ok(o),
-        Some(_) => {
-            audit::record_denied(db, scope, "org", id).await;
-            Err(AppError::NotFound)
-        }
-        None => Err(AppError::NotFound),
-    }
+    let o = get_unscoped(db, id).await?.ok_or(AppError::NotFound)?;
+    scope.admit(db, &o.path, "org", o.id).await?;
+    Ok(o)
 }
 
 pub async fn get_by_code(db: &Db, scope: &Scope, code: &str) -> AppResult<Org> {
-    match get_by_code_unscoped(db, code).await? {
-        Some(o) if scope.contains_path(&o.path) => Ok(o),
-        Some(o) => {
-            audit::record_denied(db, scope, "org", o.id).await;
-            Err(AppError::NotFound)
-        }
-        None => Err(AppError::NotFound),
-    }
+    let o = get_by_code_unscoped(db, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    scope.admit(db, &o.path, "org", o.id).await?;
+    Ok(o)
 }
 
 /// Every org in the scope's subtree, in tree order.

@@ -179,6 +179,23 @@ impl Scope {
     pub fn is_staff(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Staff | Role::Auditor)
     }
+
+    /// The gate for one object: admits it when its org `path` is inside
+    /// this scope; otherwise answers "not found" — the same as absent — and
+    /// writes the attempt to the audit log.
+    pub async fn admit(
+        &self,
+        db: &crate::platform::db::Db,
+        path: &str,
+        object_type: &str,
+        id: impl ToString,
+    ) -> AppResult<()> {
+        if self.contains_path(path) {
+            return Ok(());
+        }
+        crate::platform::audit::record_denied(db, self, object_type, id).await;
+        Err(AppError::NotFound)
+    }
 }
 
 #[cfg(test)]
