@@ -328,6 +328,16 @@ async fn run_inner(
     let mut rejects: Vec<Reject> = Vec::new();
     let mut total = 0u64;
     let mut wtx = st.db.begin_write().await?;
+    let sqlite = crate::platform::sqlx_util::is_sqlite(&wtx);
+    if sqlite {
+        // The ID, phone and name indexes take keys in random order; once
+        // they outgrow the page cache every insert reads pages from disk.
+        // Give this connection up to 1 GB while the import runs (allocated
+        // only as used) and shrink it back afterwards.
+        sqlx::query("PRAGMA cache_size = -1048576")
+            .execute(&mut *wtx.tx)
+            .await?;
+    }
     while let Some(item) = rx.recv().await {
         match item {
             Item::Total(t) => {
@@ -372,8 +382,14 @@ async fn run_inner(
     rejects.sort_by_key(|r| r.line);
     let processed = counts.new + counts.updated + counts.unchanged + counts.rejected;
     let committed = !(opts.all_or_nothing && counts.rejected > 0);
+    if sqlite {
+        // Back to the pool's usual cache before the connection is returned.
+        sqlx::query("PRAGMA cache_size = -65536")
+            .execute(&mut *wtx.tx)
+            .await?;
+    }
     if committed {
-        wtx.commit().await?;
+        wtx.tx.commit().await?;
     } else {
         wtx.tx.rollback().await?;
     }
