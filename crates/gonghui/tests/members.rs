@@ -6,7 +6,7 @@ mod common;
 use common::{org_id, Client};
 use gonghui::{
     members::import,
-    platform::{audit, scope::Actor, testing},
+    platform::{audit, testing},
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -708,7 +708,6 @@ async fn upload_through_the_page_runs_in_the_background_with_progress_and_reject
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let _ = Actor::system("t");
 }
 
 #[tokio::test]

@@ -5,7 +5,6 @@ mod common;
 
 use common::{org_id, Client, PW};
 use gonghui::{
-    cli,
     orgs::store as orgs,
     platform::{audit, testing},
 };
@@ -623,5 +622,4 @@ async fn cli_lists_orgs_verifies_audit_and_backs_up() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let _ = cli::system_scope;
 }

@@ -429,7 +429,6 @@ async fn status_submit(
     })?;
     store::change_status(
         &st.db,
-        &st.keys,
         staff.scope(),
         MembershipId(id),
         change,

@@ -1044,7 +1044,6 @@ pub async fn unmask(db: &Db, keys: &Keys, scope: &Scope, id: MembershipId) -> Ap
 /// Ends or retains a membership from the member page (退会 / 保留会籍).
 pub async fn change_status(
     db: &Db,
-    keys: &Keys,
     scope: &Scope,
     id: MembershipId,
     change: ChangeKind,
@@ -1073,7 +1072,6 @@ pub async fn change_status(
             "The date must be after joining and not in the future",
         ));
     }
-    let _ = keys;
     let now = time::now_rfc3339();
     let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE memberships SET status = $1, ended_on = $2, updated_at = $3 WHERE id = $4")

@@ -284,19 +284,6 @@ fn split_statements(sql: &str) -> Vec<String> {
     out
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE prefix pattern (used with ESCAPE '\').
-pub fn like_prefix(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 1);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,11 +295,5 @@ mod tests {
             s,
             vec!["CREATE TABLE a (x BIGINT)", "INSERT INTO a VALUES (1)"]
         );
-    }
-
-    #[test]
-    fn like_prefix_escapes() {
-        assert_eq!(like_prefix("/1/2/"), "/1/2/%");
-        assert_eq!(like_prefix("a_b%"), "a\\_b\\%%");
     }
 }
