@@ -62,24 +62,20 @@ async fn county_admin_sees_only_its_subtree_and_other_counties_get_404_audited()
     let a_org = org_id(&a, "SF-01-S1-001").await;
     let before = audit_actions(&server, "scope.denied").await;
     // JSON, page, children, history, edit form and a write: all 404.
-    for path in [
-        format!("/api/v1/orgs/{a_org}"),
-        format!("/api/v1/orgs/{a_org}/children"),
-        format!("/api/v1/orgs/{a_org}/history"),
-    ] {
-        let (s, v) = b.get_json(&path).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
-        assert_eq!(v["error"]["code"], "not_found");
-    }
-    for path in [
-        format!("/orgs/{a_org}"),
-        format!("/orgs/{a_org}/edit"),
-        format!("/orgs/{a_org}/new"),
-    ] {
-        let (s, page) = b.text(&path).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
-        assert!(page.contains("找不到"), "{page}");
-    }
+    common::assert_not_found_everywhere(
+        &b,
+        &[
+            format!("/api/v1/orgs/{a_org}"),
+            format!("/api/v1/orgs/{a_org}/children"),
+            format!("/api/v1/orgs/{a_org}/history"),
+        ],
+        &[
+            format!("/orgs/{a_org}"),
+            format!("/orgs/{a_org}/edit"),
+            format!("/orgs/{a_org}/new"),
+        ],
+    )
+    .await;
     let (s, _) = b
         .json(
             Method::PATCH,

@@ -517,27 +517,23 @@ async fn county_admin_cannot_reach_another_county_by_any_route() {
     let other = org_id(&b, "SF-02").await;
     let other_union = org_id(&b, "SF-02-S1-001").await;
     let before = audit_count(&server, "scope.denied").await;
-    for path in [
-        format!("/api/v1/reports/figures?org={other}&year=2026"),
-        format!("/api/v1/reports/drill?org={other_union}&year=2026&code=members_total"),
-        format!("/api/v1/reports/drill?org={other}&year=2026&code=orgs_grassroots"),
-        format!("/api/v1/reports/manual?org={other}&year=2026"),
-    ] {
-        let (s, v) = a.get_json(&path).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
-        assert_eq!(v["error"]["code"], "not_found");
-    }
-    for path in [
-        format!("/reports?org={other}"),
-        format!("/reports/table?org={other}&period=2026"),
-        format!("/reports/drill?org={other_union}&period=2026&code=members_women"),
-        format!("/reports/export.xlsx?org={other}&period=2026"),
-        format!("/reports/manual?org={other}&period=2026"),
-    ] {
-        let (s, page) = a.text(&path).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
-        assert!(page.contains("找不到"), "{page}");
-    }
+    common::assert_not_found_everywhere(
+        &a,
+        &[
+            format!("/api/v1/reports/figures?org={other}&year=2026"),
+            format!("/api/v1/reports/drill?org={other_union}&year=2026&code=members_total"),
+            format!("/api/v1/reports/drill?org={other}&year=2026&code=orgs_grassroots"),
+            format!("/api/v1/reports/manual?org={other}&year=2026"),
+        ],
+        &[
+            format!("/reports?org={other}"),
+            format!("/reports/table?org={other}&period=2026"),
+            format!("/reports/drill?org={other_union}&period=2026&code=members_women"),
+            format!("/reports/export.xlsx?org={other}&period=2026"),
+            format!("/reports/manual?org={other}&period=2026"),
+        ],
+    )
+    .await;
     let (s, _) = a
         .json(
             Method::POST,

@@ -137,3 +137,19 @@ pub async fn org_id(c: &Client, code: &str) -> i64 {
         .as_i64()
         .unwrap()
 }
+
+/// Asserts that every JSON route answers 404 `not_found` and every page
+/// route the Chinese 404 page: the shape of a scope test, which each
+/// module repeats for its own routes.
+pub async fn assert_not_found_everywhere(c: &Client, json_paths: &[String], page_paths: &[String]) {
+    for path in json_paths {
+        let (s, v) = c.get_json(path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "not_found", "{path}");
+    }
+    for path in page_paths {
+        let (s, page) = c.text(path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.contains("找不到"), "{path}: {page}");
+    }
+}
