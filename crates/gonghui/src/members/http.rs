@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::{
     extract::{DefaultBodyLimit, Multipart, Path, Query, State},
-    http::header,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
     Form, Json, Router,
@@ -31,7 +30,7 @@ use crate::{
         scope::{Perm, Scope},
         sheet::{self, CellOut, SheetOut},
         time,
-        web::{ctx::Staff, html, pages::Chrome, AppState},
+        web::{ctx::Staff, download, html, pages::Chrome, AppState, XLSX},
     },
 };
 
@@ -320,22 +319,6 @@ async fn export(
     }])
     .map_err(|e| AppError::Internal(anyhow::anyhow!("{}", e.message().1)))?;
     Ok(download(bytes, XLSX, &format!("members-{stamp}.xlsx")))
-}
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-fn download(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
 }
 
 // ---------------------------------------------------------------- detail

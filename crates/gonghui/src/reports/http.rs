@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::{
     extract::{Query, State},
-    http::header,
     response::{IntoResponse, Redirect, Response},
     routing::get,
     Form, Json, Router,
@@ -759,23 +758,11 @@ async fn export_xlsx(
     )
     .await?;
     let name = export::file_name(&t);
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"report.xlsx\"; filename*=UTF-8''{}",
-                    urlencode(&name)
-                ),
-            ),
-        ],
+    Ok(crate::platform::web::download(
         bytes,
-    )
-        .into_response())
+        crate::platform::web::XLSX,
+        &name,
+    ))
 }
 
 // ---------------------------------------------------------------------------

@@ -45,6 +45,26 @@ pub fn render<T: askama::Template>(t: &T) -> String {
     })
 }
 
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file download. The name goes out as an ASCII fallback plus the
+/// RFC 5987 `filename*` form, so Chinese file names (未导入-3.xlsx) arrive intact.
+pub fn download(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
+    let disposition = format!(
+        "attachment; filename=\"download.{ext}\"; filename*=UTF-8''{}",
+        ctx::urlencode(name)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 pub fn html<T: askama::Template>(t: &T) -> Response {
     axum::response::Html(render(t)).into_response()
 }
