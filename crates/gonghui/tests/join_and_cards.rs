@@ -45,15 +45,6 @@ async fn scalar(server: &testing::TestServer, sql: &str, arg: &str) -> i64 {
         .unwrap()
 }
 
-async fn audit_count(server: &testing::TestServer, action: &str) -> i64 {
-    scalar(
-        server,
-        "SELECT COUNT(*) FROM audit_log WHERE action = $1",
-        action,
-    )
-    .await
-}
-
 async fn join_count(server: &testing::TestServer) -> i64 {
     scalar(
         server,
@@ -248,7 +239,7 @@ async fn online_join_from_search_to_verified_card() {
     .await
     .unwrap();
     assert_eq!(events, 1);
-    assert_eq!(audit_count(&server, "join.approve").await, 1);
+    assert_eq!(common::audit_count(&server, "join.approve").await, 1);
     // A second approval is refused clearly.
     let (s, page) = clerk
         .post_form(&format!("/members/joins/{rid}/approve"), &[])
@@ -298,7 +289,7 @@ async fn online_join_from_search_to_verified_card() {
     let (s, page) = clerk.text(&format!("/cards/verify?t={token}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("有效会员") && page.contains("王**"), "{page}");
-    assert_eq!(audit_count(&server, "card.verify").await, 2);
+    assert_eq!(common::audit_count(&server, "card.verify").await, 2);
     let report = gonghui::platform::audit::verify(&server.state().db)
         .await
         .unwrap();
@@ -474,7 +465,7 @@ async fn forged_altered_and_revoked_tokens_fail_verification() {
     assert!(page.contains("已作废"), "{page}");
     let new_token = card::token(keys, &second);
     assert_eq!(verify(new_token.clone()).await["valid"], true);
-    assert_eq!(audit_count(&server, "card.reissue").await, 1);
+    assert_eq!(common::audit_count(&server, "card.reissue").await, 1);
 
     // A membership that ended makes the card invalid.
     sqlx::query("UPDATE memberships SET status = 'ended', ended_on = '2026-01-01' WHERE id = $1")
@@ -504,7 +495,7 @@ async fn another_county_cannot_list_decide_or_touch_cards() {
     let rid = request_id(&server, "孙立").await;
 
     let other = Client::signed_in(&server, "weishui_admin").await;
-    let denied_before = audit_count(&server, "scope.denied").await;
+    let denied_before = common::audit_count(&server, "scope.denied").await;
     let (s, page) = other.text("/members/joins").await;
     assert_eq!(s, StatusCode::OK);
     assert!(!page.contains("孙立"), "{page}");
@@ -543,7 +534,7 @@ async fn another_county_cannot_list_decide_or_touch_cards() {
         .unwrap();
     assert_eq!(cards, 0);
     assert!(
-        audit_count(&server, "scope.denied").await >= denied_before + 6,
+        common::audit_count(&server, "scope.denied").await >= denied_before + 6,
         "every refusal is audited"
     );
     let jr_status: String = sqlx::query_scalar("SELECT status FROM join_requests WHERE id = $1")

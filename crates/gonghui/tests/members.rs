@@ -513,18 +513,8 @@ async fn unmasking_and_exports_need_the_permission_and_are_audited() {
         .unwrap();
     let masked_export = r.text().await.unwrap();
     assert!(!masked_export.contains(&full) && masked_export.contains(masked));
-    let count = |action: &'static str| {
-        let db = server.state().db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
-                .bind(action)
-                .fetch_one(db.pool())
-                .await
-                .unwrap()
-        }
-    };
-    assert!(count("member.unmask").await >= 2);
-    assert!(count("member.export").await >= 2);
+    assert!(common::audit_count(&server, "member.unmask").await >= 2);
+    assert!(common::audit_count(&server, "member.export").await >= 2);
     let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'member.export' AND detail LIKE '%\"unmasked\":true%'")
         .fetch_one(server.state().db.pool())
         .await

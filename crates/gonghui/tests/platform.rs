@@ -17,14 +17,6 @@ async fn demo_server() -> testing::TestServer {
         .unwrap()
 }
 
-async fn audit_actions(server: &testing::TestServer, action: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
-        .bind(action)
-        .fetch_one(server.state().db.pool())
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn login_page_is_chinese_with_an_english_switch() {
     let server = demo_server().await;
@@ -60,7 +52,7 @@ async fn county_admin_sees_only_its_subtree_and_other_counties_get_404_audited()
     assert_eq!(codes.len(), 1 + 4 + 48 + 5);
 
     let a_org = org_id(&a, "SF-01-S1-001").await;
-    let before = audit_actions(&server, "scope.denied").await;
+    let before = common::audit_count(&server, "scope.denied").await;
     // JSON, page, children, history, edit form and a write: all 404.
     common::assert_not_found_everywhere(
         &b,
@@ -88,7 +80,7 @@ async fn county_admin_sees_only_its_subtree_and_other_counties_get_404_audited()
         .post_form(&format!("/orgs/{a_org}/close"), &[("closed_on", "")])
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let after = audit_actions(&server, "scope.denied").await;
+    let after = common::audit_count(&server, "scope.denied").await;
     assert!(
         after >= before + 7,
         "every denial audited: {before} -> {after}"
@@ -392,7 +384,7 @@ async fn wrong_passwords_lock_the_account_and_are_audited() {
         "locked even with the right password"
     );
     assert!(page.contains("锁定"));
-    assert!(audit_actions(&server, "auth.login_failed").await >= 5);
+    assert!(common::audit_count(&server, "auth.login_failed").await >= 5);
     // An unknown user gets the same answer as a wrong password.
     let (s, page) = c.login("nobody_here", PW).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

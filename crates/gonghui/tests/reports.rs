@@ -306,14 +306,6 @@ fn all_figures(t: &Value) -> Vec<Value> {
         .collect()
 }
 
-async fn audit_count(server: &testing::TestServer, action: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
-        .bind(action)
-        .fetch_one(server.state().db.pool())
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn figures_are_the_counts_we_expect_with_last_year_and_children() {
     let server = server().await;
@@ -432,7 +424,7 @@ async fn every_figure_equals_the_count_of_its_drill_down() {
     let c = Client::signed_in(&server, "qinchuan_admin").await;
     let county = org_id(&c, "SF-01").await;
     let t = figures(&c, county, "2026").await;
-    let before = audit_count(&server, "report.drill").await;
+    let before = common::audit_count(&server, "report.drill").await;
     let mut member_drills = 0;
     let kids: Vec<i64> = t["children"]
         .as_array()
@@ -478,7 +470,7 @@ async fn every_figure_equals_the_count_of_its_drill_down() {
         }
     }
     // Reading member lists is audited, once per drill-down.
-    let after = audit_count(&server, "report.drill").await;
+    let after = common::audit_count(&server, "report.drill").await;
     assert_eq!(after - before, member_drills);
     // A ratio's parts equal their indicators.
     let rate = fig(&t, "members_online_rate");
@@ -516,7 +508,7 @@ async fn county_admin_cannot_reach_another_county_by_any_route() {
     let b = Client::signed_in(&server, "weishui_admin").await;
     let other = org_id(&b, "SF-02").await;
     let other_union = org_id(&b, "SF-02-S1-001").await;
-    let before = audit_count(&server, "scope.denied").await;
+    let before = common::audit_count(&server, "scope.denied").await;
     common::assert_not_found_everywhere(
         &a,
         &[
@@ -554,7 +546,7 @@ async fn county_admin_cannot_reach_another_county_by_any_route() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let after = audit_count(&server, "scope.denied").await;
+    let after = common::audit_count(&server, "scope.denied").await;
     assert!(
         after >= before + 11,
         "every denial audited: {before} -> {after}"
@@ -735,7 +727,7 @@ async fn manual_values_roll_up_flagged_manual_and_audited() {
         .text(&format!("/reports/table?org={county}&period=2026"))
         .await;
     assert!(page.contains("tag manual"));
-    assert_eq!(audit_count(&server, "report.manual").await, 3);
+    assert_eq!(common::audit_count(&server, "report.manual").await, 3);
     // Auditors read but do not write.
     let aud = Client::signed_in(&server, "sf_auditor").await;
     let (s, _) = aud
@@ -810,7 +802,7 @@ async fn xlsx_export_carries_the_json_numbers() {
             }
         );
     }
-    assert_eq!(audit_count(&server, "report.export").await, 1);
+    assert_eq!(common::audit_count(&server, "report.export").await, 1);
     // One sheet per section, plus the summary and the breakdown.
     let book: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();

@@ -153,3 +153,12 @@ pub async fn assert_not_found_everywhere(c: &Client, json_paths: &[String], page
         assert!(page.contains("找不到"), "{path}: {page}");
     }
 }
+
+/// How many audit entries carry `action`.
+pub async fn audit_count(server: &TestServer, action: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_one(server.state().db.pool())
+        .await
+        .unwrap()
+}
