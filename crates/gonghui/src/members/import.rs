@@ -21,11 +21,13 @@ use tokio::sync::mpsc;
 
 use super::{
     model::{RawMember, COLUMNS},
+    sqlite_bulk::SqliteBulk,
     store::{self, Counts, Outcome, Prepared, Unions},
 };
 use crate::platform::{
     audit::{self, Event},
     crypto::Keys,
+    db::WriteTx,
     error::{AppError, AppResult},
     i18n::Msg,
     jobs::Progress,
@@ -313,7 +315,7 @@ async fn run_inner(
         unions.resolve(code, None).map_err(AppError::Invalid)?;
     }
     let rule = store::retirement_rule(&st.db).await?;
-    let (tx, mut rx) = mpsc::channel::<Item>(4);
+    let (tx, rx) = mpsc::channel::<Item>(4);
     let validator = Validator {
         keys: st.keys.clone(),
         rule,
@@ -323,76 +325,51 @@ async fn run_inner(
         tx,
     };
     let reader = std::thread::spawn(move || read_file(&path, validator));
-
-    let mut counts = Counts::default();
-    let mut rejects: Vec<Reject> = Vec::new();
-    let mut total = 0u64;
-    let mut wtx = st.db.begin_write().await?;
-    let sqlite = crate::platform::sqlx_util::is_sqlite(&wtx);
-    if sqlite {
-        // The ID, phone and name indexes take keys in random order; once
-        // they outgrow the page cache every insert reads pages from disk.
-        // Give this connection up to 1 GB while the import runs (allocated
-        // only as used) and shrink it back afterwards.
-        sqlx::query("PRAGMA cache_size = -1048576")
-            .execute(&mut *wtx.tx)
-            .await?;
-    }
-    while let Some(item) = rx.recv().await {
-        match item {
-            Item::Total(t) => {
-                total = t;
-                progress.total.store(t, Ordering::Relaxed);
-            }
-            Item::Batch(batch, bad) => {
-                counts.rejected += bad.len() as u64;
-                let n = (batch.len() + bad.len()) as u64;
-                rejects.extend(bad);
-                let outcomes = store::apply(
-                    &mut wtx,
-                    &unions,
-                    opts.org_code.as_deref(),
-                    &batch,
-                    Some(job_id),
-                )
-                .await?;
-                for (p, o) in batch.iter().zip(&outcomes) {
-                    counts.add(o);
-                    if let Outcome::Rejected(m) = o {
-                        rejects.push(Reject {
-                            line: p.line,
-                            cells: raw_cells(p),
-                            reason: m.clone(),
-                        });
-                    }
-                }
-                progress.processed.fetch_add(n, Ordering::Relaxed);
-            }
+    let org_code = opts.org_code.clone();
+    let (tally, committed) = match st.db.sqlite_file() {
+        Some(file) => {
+            // SQLite: the bulk writer on its own connection and thread, with
+            // the in-process writer lock held until it commits.
+            let _guard = st.db.write_guard().await;
+            let file = file.to_path_buf();
+            let writer = tokio::task::spawn_blocking(move || {
+                write_sqlite(&file, job_id, rx, &unions, org_code.as_deref(), &progress)
+            });
+            let (tally, bulk) = join_writer(writer.await, reader)?;
+            let committed = tally.committed(opts.all_or_nothing);
+            tokio::task::spawn_blocking(move || bulk.finish(committed))
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("import writer: {e}")))??;
+            (tally, committed)
         }
-    }
-    match reader.join() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e),
-        Err(_) => {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "import reader thread panicked"
-            )))
+        None => {
+            let mut wtx = st.db.begin_write().await?;
+            let tally = write_portable(
+                &mut wtx,
+                job_id,
+                rx,
+                &unions,
+                org_code.as_deref(),
+                &progress,
+            )
+            .await;
+            let tally = join_writer(Ok(tally.map(|t| (t, ()))), reader)?.0;
+            let committed = tally.committed(opts.all_or_nothing);
+            if committed {
+                wtx.tx.commit().await?;
+            } else {
+                wtx.tx.rollback().await?;
+            }
+            (tally, committed)
         }
-    }
+    };
+    let Tally {
+        counts,
+        mut rejects,
+        total,
+    } = tally;
     rejects.sort_by_key(|r| r.line);
     let processed = counts.new + counts.updated + counts.unchanged + counts.rejected;
-    let committed = !(opts.all_or_nothing && counts.rejected > 0);
-    if sqlite {
-        // Back to the pool's usual cache before the connection is returned.
-        sqlx::query("PRAGMA cache_size = -65536")
-            .execute(&mut *wtx.tx)
-            .await?;
-    }
-    if committed {
-        wtx.tx.commit().await?;
-    } else {
-        wtx.tx.rollback().await?;
-    }
     Ok(Report {
         job_id,
         counts,
@@ -400,6 +377,108 @@ async fn run_inner(
         committed,
         rejects,
     })
+}
+
+/// What the writer made of the batches so far.
+#[derive(Default)]
+struct Tally {
+    counts: Counts,
+    rejects: Vec<Reject>,
+    total: u64,
+}
+
+impl Tally {
+    fn add(&mut self, batch: &[Prepared], bad: Vec<Reject>, outcomes: &[Outcome]) {
+        self.counts.rejected += bad.len() as u64;
+        self.rejects.extend(bad);
+        for (p, o) in batch.iter().zip(outcomes) {
+            self.counts.add(o);
+            if let Outcome::Rejected(m) = o {
+                self.rejects.push(Reject {
+                    line: p.line,
+                    cells: raw_cells(p),
+                    reason: m.clone(),
+                });
+            }
+        }
+    }
+
+    /// All-or-nothing rolls back when any row was rejected.
+    fn committed(&self, all_or_nothing: bool) -> bool {
+        !(all_or_nothing && self.counts.rejected > 0)
+    }
+}
+
+/// The writer's result, once the reader has stopped too: the reader's error
+/// (not a spreadsheet, missing columns…) wins over the writer's, which is
+/// usually just the closed channel it caused.
+fn join_writer<T>(
+    writer: Result<AppResult<(Tally, T)>, tokio::task::JoinError>,
+    reader: std::thread::JoinHandle<AppResult<()>>,
+) -> AppResult<(Tally, T)> {
+    let read = reader
+        .join()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("import reader thread panicked")))?;
+    let written = writer.map_err(|e| AppError::Internal(anyhow::anyhow!("import writer: {e}")))?;
+    read?;
+    written
+}
+
+/// The SQLite writer loop (a blocking thread): batches from the reader into
+/// one bulk transaction, left open for the caller to finish.
+fn write_sqlite(
+    file: &Path,
+    job_id: i64,
+    mut rx: mpsc::Receiver<Item>,
+    unions: &Unions,
+    org_code: Option<&str>,
+    progress: &Progress,
+) -> AppResult<(Tally, SqliteBulk)> {
+    let mut bulk = SqliteBulk::begin(file, Some(job_id))?;
+    let mut tally = Tally::default();
+    while let Some(item) = rx.blocking_recv() {
+        match item {
+            Item::Total(t) => {
+                tally.total = t;
+                progress.total.store(t, Ordering::Relaxed);
+                bulk.prepare_for(t)?;
+            }
+            Item::Batch(batch, bad) => {
+                let n = (batch.len() + bad.len()) as u64;
+                let outcomes = bulk.apply(unions, org_code, &batch)?;
+                tally.add(&batch, bad, &outcomes);
+                progress.processed.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok((tally, bulk))
+}
+
+/// The portable writer loop (PostgreSQL): [`store::apply`] per batch in `wtx`.
+async fn write_portable(
+    wtx: &mut WriteTx,
+    job_id: i64,
+    mut rx: mpsc::Receiver<Item>,
+    unions: &Unions,
+    org_code: Option<&str>,
+    progress: &Progress,
+) -> AppResult<Tally> {
+    let mut tally = Tally::default();
+    while let Some(item) = rx.recv().await {
+        match item {
+            Item::Total(t) => {
+                tally.total = t;
+                progress.total.store(t, Ordering::Relaxed);
+            }
+            Item::Batch(batch, bad) => {
+                let n = (batch.len() + bad.len()) as u64;
+                let outcomes = store::apply(wtx, unions, org_code, &batch, Some(job_id)).await?;
+                tally.add(&batch, bad, &outcomes);
+                progress.processed.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok(tally)
 }
 
 /// The row as the user wrote it is not kept after validation; rebuild the

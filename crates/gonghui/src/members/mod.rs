@@ -9,6 +9,7 @@ pub mod import;
 pub mod indicators;
 pub mod join;
 pub mod model;
+pub mod sqlite_bulk;
 pub mod store;
 pub mod transfer;
 

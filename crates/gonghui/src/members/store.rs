@@ -185,28 +185,86 @@ impl std::fmt::Display for Counts {
     }
 }
 
-struct Existing {
-    person_id: i64,
-    row_hash: String,
+/// A person already in the database, found by ID hash.
+pub(super) struct Existing {
+    pub person_id: i64,
+    pub row_hash: String,
 }
 
-struct ExistingMembership {
-    id: i64,
-    person_id: i64,
-    org_id: i64,
-    status: String,
+/// A membership already in the database.
+pub(super) struct ExistingMembership {
+    pub id: i64,
+    pub person_id: i64,
+    pub org_id: i64,
+    pub status: String,
+}
+
+/// What the database holds about a batch's people: persons by ID hash and
+/// all their memberships (oldest first) by person id.
+#[derive(Default)]
+pub(super) struct Known {
+    pub persons: HashMap<String, Existing>,
+    pub memberships: HashMap<i64, Vec<ExistingMembership>>,
+}
+
+/// An existing membership whose status a row changes, with its 会籍变化 event.
+pub(super) struct StatusChange {
+    pub row: usize,
+    pub membership: i64,
+    pub status: &'static str,
+    pub event: &'static str,
+}
+
+/// What [`apply`] does with a batch, decided from the rows and [`Known`]
+/// alone, so the portable writer and the SQLite bulk writer
+/// (`members::bulk`) apply exactly the same rules.
+pub(super) struct Plan<'u> {
+    /// Decided outcomes; `None` for rows that get a new membership until the writer has its id.
+    pub out: Vec<Option<Outcome>>,
+    /// The union each accepted row goes to.
+    pub target: Vec<Option<&'u UnionRef>>,
+    pub new_persons: Vec<usize>,
+    /// (row, person id) of existing persons whose stored fields change.
+    pub update_persons: Vec<(usize, i64)>,
+    pub new_memberships: Vec<usize>,
+    pub status_changes: Vec<StatusChange>,
+    /// Person id by ID hash: the existing persons; writers add the new ones.
+    pub person_ids: HashMap<String, i64>,
+}
+
+impl Plan<'_> {
+    pub fn person_id(&self, p: &Prepared) -> i64 {
+        self.person_ids[p.sealed.id_hash.as_str()]
+    }
+
+    pub fn org_id(&self, row: usize) -> i64 {
+        self.target[row].expect("accepted rows have a union").id.0
+    }
+
+    pub fn into_outcomes(self) -> Vec<Outcome> {
+        self.out
+            .into_iter()
+            .map(|o| o.expect("every row decided"))
+            .collect()
+    }
 }
 
 /// Reserves `n` consecutive numbers of a counter; returns the first.
 pub async fn reserve(conn: &mut AnyConnection, key: &str, n: i64) -> AppResult<i64> {
-    let v: String = sqlx::query_scalar(
-        "UPDATE settings SET value = CAST(CAST(value AS BIGINT) + $1 AS TEXT) WHERE key = $2 RETURNING value",
-    )
-    .bind(n)
-    .bind(key)
-    .fetch_one(&mut *conn)
-    .await?;
-    let last: i64 = v
+    let v: String = sqlx::query_scalar(RESERVE_SQL)
+        .bind(n)
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await?;
+    first_reserved(key, &v, n)
+}
+
+pub(super) const RESERVE_SQL: &str =
+    "UPDATE settings SET value = CAST(CAST(value AS BIGINT) + $1 AS TEXT) WHERE key = $2 RETURNING value";
+
+/// The first of `n` numbers reserved, from the counter's new value.
+pub(super) fn first_reserved(key: &str, last: &str, n: i64) -> AppResult<i64> {
+    let last: i64 = last
         .parse()
         .map_err(|_| anyhow::anyhow!("counter {key} is not a number"))?;
     Ok(last - n + 1)
@@ -238,18 +296,14 @@ pub async fn apply(
     rows: &[Prepared],
     job: Option<i64>,
 ) -> AppResult<Vec<Outcome>> {
-    let now = time::now_rfc3339();
-    let mut out: Vec<Option<Outcome>> = vec![None; rows.len()];
-    let mut target: Vec<Option<&UnionRef>> = vec![None; rows.len()];
-    for (i, p) in rows.iter().enumerate() {
-        match unions.resolve(&p.row.org_code, default_org) {
-            Ok(u) => target[i] = Some(u),
-            Err(m) => out[i] = Some(Outcome::Rejected(m)),
-        }
-    }
+    let known = lookup(conn, rows).await?;
+    let plan = decide(unions, default_org, rows, known);
+    write(conn, rows, plan, job).await
+}
 
-    // Existing persons and their memberships, looked up in chunks.
-    let mut persons: HashMap<String, Existing> = HashMap::new();
+/// The persons of `rows` already stored, and their memberships.
+async fn lookup(conn: &mut AnyConnection, rows: &[Prepared]) -> AppResult<Known> {
+    let mut known = Known::default();
     let hashes: Vec<&str> = rows.iter().map(|p| p.sealed.id_hash.as_str()).collect();
     for chunk in hashes.chunks(500) {
         let sql = format!(
@@ -261,7 +315,7 @@ pub async fn apply(
             .fetch_all(&mut *conn)
             .await?
         {
-            persons.insert(
+            known.persons.insert(
                 r.try_get("id_hash")?,
                 Existing {
                     person_id: r.try_get("id")?,
@@ -270,8 +324,7 @@ pub async fn apply(
             );
         }
     }
-    let mut memberships: HashMap<i64, Vec<ExistingMembership>> = HashMap::new();
-    let pids: Vec<i64> = persons.values().map(|e| e.person_id).collect();
+    let pids: Vec<i64> = known.persons.values().map(|e| e.person_id).collect();
     for chunk in pids.chunks(500) {
         let sql = format!(
             "SELECT id, person_id, org_id, status FROM memberships WHERE person_id IN ({}) ORDER BY id",
@@ -288,51 +341,81 @@ pub async fn apply(
                 org_id: r.try_get("org_id")?,
                 status: r.try_get("status")?,
             };
-            memberships.entry(m.person_id).or_default().push(m);
+            known.memberships.entry(m.person_id).or_default().push(m);
         }
     }
+    Ok(known)
+}
 
-    // Decide each row.
-    let mut new_persons: Vec<usize> = Vec::new();
-    let mut update_persons: Vec<(usize, i64)> = Vec::new();
-    let mut new_memberships: Vec<usize> = Vec::new();
-    // (row, membership id, new status or None, event kind)
-    let mut status_changes: Vec<(usize, i64, &'static str, &'static str)> = Vec::new();
+/// The union's rules for a batch: one active membership per person,
+/// re-imports unchanged, 会籍变化 only where the status really changes.
+pub(super) fn decide<'u>(
+    unions: &'u Unions,
+    default_org: Option<&str>,
+    rows: &[Prepared],
+    known: Known,
+) -> Plan<'u> {
+    let mut plan = Plan {
+        out: vec![None; rows.len()],
+        target: vec![None; rows.len()],
+        new_persons: Vec::new(),
+        update_persons: Vec::new(),
+        new_memberships: Vec::new(),
+        status_changes: Vec::new(),
+        person_ids: HashMap::new(),
+    };
     for (i, p) in rows.iter().enumerate() {
-        if out[i].is_some() {
+        match unions.resolve(&p.row.org_code, default_org) {
+            Ok(u) => plan.target[i] = Some(u),
+            Err(m) => plan.out[i] = Some(Outcome::Rejected(m)),
+        }
+    }
+    let Known {
+        persons,
+        memberships,
+    } = known;
+    for (i, p) in rows.iter().enumerate() {
+        if plan.out[i].is_some() {
             continue;
         }
-        let union = target[i].expect("resolved above");
+        let union = plan.target[i].expect("resolved above");
         let existing = persons.get(&p.sealed.id_hash);
         let ms = existing.and_then(|e| memberships.get(&e.person_id));
         let active = ms.and_then(|v| v.iter().find(|m| m.status != "ended"));
         let changed = existing.is_some_and(|e| e.row_hash != p.sealed.row_hash);
-        match p.row.change {
+        let decided = match p.row.change {
             ChangeKind::Join | ChangeKind::TransferIn => match active {
                 Some(a) if a.org_id != union.id.0 => {
-                    out[i] = Some(Outcome::Rejected(elsewhere(unions, a.org_id)))
+                    Some(Outcome::Rejected(elsewhere(unions, a.org_id)))
                 }
                 Some(a) => {
                     let reactivate = a.status == "retained";
                     if changed {
-                        update_persons.push((i, existing.expect("has membership").person_id));
+                        plan.update_persons
+                            .push((i, existing.expect("has membership").person_id));
                     }
                     if reactivate {
-                        status_changes.push((i, a.id, "active", p.row.change.event()));
+                        plan.status_changes.push(StatusChange {
+                            row: i,
+                            membership: a.id,
+                            status: "active",
+                            event: p.row.change.event(),
+                        });
                     }
-                    out[i] = Some(if changed || reactivate {
+                    Some(if changed || reactivate {
                         Outcome::Updated(MembershipId(a.id))
                     } else {
                         Outcome::Unchanged(MembershipId(a.id))
-                    });
+                    })
                 }
                 None => {
                     match existing {
-                        Some(e) if changed => update_persons.push((i, e.person_id)),
+                        Some(e) if changed => plan.update_persons.push((i, e.person_id)),
                         Some(_) => {}
-                        None => new_persons.push(i),
+                        None => plan.new_persons.push(i),
                     }
-                    new_memberships.push(i);
+                    plan.new_memberships.push(i);
+                    None
                 }
             },
             ChangeKind::Leave | ChangeKind::Retain => {
@@ -344,129 +427,186 @@ pub async fn apply(
                 match active {
                     Some(a) if a.org_id == union.id.0 => {
                         if changed {
-                            update_persons.push((i, existing.expect("has membership").person_id));
+                            plan.update_persons
+                                .push((i, existing.expect("has membership").person_id));
                         }
                         if a.status == new_status {
-                            out[i] = Some(if changed {
+                            Some(if changed {
                                 Outcome::Updated(MembershipId(a.id))
                             } else {
                                 Outcome::Unchanged(MembershipId(a.id))
-                            });
+                            })
                         } else {
-                            status_changes.push((i, a.id, new_status, event));
-                            out[i] = Some(Outcome::Updated(MembershipId(a.id)));
+                            plan.status_changes.push(StatusChange {
+                                row: i,
+                                membership: a.id,
+                                status: new_status,
+                                event,
+                            });
+                            Some(Outcome::Updated(MembershipId(a.id)))
                         }
                     }
-                    Some(a) => out[i] = Some(Outcome::Rejected(elsewhere(unions, a.org_id))),
+                    Some(a) => Some(Outcome::Rejected(elsewhere(unions, a.org_id))),
                     None => {
                         let last_here =
                             ms.and_then(|v| v.iter().rev().find(|m| m.org_id == union.id.0));
                         match last_here {
                             Some(m) if p.row.change == ChangeKind::Leave => {
-                                out[i] = Some(Outcome::Unchanged(MembershipId(m.id)))
+                                Some(Outcome::Unchanged(MembershipId(m.id)))
                             }
-                            _ => {
-                                out[i] = Some(Outcome::Rejected(Msg::new(
-                                    format!(
-                                        "此人不是“{}”的在籍会员,无法办理{}",
-                                        union.name,
-                                        model::event_label(event).zh
-                                    ),
-                                    format!(
-                                        "This person is not an active member of “{}”",
-                                        union.name
-                                    ),
-                                )))
-                            }
+                            _ => Some(Outcome::Rejected(Msg::new(
+                                format!(
+                                    "此人不是“{}”的在籍会员,无法办理{}",
+                                    union.name,
+                                    model::event_label(event).zh
+                                ),
+                                format!("This person is not an active member of “{}”", union.name),
+                            ))),
                         }
                     }
                 }
             }
-        }
+        };
+        plan.out[i] = decided;
     }
+    plan.person_ids = persons.into_iter().map(|(h, e)| (h, e.person_id)).collect();
+    plan
+}
 
-    // Persons: insert new ones, update changed ones.
-    let person_values = |p: &Prepared| -> Vec<V> {
-        let person = &p.row.person;
-        let s = &p.sealed;
-        vec![
-            V::from(person.name.as_str()),
-            V::from(s.pinyin.as_str()),
-            V::from(s.initials.as_str()),
-            V::from(person.id.kind.code()),
-            V::from(s.id_enc.as_str()),
-            V::from(s.id_masked.as_str()),
-            V::from(person.gender_code()),
-            V::from(person.birth.map(|d| d.to_string())),
-            V::from(s.phone_hash.clone()),
-            V::from(s.phone_enc.clone()),
-            V::from(s.phone_masked.clone()),
-            V::from(person.nation.as_str()),
-            V::from(person.education.as_str()),
-            V::from(person.political.as_str()),
-            V::from(person.hukou_type.as_str()),
-            V::from(person.hukou_place.as_str()),
-            V::I(i64::from(person.migrant)),
-            V::from(person.skill_level.as_str()),
-            V::from(person.workplace.as_str()),
-            V::from(person.group.as_str()),
-            V::from(p.sealed.row_hash.as_str()),
-            V::from(now.as_str()),
-        ]
-    };
-    const PERSON_COLS: [&str; 22] = [
-        "name",
-        "name_pinyin",
-        "name_initials",
-        "id_kind",
-        "id_enc",
-        "id_masked",
-        "gender",
-        "birth_date",
-        "phone_hash",
-        "phone_enc",
-        "phone_masked",
-        "nation",
-        "education",
-        "political",
-        "hukou_type",
-        "hukou_place",
-        "migrant",
-        "skill_level",
-        "workplace",
-        "new_employment_group",
-        "row_hash",
-        "updated_at",
-    ];
-    let mut person_ids: HashMap<&str, i64> = persons
-        .iter()
-        .map(|(h, e)| (h.as_str(), e.person_id))
-        .collect();
-    if !new_persons.is_empty() {
+/// Stored person columns in the order [`person_values`] gives them.
+pub(super) const PERSON_COLS: [&str; 22] = [
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "id_kind",
+    "id_enc",
+    "id_masked",
+    "gender",
+    "birth_date",
+    "phone_hash",
+    "phone_enc",
+    "phone_masked",
+    "nation",
+    "education",
+    "political",
+    "hukou_type",
+    "hukou_place",
+    "migrant",
+    "skill_level",
+    "workplace",
+    "new_employment_group",
+    "row_hash",
+    "updated_at",
+];
+
+pub(super) fn person_values(p: &Prepared, now: &str) -> Vec<V> {
+    let person = &p.row.person;
+    let s = &p.sealed;
+    vec![
+        V::from(person.name.as_str()),
+        V::from(s.pinyin.as_str()),
+        V::from(s.initials.as_str()),
+        V::from(person.id.kind.code()),
+        V::from(s.id_enc.as_str()),
+        V::from(s.id_masked.as_str()),
+        V::from(person.gender_code()),
+        V::from(person.birth.map(|d| d.to_string())),
+        V::from(s.phone_hash.clone()),
+        V::from(s.phone_enc.clone()),
+        V::from(s.phone_masked.clone()),
+        V::from(person.nation.as_str()),
+        V::from(person.education.as_str()),
+        V::from(person.political.as_str()),
+        V::from(person.hukou_type.as_str()),
+        V::from(person.hukou_place.as_str()),
+        V::I(i64::from(person.migrant)),
+        V::from(person.skill_level.as_str()),
+        V::from(person.workplace.as_str()),
+        V::from(person.group.as_str()),
+        V::from(p.sealed.row_hash.as_str()),
+        V::from(now),
+    ]
+}
+
+/// A new person: [`PERSON_COLS`] then these.
+pub(super) const NEW_PERSON_EXTRA_COLS: [&str; 2] = ["id_hash", "created_at"];
+
+pub(super) fn new_person_values(p: &Prepared, now: &str) -> Vec<V> {
+    let mut v = person_values(p, now);
+    v.push(V::from(p.sealed.id_hash.as_str()));
+    v.push(V::from(now));
+    v
+}
+
+pub(super) const MEMBERSHIP_COLS: [&str; 7] = [
+    "person_id",
+    "org_id",
+    "member_no",
+    "status",
+    "joined_on",
+    "created_at",
+    "updated_at",
+];
+
+pub(super) fn membership_values(
+    p: &Prepared,
+    person_id: i64,
+    org_id: i64,
+    number: i64,
+    now: &str,
+) -> Vec<V> {
+    vec![
+        V::I(person_id),
+        V::I(org_id),
+        V::from(member_no(number)),
+        V::from("active"),
+        V::from(p.row.on.to_string()),
+        V::from(now),
+        V::from(now),
+    ]
+}
+
+pub(super) const STATUS_SQL: &str =
+    "UPDATE memberships SET status = $1, ended_on = $2, updated_at = $3 WHERE id = $4";
+
+/// `ended_on` for a status change: the row's date when the membership ends.
+pub(super) fn ended_on(p: &Prepared, status: &str) -> Option<String> {
+    (status == "ended").then(|| p.row.on.to_string())
+}
+
+pub(super) const EVENT_COLS: [&str; 8] = [
+    "membership_id",
+    "person_id",
+    "org_id",
+    "kind",
+    "on_date",
+    "reason",
+    "import_job",
+    "created_at",
+];
+
+/// The portable writer: multi-row statements through sqlx.
+async fn write(
+    conn: &mut AnyConnection,
+    rows: &[Prepared],
+    mut plan: Plan<'_>,
+    job: Option<i64>,
+) -> AppResult<Vec<Outcome>> {
+    let now = time::now_rfc3339();
+    if !plan.new_persons.is_empty() {
         let mut cols: Vec<&str> = PERSON_COLS.to_vec();
-        cols.push("id_hash");
-        cols.push("created_at");
-        let values: Vec<Vec<V>> = new_persons
+        cols.extend(NEW_PERSON_EXTRA_COLS);
+        let values: Vec<Vec<V>> = plan
+            .new_persons
             .iter()
-            .map(|&i| {
-                let mut v = person_values(&rows[i]);
-                v.push(V::from(rows[i].sealed.id_hash.as_str()));
-                v.push(V::from(now.as_str()));
-                v
-            })
-            .collect();
-        let by_hash: HashMap<&str, usize> = new_persons
-            .iter()
-            .map(|&i| (rows[i].sealed.id_hash.as_str(), i))
+            .map(|&i| new_person_values(&rows[i], &now))
             .collect();
         for r in insert_many(conn, "persons", &cols, &values, Some("id, id_hash")).await? {
-            let h: String = r.try_get("id_hash")?;
-            if let Some(&i) = by_hash.get(h.as_str()) {
-                person_ids.insert(rows[i].sealed.id_hash.as_str(), r.try_get("id")?);
-            }
+            plan.person_ids
+                .insert(r.try_get("id_hash")?, r.try_get("id")?);
         }
     }
-    if !update_persons.is_empty() {
+    if !plan.update_persons.is_empty() {
         let set: Vec<String> = PERSON_COLS
             .iter()
             .enumerate()
@@ -477,8 +617,8 @@ pub async fn apply(
             set.join(", "),
             PERSON_COLS.len() + 1
         );
-        for &(i, pid) in &update_persons {
-            let mut v = person_values(&rows[i]);
+        for &(i, pid) in &plan.update_persons {
+            let mut v = person_values(&rows[i], &now);
             v.push(V::I(pid));
             bind_all(sqlx::query(&sql), &v).execute(&mut *conn).await?;
         }
@@ -486,48 +626,38 @@ pub async fn apply(
 
     // New memberships with their join/transfer-in events.
     let mut events: Vec<Vec<V>> = Vec::new();
-    if !new_memberships.is_empty() {
-        let first = reserve(conn, "seq.member_no", new_memberships.len() as i64).await?;
-        let values: Vec<Vec<V>> = new_memberships
+    if !plan.new_memberships.is_empty() {
+        let first = reserve(conn, "seq.member_no", plan.new_memberships.len() as i64).await?;
+        let values: Vec<Vec<V>> = plan
+            .new_memberships
             .iter()
             .enumerate()
             .map(|(k, &i)| {
                 let p = &rows[i];
-                vec![
-                    V::I(person_ids[p.sealed.id_hash.as_str()]),
-                    V::I(target[i].expect("resolved").id.0),
-                    V::from(member_no(first + k as i64)),
-                    V::from("active"),
-                    V::from(p.row.on.to_string()),
-                    V::from(now.as_str()),
-                    V::from(now.as_str()),
-                ]
+                membership_values(p, plan.person_id(p), plan.org_id(i), first + k as i64, &now)
             })
             .collect();
-        let cols = [
-            "person_id",
-            "org_id",
-            "member_no",
-            "status",
-            "joined_on",
-            "created_at",
-            "updated_at",
-        ];
-        let returned =
-            insert_many(conn, "memberships", &cols, &values, Some("id, person_id")).await?;
+        let returned = insert_many(
+            conn,
+            "memberships",
+            &MEMBERSHIP_COLS,
+            &values,
+            Some("id, person_id"),
+        )
+        .await?;
         let mut by_person: HashMap<i64, i64> = HashMap::with_capacity(returned.len());
         for r in returned {
             by_person.insert(r.try_get("person_id")?, r.try_get("id")?);
         }
-        for &i in &new_memberships {
+        for &i in &plan.new_memberships {
             let p = &rows[i];
-            let pid = person_ids[p.sealed.id_hash.as_str()];
+            let pid = plan.person_id(p);
             let mid = by_person[&pid];
-            out[i] = Some(Outcome::New(MembershipId(mid)));
+            plan.out[i] = Some(Outcome::New(MembershipId(mid)));
             events.push(event_values(
                 mid,
                 pid,
-                target[i].expect("resolved").id.0,
+                plan.org_id(i),
                 p.row.change.event(),
                 p,
                 job,
@@ -535,46 +665,30 @@ pub async fn apply(
             ));
         }
     }
-    for &(i, mid, status, event) in &status_changes {
-        let p = &rows[i];
-        let ended = (status == "ended").then(|| p.row.on.to_string());
-        sqlx::query(
-            "UPDATE memberships SET status = $1, ended_on = $2, updated_at = $3 WHERE id = $4",
-        )
-        .bind(status)
-        .bind(ended)
-        .bind(&now)
-        .bind(mid)
-        .execute(&mut *conn)
-        .await?;
+    for c in &plan.status_changes {
+        let p = &rows[c.row];
+        sqlx::query(STATUS_SQL)
+            .bind(c.status)
+            .bind(ended_on(p, c.status))
+            .bind(&now)
+            .bind(c.membership)
+            .execute(&mut *conn)
+            .await?;
         events.push(event_values(
-            mid,
-            person_ids[p.sealed.id_hash.as_str()],
-            target[i].expect("resolved").id.0,
-            event,
+            c.membership,
+            plan.person_id(p),
+            plan.org_id(c.row),
+            c.event,
             p,
             job,
             &now,
         ));
     }
-    let cols = [
-        "membership_id",
-        "person_id",
-        "org_id",
-        "kind",
-        "on_date",
-        "reason",
-        "import_job",
-        "created_at",
-    ];
-    insert_many(conn, "membership_events", &cols, &events, None).await?;
-    Ok(out
-        .into_iter()
-        .map(|o| o.expect("every row decided"))
-        .collect())
+    insert_many(conn, "membership_events", &EVENT_COLS, &events, None).await?;
+    Ok(plan.into_outcomes())
 }
 
-fn event_values(
+pub(super) fn event_values(
     mid: i64,
     pid: i64,
     org: i64,

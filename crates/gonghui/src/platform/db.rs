@@ -5,7 +5,11 @@
 //! confined to this file (the `ID_PK` migration token, the SQLite writer lock)
 //! and to measured hot paths in module storage code.
 
-use std::{path::Path, str::FromStr, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
+};
 
 use anyhow::Context;
 use sqlx::{
@@ -46,6 +50,10 @@ pub struct Db {
     /// SQLite allows one writer; serialising writers in-process avoids
     /// SQLITE_BUSY on deferred transactions that upgrade to writes.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// The SQLite database file, for writers that open their own connection
+    /// (the bulk import, `members::sqlite_bulk`); None for PostgreSQL and
+    /// in-memory databases.
+    sqlite_file: Option<PathBuf>,
 }
 
 /// A write transaction; on SQLite it also holds the writer lock.
@@ -77,11 +85,19 @@ impl Db {
     /// unless `url` names a PostgreSQL database. Runs the migrations.
     pub async fn open(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
-        let (url, backend) = match url {
+        let (url, backend, sqlite_file) = match url {
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-                (u.to_string(), Backend::Postgres)
+                (u.to_string(), Backend::Postgres, None)
             }
-            Some(u) if u.starts_with("sqlite:") => (u.to_string(), Backend::Sqlite),
+            Some(u) if u.starts_with("sqlite:") => {
+                let file = sqlx::sqlite::SqliteConnectOptions::from_str(u)?
+                    .get_filename()
+                    .to_path_buf();
+                let on_disk = !file.as_os_str().is_empty()
+                    && !file.to_string_lossy().starts_with(':')
+                    && !file.to_string_lossy().starts_with("file:");
+                (u.to_string(), Backend::Sqlite, on_disk.then_some(file))
+            }
             Some(_) => anyhow::bail!(
                 "数据库地址不受支持: 请使用 postgres://… 或 sqlite:… / unsupported database URL: use postgres://… or sqlite:…"
             ),
@@ -89,7 +105,11 @@ impl Db {
                 std::fs::create_dir_all(data_dir)
                     .with_context(|| format!("creating data dir {}", data_dir.display()))?;
                 let file = data_dir.join("gonghui.db");
-                (format!("sqlite://{}?mode=rwc", file.display()), Backend::Sqlite)
+                (
+                    format!("sqlite://{}?mode=rwc", file.display()),
+                    Backend::Sqlite,
+                    Some(file),
+                )
             }
         };
         let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
@@ -123,6 +143,7 @@ impl Db {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            sqlite_file,
         };
         db.migrate().await?;
         Ok(db)
@@ -137,12 +158,23 @@ impl Db {
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let guard = match &self.write_lock {
-            Some(l) => Some(l.clone().lock_owned().await),
-            None => None,
-        };
+        let guard = self.write_guard().await;
         let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// The in-process SQLite writer lock, for a writer on its own connection
+    /// (hold it for the whole transaction); None on PostgreSQL.
+    pub async fn write_guard(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(l) => Some(l.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// The SQLite database file, when there is one.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
     }
 
     /// Rewrites the portable migration text for this backend.
