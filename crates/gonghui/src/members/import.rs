@@ -436,7 +436,16 @@ fn write_sqlite(
 ) -> AppResult<(Tally, SqliteBulk)> {
     let mut bulk = SqliteBulk::begin(file, Some(job_id))?;
     let mut tally = Tally::default();
-    while let Some(item) = rx.blocking_recv() {
+    // Time spent waiting for validated rows vs writing them: which side of
+    // the pipeline bounds the import (logged at the end).
+    let (mut waited, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    loop {
+        let t0 = std::time::Instant::now();
+        let Some(item) = rx.blocking_recv() else {
+            break;
+        };
+        let t1 = std::time::Instant::now();
+        waited += t1 - t0;
         match item {
             Item::Total(t) => {
                 tally.total = t;
@@ -450,7 +459,14 @@ fn write_sqlite(
                 progress.processed.fetch_add(n, Ordering::Relaxed);
             }
         }
+        writing += t1.elapsed();
     }
+    tracing::info!(
+        rows = tally.total,
+        waited_ms = waited.as_millis() as u64,
+        writing_ms = writing.as_millis() as u64,
+        "bulk import rows written"
+    );
     Ok((tally, bulk))
 }
 
