@@ -20,6 +20,7 @@ use crate::{
     platform::{
         audit::{self, Event},
         crypto::Keys,
+        dataver,
         db::Db,
         error::{AppError, AppResult},
         i18n::Msg,
@@ -568,6 +569,25 @@ pub async fn apply(
         "created_at",
     ];
     insert_many(conn, "membership_events", &cols, &events, None).await?;
+    // Statistics cache: bump the data version of every org whose figures may
+    // have changed — the unions of the rows that wrote something, and every
+    // org where an updated person has (or had) a membership.
+    let mut touched: Vec<i64> = Vec::new();
+    for (i, o) in out.iter().enumerate() {
+        if let (Some(Outcome::New(_) | Outcome::Updated(_)), Some(u)) = (o, target[i]) {
+            touched.push(u.id.0);
+        }
+    }
+    for &(_, pid) in &update_persons {
+        touched.extend(
+            memberships
+                .get(&pid)
+                .into_iter()
+                .flatten()
+                .map(|m| m.org_id),
+        );
+    }
+    dataver::touch(conn, touched).await?;
     Ok(out
         .into_iter()
         .map(|o| o.expect("every row decided"))
@@ -1093,6 +1113,7 @@ pub async fn change_status(
     .bind(&now)
     .execute(&mut *tx.tx)
     .await?;
+    dataver::touch(&mut tx, [d.org_id]).await?;
     audit::append(
         &mut tx,
         &scope.actor,

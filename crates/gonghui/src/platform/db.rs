@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reports",
         include_str!("../../migrations/0003_reports.sql"),
     ),
+    (
+        4,
+        "figure_cache",
+        include_str!("../../migrations/0004_figure_cache.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -46,6 +51,9 @@ pub struct Db {
     /// SQLite allows one writer; serialising writers in-process avoids
     /// SQLITE_BUSY on deferred transactions that upgrade to writes.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Per-org statistics values, valid while the org's data version is
+    /// unchanged (`platform::dataver`); shared by every clone of this `Db`.
+    org_cache: Arc<crate::platform::dataver::OrgCache>,
 }
 
 /// A write transaction; on SQLite it also holds the writer lock.
@@ -123,6 +131,7 @@ impl Db {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            org_cache: Default::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -134,6 +143,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The per-org statistics cache (see `platform::dataver`).
+    pub fn org_cache(&self) -> &crate::platform::dataver::OrgCache {
+        &self.org_cache
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
