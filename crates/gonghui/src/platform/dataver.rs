@@ -13,10 +13,11 @@
 //! versions it read: a write that commits while it computes leaves the new
 //! entry stale (recomputed next time), never wrong.
 //!
-//! Memory: at most [`DEFAULT_MAX_CELLS`] values (32 MiB of i64) in all; when
-//! a store goes over, whole column sets (a period and a list of indicator
-//! conditions) are dropped, least recently used first. The set just used is
-//! kept even when it alone is larger than the bound.
+//! Memory: at most [`DEFAULT_MAX_CELLS`] 8-byte cells (32 MiB) in all,
+//! counting the values, each entry's map overhead and each set's key text;
+//! when a store goes over, whole column sets (a period and a list of
+//! indicator conditions) are dropped, least recently used first. The set
+//! just used is kept even when it alone is larger than the bound.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -74,9 +75,21 @@ pub async fn versions(db: &Db, like: &str) -> AppResult<HashMap<i64, i64>> {
     Ok(out)
 }
 
-/// 4 Mi values: 32 MiB of i64, about 60 whole-city tables of the demo
-/// federation, or one table of a 60,000-org province.
+/// 4 Mi cells (32 MiB): about 150 whole-city tables of the demo federation
+/// (331 orgs), or one table of a 50,000-org province.
 pub const DEFAULT_MAX_CELLS: usize = 4 << 20;
+
+/// What an org entry costs against the bound, in 8-byte cells: its values
+/// and about 32 bytes of map entry and allocation.
+fn entry_cells(ncols: usize) -> usize {
+    ncols + 4
+}
+
+/// What a column set costs without its entries: its key text (the
+/// conditions, a few KB) and its maps.
+fn set_cells(key: &str) -> usize {
+    key.len() / 8 + 16
+}
 
 struct Entry {
     version: i64,
@@ -118,7 +131,7 @@ pub struct CacheStats {
     pub misses: u64,
     /// Column sets held.
     pub sets: usize,
-    /// Values held.
+    /// Memory held, in 8-byte cells (see [`DEFAULT_MAX_CELLS`]).
     pub cells: usize,
 }
 
@@ -157,12 +170,19 @@ impl OrgCache {
     fn set<'a>(inner: &'a mut Inner, key: &str, ncols: usize) -> &'a mut Set {
         inner.tick += 1;
         let tick = inner.tick;
-        let set = inner.sets.entry(Arc::from(key)).or_insert_with(|| Set {
-            last_used: tick,
-            ncols,
-            orgs: HashMap::new(),
-            flight: Arc::new(tokio::sync::Mutex::new(())),
-        });
+        if !inner.sets.contains_key(key) {
+            inner.cells += set_cells(key);
+            inner.sets.insert(
+                Arc::from(key),
+                Set {
+                    last_used: tick,
+                    ncols,
+                    orgs: HashMap::new(),
+                    flight: Arc::new(tokio::sync::Mutex::new(())),
+                },
+            );
+        }
+        let set = inner.sets.get_mut(key).expect("just ensured");
         set.last_used = tick;
         set
     }
@@ -216,7 +236,7 @@ impl OrgCache {
                             values: values.into_boxed_slice(),
                         },
                     );
-                    added += set.ncols;
+                    added += entry_cells(set.ncols);
                 }
             }
         }
@@ -232,7 +252,7 @@ impl OrgCache {
                 .map(|(k, _)| k.clone());
             let Some(victim) = victim else { break };
             if let Some(s) = inner.sets.remove(&victim) {
-                inner.cells -= s.orgs.len() * s.ncols;
+                inner.cells -= set_cells(&victim) + s.orgs.len() * entry_cells(s.ncols);
             }
         }
     }
@@ -305,14 +325,16 @@ mod tests {
 
     #[test]
     fn least_recently_used_sets_go_first_when_over_the_bound() {
-        let c = OrgCache::new(10);
+        let per_set = set_cells("a") + 2 * entry_cells(2);
+        let c = OrgCache::new(2 * per_set + 1);
         c.store("a", 2, vec![(1, 0, vec![1, 1]), (2, 0, vec![1, 1])]);
         c.store("b", 2, vec![(1, 0, vec![2, 2]), (2, 0, vec![2, 2])]);
+        assert_eq!(c.stats().cells, 2 * per_set);
         // Use "a" again, so "b" is the least recently used.
         c.lookup("a", 2, &versions(&[(1, 0)]));
         c.store("c", 2, vec![(1, 0, vec![3, 3]), (2, 0, vec![3, 3])]);
         let s = c.stats();
-        assert_eq!((s.sets, s.cells), (2, 8));
+        assert_eq!((s.sets, s.cells), (2, 2 * per_set));
         assert!(c.lookup("b", 2, &versions(&[(1, 0)])).values.is_empty());
         assert_eq!(
             c.lookup("a", 2, &versions(&[(1, 0)])).values[&1],
@@ -321,7 +343,8 @@ mod tests {
         // A set alone over the bound is kept (it is the one in use).
         let big: Vec<_> = (0..20).map(|o| (o, 0, vec![0, 0])).collect();
         c.store("big", 2, big);
-        assert_eq!(c.stats().sets, 1);
-        assert_eq!(c.stats().cells, 40);
+        let s = c.stats();
+        assert_eq!(s.sets, 1);
+        assert_eq!(s.cells, set_cells("big") + 20 * entry_cells(2));
     }
 }
