@@ -158,6 +158,87 @@ fn aggregate(source: Source, cond: &str) -> String {
     }
 }
 
+/// The top-level conjuncts of a condition: `a AND (b OR c) AND d` → `a`,
+/// `(b OR c)`, `d`. None when the condition is not a plain conjunction at
+/// the top level — a top-level OR, BETWEEN … AND … or CASE — so it is kept
+/// whole. Parentheses and quoted text are opaque.
+fn conjuncts(cond: &str) -> Option<Vec<&str>> {
+    let b = cond.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c >= 0x80;
+    let mut terms = Vec::new();
+    let (mut depth, mut quote, mut start, mut i) = (0i32, None::<u8>, 0usize, 0usize);
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => quote = Some(c),
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ if depth == 0 && word(c) && (i == 0 || !word(b[i - 1])) => {
+                let end = (i..b.len()).find(|&k| !word(b[k])).unwrap_or(b.len());
+                let w = &cond[i..end];
+                if w.eq_ignore_ascii_case("OR")
+                    || w.eq_ignore_ascii_case("BETWEEN")
+                    || w.eq_ignore_ascii_case("CASE")
+                {
+                    return None;
+                }
+                if w.eq_ignore_ascii_case("AND") {
+                    terms.push(cond[start..i].trim());
+                    start = end;
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 || quote.is_some() {
+        return None;
+    }
+    terms.push(cond[start..].trim());
+    if terms.iter().any(|t| t.is_empty()) {
+        return None;
+    }
+    Some(terms)
+}
+
+/// Splits bound conditions into the leading conjuncts all of them share and
+/// what is left of each (`1 = 1` when nothing is). Nothing is shared when
+/// any condition is not a plain conjunction.
+fn factor(conds: &[String]) -> (Vec<String>, Vec<String>) {
+    let split: Option<Vec<Vec<&str>>> = conds.iter().map(|c| conjuncts(c)).collect();
+    let Some(split) = split.filter(|s| !s.is_empty()) else {
+        return (Vec::new(), conds.to_vec());
+    };
+    let mut n = 0;
+    while let Some(term) = split[0].get(n) {
+        if split[1..].iter().any(|t| t.get(n) != Some(term)) {
+            break;
+        }
+        n += 1;
+    }
+    let shared = split[0][..n].iter().map(|t| t.to_string()).collect();
+    let rests = split
+        .iter()
+        .map(|t| {
+            if t.len() > n {
+                t[n..].join(" AND ")
+            } else {
+                "1 = 1".to_string()
+            }
+        })
+        .collect();
+    (shared, rests)
+}
+
 /// One column to compute: a condition evaluated for a period.
 struct Col<'a> {
     when: &'a str,
@@ -181,14 +262,22 @@ async fn per_org(
         return Ok(HashMap::new());
     }
     let mut b = Binder::new(like.to_string());
+    let conds: Vec<String> = cols
+        .iter()
+        .map(|c| b.when(c.when, c.period_no, &c.period))
+        .collect();
+    // What every column's condition starts with (a stock's "member at the
+    // end of the period", a flow's period window) is tested once per row in
+    // WHERE rather than once per column; rows failing it count in no column.
+    let (shared, rests) = factor(&conds);
     let mut select = String::from("SELECT o.id AS org_id");
-    for (i, c) in cols.iter().enumerate() {
-        let cond = b.when(c.when, c.period_no, &c.period);
+    for (i, rest) in rests.iter().enumerate() {
         select.push_str(&format!(
             ", {} AS v{i}",
-            aggregate(source, &format!("({cond})"))
+            aggregate(source, &format!("({rest})"))
         ));
     }
+    let shared: String = shared.iter().map(|t| format!(" AND ({t})")).collect();
     // Narrow the event and history rows to the span of the periods asked for.
     let min_start = cols
         .iter()
@@ -230,7 +319,7 @@ async fn per_org(
         (None, _) => String::new(),
     };
     let sql = format!(
-        "{select} FROM {from} WHERE {joins}o.path LIKE $1{prefilter}{restrict} GROUP BY o.id"
+        "{select} FROM {from} WHERE {joins}o.path LIKE $1{prefilter}{restrict}{shared} GROUP BY o.id"
     );
     let rows = bound(&sql, &b.params).fetch_all(db.pool()).await?;
     let mut out = HashMap::with_capacity(rows.len());
@@ -1443,6 +1532,76 @@ mod tests {
                     i.code
                 );
             }
+        }
+    }
+
+    #[test]
+    fn conjuncts_split_only_plain_top_level_ands() {
+        assert_eq!(
+            conjuncts("a <= $3 AND ((b IS NULL AND c <> 'x') OR d > $3) AND p.g = 'AND'"),
+            Some(vec![
+                "a <= $3",
+                "((b IS NULL AND c <> 'x') OR d > $3)",
+                "p.g = 'AND'"
+            ])
+        );
+        assert_eq!(conjuncts("x = 1"), Some(vec!["x = 1"]));
+        assert_eq!(
+            conjuncts("p.education NOT IN ('a', 'b') and p.band = 'or'"),
+            Some(vec!["p.education NOT IN ('a', 'b')", "p.band = 'or'"])
+        );
+        // Not plain conjunctions: kept whole.
+        assert_eq!(conjuncts("a = 1 AND b = 2 OR c = 3"), None);
+        assert_eq!(conjuncts("a = 1 and b = 2 or c = 3"), None);
+        assert_eq!(conjuncts("x BETWEEN 1 AND 2"), None);
+        assert_eq!(conjuncts("CASE WHEN a AND b THEN 1 END = 1"), None);
+        assert_eq!(conjuncts("a AND"), None);
+        assert_eq!(conjuncts("(a AND b"), None);
+        // Words containing AND/OR are not operators.
+        assert_eq!(
+            conjuncts("m.ORDER_no = 1 AND p.ANDx = 2"),
+            Some(vec!["m.ORDER_no = 1", "p.ANDx = 2"])
+        );
+    }
+
+    #[test]
+    fn factor_moves_the_shared_leading_conjuncts_out() {
+        let conds: Vec<String> = [
+            "a AND (b OR c) AND x = 1",
+            "a AND (b OR c)",
+            "a AND (b OR c) AND y AND z",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (shared, rests) = factor(&conds);
+        assert_eq!(shared, vec!["a", "(b OR c)"]);
+        assert_eq!(rests, vec!["x = 1", "1 = 1", "y AND z"]);
+        // Different periods (other parameters): nothing shared.
+        let conds = vec!["m.j <= $2".to_string(), "m.j <= $3".to_string()];
+        assert_eq!(factor(&conds), (vec![], conds.clone()));
+        // One condition that is not a plain conjunction: nothing moved.
+        let conds = vec!["a AND b".to_string(), "a AND b OR c".to_string()];
+        assert_eq!(factor(&conds), (vec![], conds.clone()));
+    }
+
+    /// Every member column set the table computes shares its period test.
+    #[test]
+    fn the_member_sources_share_their_period_test() {
+        let p = Period::parse("2026").unwrap();
+        for source in [Source::Memberships, Source::MemberEvents] {
+            let mut b = Binder::new("/1/%".into());
+            let conds: Vec<String> = catalogue()
+                .iter()
+                .filter_map(|i| match i.definition {
+                    Definition::Records { source: s, when } if s == source => {
+                        Some(b.when(when, 0, &p))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let (shared, _) = factor(&conds);
+            assert_eq!(shared.len(), 2, "{source:?}: {shared:?}");
         }
     }
 
