@@ -14,6 +14,9 @@ pub struct Module {
     pub openapi: fn() -> utoipa::openapi::OpenApi,
     /// The module's statistical indicators (see `reports::indicator`).
     pub indicators: fn() -> Vec<crate::reports::indicator::Indicator>,
+    /// Called once when the server starts listening; must not block
+    /// (background work is spawned).
+    pub on_start: fn(&AppState),
 }
 
 pub fn all() -> Vec<Module> {

@@ -5,14 +5,19 @@
 
 mod common;
 
-use common::{org_id, Client};
+use chrono::Datelike;
+use common::{csrf_in, org_id, Client};
 use gonghui::{
+    members::import,
     orgs::store as orgs,
     platform::{
+        dataver,
         db::Db,
+        ids::OrgId,
         scope::{Actor, Scope},
         sheet, testing,
     },
+    reports::{figures as engine, period::Period},
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -49,6 +54,7 @@ async fn org_by_code(db: &Db, code: &str) -> i64 {
 
 async fn add(db: &Db, n: usize, m: &M<'_>) {
     let now = "2026-01-01T00:00:00.000000Z";
+    let mut touched = Vec::new();
     let pid: i64 = sqlx::query_scalar(
         "INSERT INTO persons (name, name_pinyin, name_initials, id_kind, id_hash, id_enc, id_masked, gender, birth_date, \
          phone_masked, education, migrant, new_employment_group, row_hash, created_at, updated_at) \
@@ -68,6 +74,7 @@ async fn add(db: &Db, n: usize, m: &M<'_>) {
     .unwrap();
     for (k, (org, joined, ended, activated, events)) in m.spells.iter().enumerate() {
         let org = org_by_code(db, org).await;
+        touched.push(org);
         let status = if ended.is_some() { "ended" } else { "active" };
         let mid: i64 = sqlx::query_scalar(
             "INSERT INTO memberships (person_id, org_id, member_no, status, joined_on, ended_on, activated_at, created_at, updated_at) \
@@ -99,6 +106,9 @@ async fn add(db: &Db, n: usize, m: &M<'_>) {
             .unwrap();
         }
     }
+    // Like every writer of member records: the unions' data versions move.
+    let mut conn = db.pool().acquire().await.unwrap();
+    dataver::touch(&mut conn, touched).await.unwrap();
 }
 
 /// The hand-counted members (see the expected figures in `figures_are_the_counts_we_expect`).
@@ -996,4 +1006,407 @@ async fn on_the_demo_data_a_county_dashboard_is_scoped_and_figures_match_drill_d
         .get_json(&format!("/api/v1/members/counts?org={county}"))
         .await;
     assert_eq!(counts["members"].as_i64().unwrap(), total);
+}
+
+// ---------------------------------------------------------------------------
+// the per-org figures cache
+
+/// The first figure (code and field) where two tables differ, for messages.
+fn first_difference(a: &Value, b: &Value) -> String {
+    if a["children"] != b["children"] {
+        return "children".into();
+    }
+    for (x, y) in all_figures(a).iter().zip(all_figures(b).iter()) {
+        for field in ["value", "previous", "breakdown", "numerator", "denominator"] {
+            if x[field] != y[field] {
+                return format!(
+                    "{} {field}: served {} / from the records {}",
+                    x["code"], x[field], y[field]
+                );
+            }
+        }
+    }
+    "elsewhere".into()
+}
+
+async fn city_scope(db: &Db) -> Scope {
+    let root = orgs::root(db).await.unwrap().unwrap();
+    Scope::system(Actor::system("test"), root.id, root.path)
+}
+
+/// For each org: the figures table the server serves (through the cache)
+/// equals one computed from the records, this year with last year; so does
+/// the dashboard's monthly trend.
+async fn assert_served_equals_records(
+    server: &testing::TestServer,
+    c: &Client,
+    org_ids: &[i64],
+    after: &str,
+) {
+    let db = &server.state().db;
+    let scope = city_scope(db).await;
+    let year = gonghui::platform::time::today().year();
+    let period = Period::year(year).unwrap();
+    let ends = engine::trend_ends(year).unwrap();
+    for &org in org_ids {
+        let served = figures(c, org, &year.to_string()).await;
+        let fresh = serde_json::to_value(
+            engine::table_uncached(db, &scope, OrgId(org), period)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            served == fresh,
+            "after {after}, org {org}: {}",
+            first_difference(&served, &fresh)
+        );
+        let cached = engine::trend(db, &scope, OrgId(org), "members_total", &ends)
+            .await
+            .unwrap();
+        let fresh = engine::trend_uncached(db, &scope, OrgId(org), "members_total", &ends)
+            .await
+            .unwrap();
+        assert_eq!(cached, fresh, "after {after}: trend of org {org}");
+    }
+}
+
+async fn wait_for_warmups(server: &testing::TestServer, n: u64) {
+    let cache = server.state().db.org_cache();
+    for _ in 0..600 {
+        if cache.warmups_done() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("warm-up {n} did not finish");
+}
+
+fn this_year_value(t: &Value, code: &str) -> i64 {
+    fig(t, code)["value"].as_i64().unwrap()
+}
+
+/// A GB 11643 number from its first 17 digits, with the right check digit.
+fn resident_id(body17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8; 11] = b"10X98765432";
+    let s: u32 = body17
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body17}{}", C[(s % 11) as usize] as char)
+}
+
+async fn versions(db: &Db) -> Vec<(i64, i64)> {
+    sqlx::query_as("SELECT org_id, version FROM org_data_version ORDER BY org_id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+}
+
+/// Every write path of the member registry and the org tree, one after the
+/// other on the demo data: after each, what is served from the cache equals
+/// the records, the figures moved (so a stale entry would have been caught),
+/// and only the orgs written to were recomputed.
+#[tokio::test]
+async fn cached_figures_follow_every_write_path() {
+    let server = testing::TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let db = server.state().db.clone();
+    let cache = db.org_cache();
+    wait_for_warmups(&server, 1).await;
+    let c = Client::signed_in(&server, "sf_admin").await;
+    let year = gonghui::platform::time::today().year().to_string();
+    let today = gonghui::platform::time::today().to_string();
+    let city = orgs::root(&db).await.unwrap().unwrap().id.0;
+    let county = org_id(&c, "SF-01").await;
+    let union = org_id(&c, "SF-01-S1-001").await;
+    let other = org_id(&c, "SF-02-S1-001").await;
+    let watched = [city, county, union, other];
+    assert_served_equals_records(&server, &c, &watched, "start").await;
+
+    // The start-up warm-up filled the city's table: served without recomputing.
+    let before = cache.stats();
+    let t = figures(&c, city, &year).await;
+    assert_eq!(cache.stats().misses, before.misses, "warm after start");
+    assert!(cache.stats().hits > before.hits);
+    let city_total = this_year_value(&t, "members_total");
+
+    // 1. Enrol one member through the API.
+    let id1 = resident_id("61010219900101123");
+    let (s, v) = c
+        .json(
+            Method::POST,
+            "/api/v1/members",
+            Some(
+                json!({"name": "缓存一", "id_number": id1, "org_code": "SF-01-S1-001",
+                        "change_date": today, "education": "大学本科"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let membership = v["membership_id"].as_i64().expect("membership id");
+    let before = cache.stats();
+    let t = figures(&c, city, &year).await;
+    assert_eq!(this_year_value(&t, "members_total"), city_total + 1);
+    // One union stale: recomputed in each of the 4 member column sets
+    // (memberships and events, this year and last), nothing else.
+    assert_eq!(cache.stats().misses - before.misses, 4, "only the union");
+    assert_served_equals_records(&server, &c, &watched, "enrolling a member").await;
+
+    // 2. The same person again with another education: the person is updated.
+    let (s, v) = c
+        .json(
+            Method::POST,
+            "/api/v1/members",
+            Some(
+                json!({"name": "缓存一", "id_number": id1, "org_code": "SF-01-S1-001",
+                        "change_date": today, "education": "研究生(硕士)"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_served_equals_records(&server, &c, &watched, "updating a person").await;
+
+    // 3. The member leaves (status change from the member page).
+    let (s, page) = c
+        .post_form(
+            &format!("/members/{membership}/status"),
+            &[("change", "leave"), ("on", &today), ("reason", "调离")],
+        )
+        .await;
+    assert!(s.is_success() || s.is_redirection(), "{s}: {page}");
+    let t = figures(&c, city, &year).await;
+    assert_eq!(this_year_value(&t, "members_total"), city_total);
+    assert_served_equals_records(&server, &c, &watched, "a member leaving").await;
+
+    // 4. A transfer from SF-01-S1-001 to SF-02-S1-001, approved.
+    let id2 = resident_id("61010219910202234");
+    let (s, v) = c
+        .json(
+            Method::POST,
+            "/api/v1/members",
+            Some(
+                json!({"name": "缓存二", "id_number": id2, "org_code": "SF-01-S1-001",
+                        "change_date": "2025-03-01"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_served_equals_records(&server, &c, &watched, "enrolling a second member").await;
+    let other_before = this_year_value(&figures(&c, other, &year).await, "members_total");
+    let (s, v) = c
+        .json(
+            Method::POST,
+            "/api/v1/members/transfers",
+            Some(json!({"id_number": id2, "to_org": "SF-02-S1-001", "reason": "工作调动"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let tid = v["id"].as_i64().unwrap();
+    let (s, v) = c
+        .json(
+            Method::POST,
+            &format!("/api/v1/members/transfers/{tid}/approve"),
+            Some(json!({"note": "同意"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        this_year_value(&figures(&c, other, &year).await, "members_total"),
+        other_before + 1
+    );
+    assert_served_equals_records(&server, &c, &watched, "a transfer").await;
+
+    // 5. The transferred person's details change at the new union: the old
+    //    union's figures (last year's profile) move too.
+    let (s, v) = c
+        .json(
+            Method::POST,
+            "/api/v1/members",
+            Some(
+                json!({"name": "缓存二", "id_number": id2, "org_code": "SF-02-S1-001",
+                        "change_date": today, "education": "初中"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_served_equals_records(&server, &c, &watched, "updating a transferred person").await;
+
+    // 6. An online application, approved.
+    let mut anon = Client::new(&server);
+    let (_, page) = anon.text("/join/SF-01-S1-001").await;
+    anon.csrf = csrf_in(&page).expect("join form token");
+    let id3 = resident_id("61010219920303345");
+    let (s, page) = anon
+        .post_form(
+            "/join/SF-01-S1-001",
+            &[
+                ("name", "缓存三"),
+                ("id_kind", "居民身份证"),
+                ("id_number", &id3),
+                ("phone", "13912345670"),
+                ("gender", ""),
+                ("birth_date", ""),
+                ("workplace", "示例公司"),
+                ("new_employment_group", "快递员"),
+                ("migrant", "是"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let rid: i64 = sqlx::query_scalar("SELECT id FROM join_requests WHERE name = $1")
+        .bind("缓存三")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let (s, v) = c
+        .json(Method::POST, &format!("/api/v1/joins/{rid}/approve"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_served_equals_records(&server, &c, &watched, "approving an application").await;
+
+    // 7. An import through the upload page; the import's warm-up recomputes
+    //    the city before anyone asks.
+    let warmed = cache.warmups_done();
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/members_gbk.csv"),
+    )
+    .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("名册.csv"),
+        )
+        .text("org_code", "");
+    let r = c
+        .http
+        .post(format!("{}/api/v1/members/import?_csrf={}", c.base, c.csrf))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let job = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut tries = 0;
+    loop {
+        let (_, v) = c.get_json(&format!("/api/v1/members/import/{job}")).await;
+        if v["status"] != "running" {
+            assert_eq!(v["status"], "done", "{v}");
+            assert_eq!(v["new_count"], 4, "{v}");
+            break;
+        }
+        tries += 1;
+        assert!(tries < 300, "import finishes");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    wait_for_warmups(&server, warmed + 1).await;
+    let before = cache.stats();
+    let t = figures(&c, city, &year).await;
+    assert_eq!(cache.stats().misses, before.misses, "warm after the import");
+    assert_eq!(this_year_value(&t, "members_total"), city_total + 1 + 1 + 4);
+    assert_served_equals_records(&server, &c, &watched, "an import").await;
+
+    // 8. A union moves to another county: the breakdowns follow the tree.
+    let moving = org_id(&c, "SF-01-S1-002").await;
+    let (s, v) = c
+        .json(
+            Method::POST,
+            &format!("/api/v1/orgs/{moving}/move"),
+            Some(json!({"new_parent": "SF-02-S1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let county2 = org_id(&c, "SF-02").await;
+    assert_served_equals_records(&server, &c, &[city, county, county2, moving], "a move").await;
+}
+
+/// The version bump is part of the writing transaction: an all-or-nothing
+/// import that is rolled back leaves the versions as they were, and the
+/// cached figures stay valid (served without recomputing anything).
+#[tokio::test]
+async fn a_rolled_back_import_leaves_versions_and_cache_valid() {
+    let server = testing::TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let db = server.state().db.clone();
+    wait_for_warmups(&server, 1).await;
+    let c = Client::signed_in(&server, "sf_admin").await;
+    let year = gonghui::platform::time::today().year().to_string();
+    let city = orgs::root(&db).await.unwrap().unwrap().id.0;
+    let union = org_id(&c, "SF-01-S1-001").await;
+    assert_served_equals_records(&server, &c, &[city, union], "start").await;
+    let versions_before = versions(&db).await;
+    assert!(
+        !versions_before.is_empty(),
+        "the demo's writes bumped versions"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("roster.csv");
+    let mut bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/members_gbk.csv"),
+    )
+    .unwrap();
+    let bad =
+        "\r\n坏行,男,,汉族,居民身份证,11010219840506970X,,,,,,,,,,入会,2024-03-01,SF-01-S1-001";
+    bytes.extend_from_slice(&encoding_rs::GBK.encode(bad).0);
+    std::fs::write(&file, bytes).unwrap();
+    let scope = city_scope(&db).await;
+    let opts = import::Options {
+        org_code: None,
+        all_or_nothing: true,
+        file_name: "roster.csv".into(),
+    };
+    let job = import::create_job(server.state(), &scope, &opts)
+        .await
+        .unwrap();
+    let report = import::run(
+        server.state(),
+        &scope,
+        job,
+        file,
+        &opts,
+        server.state().jobs.start(job),
+    )
+    .await
+    .unwrap();
+    assert!(!report.committed, "a bad row rolls the whole file back");
+    assert_eq!(versions(&db).await, versions_before);
+
+    let before = db.org_cache().stats();
+    figures(&c, city, &year).await;
+    figures(&c, union, &year).await;
+    assert_eq!(
+        db.org_cache().stats().misses,
+        before.misses,
+        "nothing recomputed"
+    );
+    assert_served_equals_records(&server, &c, &[city, union], "a rolled-back import").await;
+
+    // The same file without the bad row commits, and its versions move with it.
+    let file = dir.path().join("good.csv");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/members_gbk.csv"),
+        &file,
+    )
+    .unwrap();
+    let job = import::create_job(server.state(), &scope, &opts)
+        .await
+        .unwrap();
+    let report = import::run(
+        server.state(),
+        &scope,
+        job,
+        file,
+        &opts,
+        server.state().jobs.start(job),
+    )
+    .await
+    .unwrap();
+    assert!(report.committed);
+    assert_ne!(versions(&db).await, versions_before);
+    assert_served_equals_records(&server, &c, &[city, union], "a committed import").await;
 }

@@ -645,6 +645,8 @@ async fn start_upload(st: &AppState, staff: &Staff, mut mp: Multipart) -> AppRes
             tracing::warn!(job, error = %e, "import failed");
         }
         let _ = std::fs::remove_file(&path);
+        // The statistics of the unions just imported, recomputed before anyone asks.
+        crate::reports::figures::warm_up(st2.db.clone());
     });
     Ok(job)
 }

@@ -30,5 +30,6 @@ pub fn module() -> crate::modules::Module {
             doc
         },
         indicators: indicators::indicators,
+        on_start: |_| {},
     }
 }

@@ -26,6 +26,7 @@ use super::store::{
     NEW_PERSON_EXTRA_COLS, PERSON_COLS,
 };
 use crate::platform::{
+    dataver,
     error::{AppError, AppResult},
     ids::MembershipId,
     sqlx_util::V,
@@ -332,6 +333,9 @@ impl SqliteBulk {
                     &now,
                 )))?;
             }
+        }
+        for sql in dataver::touch_statements(plan.touched.iter().copied()) {
+            c.execute_batch(&sql)?;
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ use crate::{
     platform::{
         audit::{self, Event},
         crypto::Keys,
+        dataver,
         db::Db,
         error::{AppError, AppResult},
         i18n::Msg,
@@ -230,6 +231,11 @@ pub(super) struct Plan<'u> {
     pub status_changes: Vec<StatusChange>,
     /// Person id by ID hash: the existing persons; writers add the new ones.
     pub person_ids: HashMap<String, i64>,
+    /// Orgs whose figures the batch may change, for the statistics cache
+    /// (`platform::dataver::touch`, which every writer calls in its
+    /// transaction): the unions of rows that write something, and every org
+    /// where an updated person has (or had) a membership.
+    pub touched: Vec<i64>,
 }
 
 impl Plan<'_> {
@@ -363,6 +369,7 @@ pub(super) fn decide<'u>(
         new_memberships: Vec::new(),
         status_changes: Vec::new(),
         person_ids: HashMap::new(),
+        touched: Vec::new(),
     };
     for (i, p) in rows.iter().enumerate() {
         match unions.resolve(&p.row.org_code, default_org) {
@@ -469,6 +476,18 @@ pub(super) fn decide<'u>(
         };
         plan.out[i] = decided;
     }
+    let mut touched: Vec<i64> = plan.new_memberships.iter().map(|&i| plan.org_id(i)).collect();
+    for (i, o) in plan.out.iter().enumerate() {
+        if let (Some(Outcome::Updated(_)), Some(u)) = (o, plan.target[i]) {
+            touched.push(u.id.0);
+        }
+    }
+    for &(_, pid) in &plan.update_persons {
+        touched.extend(memberships.get(&pid).into_iter().flatten().map(|m| m.org_id));
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    plan.touched = touched;
     plan.person_ids = persons.into_iter().map(|(h, e)| (h, e.person_id)).collect();
     plan
 }
@@ -685,6 +704,7 @@ async fn write(
         ));
     }
     insert_many(conn, "membership_events", &EVENT_COLS, &events, None).await?;
+    dataver::touch(conn, plan.touched.iter().copied()).await?;
     Ok(plan.into_outcomes())
 }
 
@@ -1207,6 +1227,7 @@ pub async fn change_status(
     .bind(&now)
     .execute(&mut *tx.tx)
     .await?;
+    dataver::touch(&mut tx, [d.org_id]).await?;
     audit::append(
         &mut tx,
         &scope.actor,

@@ -15,6 +15,7 @@ use super::{
 use crate::platform::{
     audit::{self, Event},
     crypto::Keys,
+    dataver,
     db::Db,
     error::{AppError, AppResult},
     ids::{OrgId, TransferId},
@@ -247,6 +248,7 @@ pub async fn approve(db: &Db, scope: &Scope, id: TransferId, note: &str) -> AppR
         .execute(&mut *tx.tx)
         .await?;
     }
+    dataver::touch(&mut tx, [p.from_org, p.to_org]).await?;
     sqlx::query("UPDATE transfers SET status = 'approved', decided_by = $1, decided_at = $2, decision_note = $3 WHERE id = $4")
         .bind(scope.actor.user_id.map(|u| u.0))
         .bind(&now)

@@ -12,5 +12,6 @@ pub fn module() -> crate::modules::Module {
         routes: http::routes,
         openapi: http::openapi,
         indicators: indicators::indicators,
+        on_start: |_| {},
     }
 }

@@ -10,6 +10,7 @@ use super::model::{
 };
 use crate::platform::{
     audit::{self, Event},
+    dataver,
     db::Db,
     error::{is_unique_violation, AppError, AppResult},
     ids::OrgId,
@@ -708,6 +709,13 @@ pub async fn move_subtree(
     .bind(format!("{}%", org.path))
     .execute(&mut *tx.tx)
     .await?;
+    // The moved orgs leave one subtree for another: per-org figures cached
+    // for a subtree query that raced this move must not be reused.
+    let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM orgs WHERE path LIKE $1")
+        .bind(format!("{new_path}%"))
+        .fetch_all(&mut *tx.tx)
+        .await?;
+    dataver::touch(&mut tx, moved).await?;
     let before = serde_json::json!({"parent": org.parent});
     let after = serde_json::json!({"parent": new_parent.code});
     write_history(

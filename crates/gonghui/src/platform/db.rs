@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reports",
         include_str!("../../migrations/0003_reports.sql"),
     ),
+    (
+        4,
+        "figure_cache",
+        include_str!("../../migrations/0004_figure_cache.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -54,6 +59,9 @@ pub struct Db {
     /// (the bulk import, `members::sqlite_bulk`); None for PostgreSQL and
     /// in-memory databases.
     sqlite_file: Option<PathBuf>,
+    /// Per-org statistics values, valid while the org's data version is
+    /// unchanged (`platform::dataver`); shared by every clone of this `Db`.
+    org_cache: Arc<crate::platform::dataver::OrgCache>,
 }
 
 /// A write transaction; on SQLite it also holds the writer lock.
@@ -144,6 +152,7 @@ impl Db {
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             sqlite_file,
+            org_cache: Default::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -155,6 +164,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The per-org statistics cache (see `platform::dataver`).
+    pub fn org_cache(&self) -> &crate::platform::dataver::OrgCache {
+        &self.org_cache
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod crypto;
+pub mod dataver;
 pub mod db;
 pub mod error;
 pub mod i18n;

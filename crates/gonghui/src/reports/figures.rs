@@ -8,11 +8,14 @@
 //! Speed: one query per record source computes every indicator of that
 //! source for both periods at once — conditional aggregates grouped by org,
 //! a few hundred groups — and the roll-up to child orgs happens in memory
-//! from the org paths. See BENCHMARKS.md.
+//! from the org paths. The member sources' per-org values are cached and
+//! reused while the org's data version is unchanged (`platform::dataver`),
+//! so after a write only the orgs written to are read again. The drill-down
+//! always reads the records. See BENCHMARKS.md.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -26,6 +29,7 @@ use crate::{
     orgs::store::{self as orgs, Org},
     platform::{
         audit::{self, Event},
+        dataver,
         db::Db,
         error::{AppError, AppResult},
         ids::OrgId,
@@ -154,6 +158,87 @@ fn aggregate(source: Source, cond: &str) -> String {
     }
 }
 
+/// The top-level conjuncts of a condition: `a AND (b OR c) AND d` → `a`,
+/// `(b OR c)`, `d`. None when the condition is not a plain conjunction at
+/// the top level — a top-level OR, BETWEEN … AND … or CASE — so it is kept
+/// whole. Parentheses and quoted text are opaque.
+fn conjuncts(cond: &str) -> Option<Vec<&str>> {
+    let b = cond.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c >= 0x80;
+    let mut terms = Vec::new();
+    let (mut depth, mut quote, mut start, mut i) = (0i32, None::<u8>, 0usize, 0usize);
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => quote = Some(c),
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ if depth == 0 && word(c) && (i == 0 || !word(b[i - 1])) => {
+                let end = (i..b.len()).find(|&k| !word(b[k])).unwrap_or(b.len());
+                let w = &cond[i..end];
+                if w.eq_ignore_ascii_case("OR")
+                    || w.eq_ignore_ascii_case("BETWEEN")
+                    || w.eq_ignore_ascii_case("CASE")
+                {
+                    return None;
+                }
+                if w.eq_ignore_ascii_case("AND") {
+                    terms.push(cond[start..i].trim());
+                    start = end;
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 || quote.is_some() {
+        return None;
+    }
+    terms.push(cond[start..].trim());
+    if terms.iter().any(|t| t.is_empty()) {
+        return None;
+    }
+    Some(terms)
+}
+
+/// Splits bound conditions into the leading conjuncts all of them share and
+/// what is left of each (`1 = 1` when nothing is). Nothing is shared when
+/// any condition is not a plain conjunction.
+fn factor(conds: &[String]) -> (Vec<String>, Vec<String>) {
+    let split: Option<Vec<Vec<&str>>> = conds.iter().map(|c| conjuncts(c)).collect();
+    let Some(split) = split.filter(|s| !s.is_empty()) else {
+        return (Vec::new(), conds.to_vec());
+    };
+    let mut n = 0;
+    while let Some(term) = split[0].get(n) {
+        if split[1..].iter().any(|t| t.get(n) != Some(term)) {
+            break;
+        }
+        n += 1;
+    }
+    let shared = split[0][..n].iter().map(|t| t.to_string()).collect();
+    let rests = split
+        .iter()
+        .map(|t| {
+            if t.len() > n {
+                t[n..].join(" AND ")
+            } else {
+                "1 = 1".to_string()
+            }
+        })
+        .collect();
+    (shared, rests)
+}
+
 /// One column to compute: a condition evaluated for a period.
 struct Col<'a> {
     when: &'a str,
@@ -162,26 +247,37 @@ struct Col<'a> {
 }
 
 /// Computes every column for every org of the subtree in one pass over the
-/// source; returns org id → one value per column (orgs without records are absent).
+/// source; returns org id → one value per column (orgs without records are
+/// absent). With `only`, just those orgs of the subtree, reached through the
+/// org index of the source's table.
 async fn per_org(
     db: &Db,
     like: &str,
     source: Source,
     cols: &[Col<'_>],
     large: bool,
+    only: Option<&[i64]>,
 ) -> AppResult<HashMap<i64, Vec<i64>>> {
     if cols.is_empty() {
         return Ok(HashMap::new());
     }
     let mut b = Binder::new(like.to_string());
+    let conds: Vec<String> = cols
+        .iter()
+        .map(|c| b.when(c.when, c.period_no, &c.period))
+        .collect();
+    // What every column's condition starts with (a stock's "member at the
+    // end of the period", a flow's period window) is tested once per row in
+    // WHERE rather than once per column; rows failing it count in no column.
+    let (shared, rests) = factor(&conds);
     let mut select = String::from("SELECT o.id AS org_id");
-    for (i, c) in cols.iter().enumerate() {
-        let cond = b.when(c.when, c.period_no, &c.period);
+    for (i, rest) in rests.iter().enumerate() {
         select.push_str(&format!(
             ", {} AS v{i}",
-            aggregate(source, &format!("({cond})"))
+            aggregate(source, &format!("({rest})"))
         ));
     }
+    let shared: String = shared.iter().map(|t| format!(" AND ({t})")).collect();
     // Narrow the event and history rows to the span of the periods asked for.
     let min_start = cols
         .iter()
@@ -200,12 +296,31 @@ async fn per_org(
         }
         _ => String::new(),
     };
-    let (from, joins) = if large {
+    let (from, joins) = if large && only.is_none() {
         scan_from_clause(source)
     } else {
         (from_clause(source), "")
     };
-    let sql = format!("{select} FROM {from} WHERE {joins}o.path LIKE $1{prefilter} GROUP BY o.id");
+    let restrict = match (only, source) {
+        (Some(ids), Source::Memberships | Source::MemberEvents) => {
+            let alias = if source == Source::Memberships {
+                "m"
+            } else {
+                "e"
+            };
+            // Integers cannot carry SQL: written inline, no parameter limit.
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!(" AND {alias}.org_id IN ({})", list.join(","))
+        }
+        (Some(ids), _) => {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!(" AND o.id IN ({})", list.join(","))
+        }
+        (None, _) => String::new(),
+    };
+    let sql = format!(
+        "{select} FROM {from} WHERE {joins}o.path LIKE $1{prefilter}{restrict}{shared} GROUP BY o.id"
+    );
     let rows = bound(&sql, &b.params).fetch_all(db.pool()).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in &rows {
@@ -217,6 +332,124 @@ async fn per_org(
         out.insert(id, v);
     }
     Ok(out)
+}
+
+/// The cache key of a column list: the source, and each column's period and
+/// condition in order (the values of an org depend on nothing else).
+fn cache_key(source: Source, cols: &[Col<'_>]) -> String {
+    let mut k = format!("{source:?}");
+    for c in cols {
+        k.push_str(&format!(
+            "\u{1}{}\u{1}{}\u{1}{}",
+            c.period.start, c.period.end, c.when
+        ));
+    }
+    k
+}
+
+/// Whether a source's per-org values are cached: the member sources (a
+/// million rows); the org sources are a few hundred rows, cheap to read.
+fn cacheable(source: Source) -> bool {
+    matches!(source, Source::Memberships | Source::MemberEvents)
+}
+
+/// [`per_org`] through the per-org cache (`platform::dataver`): `versions`
+/// (read before anything is computed) lists the subtree's orgs; those cached
+/// at their current version are reused, the others recomputed — only those
+/// when they are few (under a quarter of the subtree, through the org index),
+/// otherwise the whole subtree in one pass — and stored with the versions
+/// read, zeros for orgs without records. Concurrent callers for the same
+/// columns wait for one computation.
+async fn per_org_cached(
+    db: &Db,
+    like: &str,
+    source: Source,
+    cols: &[Col<'_>],
+    large: bool,
+    versions: &HashMap<i64, i64>,
+) -> AppResult<HashMap<i64, Vec<i64>>> {
+    if cols.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let cache = db.org_cache();
+    let key = cache_key(source, cols);
+    let n = cols.len();
+    let flight = cache.flight(&key, n);
+    let _computing = flight.lock().await;
+    let found = cache.lookup(&key, n, versions);
+    if found.stale.is_empty() {
+        return Ok(found.values);
+    }
+    let mut out = found.values;
+    let few = found.stale.len() * 4 < versions.len();
+    let (computed, recomputed) = if few {
+        let c = per_org(db, like, source, cols, false, Some(&found.stale)).await?;
+        (c, found.stale)
+    } else {
+        let c = per_org(db, like, source, cols, large, None).await?;
+        (c, versions.keys().copied().collect())
+    };
+    let mut fresh = Vec::with_capacity(recomputed.len());
+    for org in recomputed {
+        let v = computed.get(&org).cloned().unwrap_or_else(|| vec![0; n]);
+        fresh.push((org, versions[&org], v.clone()));
+        out.insert(org, v);
+    }
+    // Orgs created since the versions were read: counted, not cached.
+    for (org, v) in computed {
+        out.entry(org).or_insert(v);
+    }
+    cache.store(&key, n, fresh);
+    Ok(out)
+}
+
+/// How figures are computed.
+#[derive(Clone, Copy, Debug)]
+struct Mode {
+    /// Through the per-org cache.
+    cached: bool,
+    /// The per-source queries at once (requests), or one after the other
+    /// (the background warm-up: one pool connection at a time).
+    concurrent: bool,
+}
+
+impl Mode {
+    const SERVE: Mode = Mode {
+        cached: true,
+        concurrent: true,
+    };
+    const UNCACHED: Mode = Mode {
+        cached: false,
+        concurrent: true,
+    };
+    const WARM: Mode = Mode {
+        cached: true,
+        concurrent: false,
+    };
+}
+
+/// One source's columns for one period, per org, cached or not.
+async fn source_values(
+    db: Db,
+    like: String,
+    source: Source,
+    whens: Vec<&'static str>,
+    period: Period,
+    large: bool,
+    versions: Option<Arc<HashMap<i64, i64>>>,
+) -> AppResult<HashMap<i64, Vec<i64>>> {
+    let cols: Vec<Col<'static>> = whens
+        .iter()
+        .map(|w| Col {
+            when: w,
+            period_no: 0,
+            period,
+        })
+        .collect();
+    match versions {
+        Some(v) if cacheable(source) => per_org_cached(&db, &like, source, &cols, large, &v).await,
+        _ => per_org(&db, &like, source, &cols, large, None).await,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -464,18 +697,47 @@ struct Raw {
 }
 
 /// Every indicator for the subtree of `org_id` over `period`, with last year's
-/// figures and the breakdown by child org.
+/// figures and the breakdown by child org. The member figures come per org
+/// from the cache where the org's records have not changed since they were
+/// computed (`platform::dataver`).
 pub async fn table(
     db: &Db,
     scope: &Scope,
     org_id: OrgId,
     period: Period,
 ) -> AppResult<FigureTable> {
+    table_with(db, scope, org_id, period, Mode::SERVE).await
+}
+
+/// [`table`] with every value read from the records, bypassing the cache
+/// (tests and benchmarks compare the two).
+pub async fn table_uncached(
+    db: &Db,
+    scope: &Scope,
+    org_id: OrgId,
+    period: Period,
+) -> AppResult<FigureTable> {
+    table_with(db, scope, org_id, period, Mode::UNCACHED).await
+}
+
+async fn table_with(
+    db: &Db,
+    scope: &Scope,
+    org_id: OrgId,
+    period: Period,
+    mode: Mode,
+) -> AppResult<FigureTable> {
     let tree = Subtree::load(db, scope, org_id).await?;
     let prev = period.previous_year();
     let like = tree.like();
     let cat = catalogue();
     let mut raw: HashMap<&'static str, Raw> = HashMap::new();
+    // The data versions first: whatever is computed after is at least as new.
+    let versions = if mode.cached {
+        Some(Arc::new(dataver::versions(db, &like).await?))
+    } else {
+        None
+    };
 
     // One query per source and period, run concurrently: SQLite readers
     // (WAL) and PostgreSQL backends use both cores.
@@ -485,7 +747,7 @@ pub async fn table(
         Source::Memberships,
         Source::MemberEvents,
     ];
-    let mut set = tokio::task::JoinSet::new();
+    let mut jobs = Vec::new();
     for source in sources {
         let whens: Vec<&'static str> = cat
             .iter()
@@ -495,26 +757,35 @@ pub async fn table(
             })
             .collect();
         for (no, p) in [(0usize, period), (1usize, prev)] {
-            let (db, like, whens, large) = (db.clone(), like.clone(), whens.clone(), tree.large);
-            set.spawn(async move {
-                let cols: Vec<Col<'static>> = whens
-                    .iter()
-                    .map(|w| Col {
-                        when: w,
-                        period_no: 0,
-                        period: p,
-                    })
-                    .collect();
-                let v = per_org(&db, &like, source, &cols, large).await?;
-                Ok::<_, AppError>((source, no, v, whens.len()))
-            });
+            let job = source_values(
+                db.clone(),
+                like.clone(),
+                source,
+                whens.clone(),
+                p,
+                tree.large,
+                versions.clone(),
+            );
+            let ncols = whens.len();
+            jobs.push(async move { Ok::<_, AppError>((source, no, job.await?, ncols)) });
         }
     }
     let mut rolled: HashMap<(Source, usize), Vec<Vec<i64>>> = HashMap::new();
-    while let Some(done) = set.join_next().await {
-        let (source, no, values, ncols) =
-            done.map_err(|e| AppError::Internal(anyhow::anyhow!("figures task: {e}")))??;
-        rolled.insert((source, no), tree.roll_up(&values, ncols));
+    if mode.concurrent {
+        let mut set = tokio::task::JoinSet::new();
+        for job in jobs {
+            set.spawn(job);
+        }
+        while let Some(done) = set.join_next().await {
+            let (source, no, values, ncols) =
+                done.map_err(|e| AppError::Internal(anyhow::anyhow!("figures task: {e}")))??;
+            rolled.insert((source, no), tree.roll_up(&values, ncols));
+        }
+    } else {
+        for job in jobs {
+            let (source, no, values, ncols) = job.await?;
+            rolled.insert((source, no), tree.roll_up(&values, ncols));
+        }
     }
     for source in sources {
         let inds: Vec<&Indicator> = cat.iter().filter(|i| i.source() == Some(source)).collect();
@@ -671,14 +942,44 @@ pub async fn table(
     })
 }
 
+/// The dates of the dashboard's monthly trend: the month ends of `year`, then
+/// those of the year before.
+pub fn trend_ends(year: i32) -> AppResult<Vec<NaiveDate>> {
+    let mut ends = Period::year(year)?.month_ends();
+    ends.extend(Period::year(year - 1)?.month_ends());
+    Ok(ends)
+}
+
 /// A counted point-in-time indicator at several dates, over the whole subtree,
-/// in one pass (the dashboard's monthly trend).
+/// in one pass (the dashboard's monthly trend), per org through the cache.
 pub async fn trend(
     db: &Db,
     scope: &Scope,
     org_id: OrgId,
     code: &str,
     ends: &[NaiveDate],
+) -> AppResult<Vec<i64>> {
+    trend_with(db, scope, org_id, code, ends, Mode::SERVE).await
+}
+
+/// [`trend`] read from the records, bypassing the cache (tests, benchmarks).
+pub async fn trend_uncached(
+    db: &Db,
+    scope: &Scope,
+    org_id: OrgId,
+    code: &str,
+    ends: &[NaiveDate],
+) -> AppResult<Vec<i64>> {
+    trend_with(db, scope, org_id, code, ends, Mode::UNCACHED).await
+}
+
+async fn trend_with(
+    db: &Db,
+    scope: &Scope,
+    org_id: OrgId,
+    code: &str,
+    ends: &[NaiveDate],
+    mode: Mode,
 ) -> AppResult<Vec<i64>> {
     let ind = find(code)?;
     let (Definition::Records { source, when }, Kind::PointInTime) = (ind.definition, ind.kind)
@@ -701,12 +1002,19 @@ pub async fn trend(
             period: Period { start: *e, end: *e },
         })
         .collect();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE path LIKE $1")
-        .bind(format!("{}%", org.path))
-        .fetch_one(db.pool())
-        .await?;
-    let large = is_large(db, n as usize).await?;
-    let values = per_org(db, &format!("{}%", org.path), source, &cols, large).await?;
+    let like = format!("{}%", org.path);
+    let values = if mode.cached && cacheable(source) {
+        let versions = dataver::versions(db, &like).await?;
+        let large = is_large(db, versions.len()).await?;
+        per_org_cached(db, &like, source, &cols, large, &versions).await?
+    } else {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE path LIKE $1")
+            .bind(&like)
+            .fetch_one(db.pool())
+            .await?;
+        let large = is_large(db, n as usize).await?;
+        per_org(db, &like, source, &cols, large, None).await?
+    };
     let mut out = vec![0i64; ends.len()];
     for v in values.values() {
         for (k, x) in v.iter().enumerate() {
@@ -714,6 +1022,45 @@ pub async fn trend(
         }
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// warm-up
+
+/// Fills the cache, in the background, with what the city's dashboard shows
+/// first: the root org's table for the current year (with last year) and the
+/// monthly member trend. It only reads, one query at a time, so it never
+/// holds the SQLite writer or more than one pool connection; failures are
+/// logged. Warm-ups run one after the other.
+pub fn warm_up(db: Db) {
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match warm(&db).await {
+            Ok(()) => tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "statistics cache warm"
+            ),
+            Err(e) => tracing::warn!(error = %e, "statistics warm-up failed"),
+        }
+        db.org_cache().warmup_finished();
+    });
+}
+
+async fn warm(db: &Db) -> AppResult<()> {
+    let _one_at_a_time = db.org_cache().warming.lock().await;
+    let Some(root) = orgs::root(db).await? else {
+        return Ok(());
+    };
+    let scope = Scope::system(
+        crate::platform::scope::Actor::system("warm-up"),
+        root.id,
+        root.path.clone(),
+    );
+    let year = time::today().year();
+    table_with(db, &scope, root.id, Period::year(year)?, Mode::WARM).await?;
+    let ends = trend_ends(year)?;
+    trend_with(db, &scope, root.id, "members_total", &ends, Mode::WARM).await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -1161,6 +1508,175 @@ mod tests {
         assert_eq!(
             b.params,
             vec!["/1/%", "2026-01-01", "2026-12-31", "2025-12-31"]
+        );
+    }
+
+    /// The cache keys per-org values by the org's data version, which moves
+    /// with the org's member records and persons; a member condition that
+    /// read the org row (`o.` columns) would need org edits to bump it too.
+    #[test]
+    fn cached_conditions_read_only_member_records() {
+        for i in catalogue() {
+            let Definition::Records { source, when } = i.definition else {
+                continue;
+            };
+            if !cacheable(source) {
+                continue;
+            }
+            let b = when.as_bytes();
+            for (k, _) in when.match_indices("o.") {
+                let prev = if k == 0 { b' ' } else { b[k - 1] };
+                assert!(
+                    prev.is_ascii_alphanumeric() || prev == b'_',
+                    "{}: reads the org row",
+                    i.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn conjuncts_split_only_plain_top_level_ands() {
+        assert_eq!(
+            conjuncts("a <= $3 AND ((b IS NULL AND c <> 'x') OR d > $3) AND p.g = 'AND'"),
+            Some(vec![
+                "a <= $3",
+                "((b IS NULL AND c <> 'x') OR d > $3)",
+                "p.g = 'AND'"
+            ])
+        );
+        assert_eq!(conjuncts("x = 1"), Some(vec!["x = 1"]));
+        assert_eq!(
+            conjuncts("p.education NOT IN ('a', 'b') and p.band = 'or'"),
+            Some(vec!["p.education NOT IN ('a', 'b')", "p.band = 'or'"])
+        );
+        // Not plain conjunctions: kept whole.
+        assert_eq!(conjuncts("a = 1 AND b = 2 OR c = 3"), None);
+        assert_eq!(conjuncts("a = 1 and b = 2 or c = 3"), None);
+        assert_eq!(conjuncts("x BETWEEN 1 AND 2"), None);
+        assert_eq!(conjuncts("CASE WHEN a AND b THEN 1 END = 1"), None);
+        assert_eq!(conjuncts("a AND"), None);
+        assert_eq!(conjuncts("(a AND b"), None);
+        // Words containing AND/OR are not operators.
+        assert_eq!(
+            conjuncts("m.ORDER_no = 1 AND p.ANDx = 2"),
+            Some(vec!["m.ORDER_no = 1", "p.ANDx = 2"])
+        );
+    }
+
+    #[test]
+    fn factor_moves_the_shared_leading_conjuncts_out() {
+        let conds: Vec<String> = [
+            "a AND (b OR c) AND x = 1",
+            "a AND (b OR c)",
+            "a AND (b OR c) AND y AND z",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (shared, rests) = factor(&conds);
+        assert_eq!(shared, vec!["a", "(b OR c)"]);
+        assert_eq!(rests, vec!["x = 1", "1 = 1", "y AND z"]);
+        // Different periods (other parameters): nothing shared.
+        let conds = vec!["m.j <= $2".to_string(), "m.j <= $3".to_string()];
+        assert_eq!(factor(&conds), (vec![], conds.clone()));
+        // One condition that is not a plain conjunction: nothing moved.
+        let conds = vec!["a AND b".to_string(), "a AND b OR c".to_string()];
+        assert_eq!(factor(&conds), (vec![], conds.clone()));
+    }
+
+    /// Every member column set the table computes shares its period test.
+    #[test]
+    fn the_member_sources_share_their_period_test() {
+        let p = Period::parse("2026").unwrap();
+        for source in [Source::Memberships, Source::MemberEvents] {
+            let mut b = Binder::new("/1/%".into());
+            let conds: Vec<String> = catalogue()
+                .iter()
+                .filter_map(|i| match i.definition {
+                    Definition::Records { source: s, when } if s == source => {
+                        Some(b.when(when, 0, &p))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let (shared, _) = factor(&conds);
+            assert_eq!(shared.len(), 2, "{source:?}: {shared:?}");
+        }
+    }
+
+    #[test]
+    fn cache_keys_differ_by_period_and_conditions() {
+        let p = Period::parse("2026").unwrap();
+        let q = p.previous_year();
+        let col = |when, period| Col {
+            when,
+            period_no: 0,
+            period,
+        };
+        let a = cache_key(Source::Memberships, &[col("x = 1", p)]);
+        assert_eq!(a, cache_key(Source::Memberships, &[col("x = 1", p)]));
+        assert_ne!(a, cache_key(Source::Memberships, &[col("x = 1", q)]));
+        assert_ne!(a, cache_key(Source::Memberships, &[col("x = 2", p)]));
+        assert_ne!(a, cache_key(Source::MemberEvents, &[col("x = 1", p)]));
+        assert_ne!(
+            cache_key(Source::Memberships, &[col("x = 1", p), col("x = 2", p)]),
+            cache_key(Source::Memberships, &[col("x = 2", p), col("x = 1", p)])
+        );
+    }
+
+    /// A write that commits after the versions were read but before the
+    /// computation: the values include it, but they are stored under the old
+    /// version, so the next reader recomputes instead of trusting them.
+    #[tokio::test]
+    async fn a_write_racing_a_computation_leaves_the_entry_stale_not_wrong() {
+        use crate::platform::scope::Actor;
+        let env = crate::platform::testing::demo_orgs_env().await.unwrap();
+        let db = &env.state.db;
+        let root = orgs::root(db).await.unwrap().unwrap();
+        let scope = Scope::system(Actor::system("test"), root.id, root.path.clone());
+        let union = orgs::get_by_code(db, &scope, "SF-01-S1-001").await.unwrap();
+        let period = Period::year(time::today().year()).unwrap();
+        let like = format!("{}%", root.path);
+        let when = match find("members_total").unwrap().definition {
+            Definition::Records { when, .. } => when,
+            _ => unreachable!(),
+        };
+        let cols = [Col {
+            when,
+            period_no: 0,
+            period,
+        }];
+        let read_first = dataver::versions(db, &like).await.unwrap();
+        let raw = crate::members::model::RawMember {
+            name: "竞态".into(),
+            id_number: "110102198405069701".into(),
+            org_code: "SF-01-S1-001".into(),
+            change_date: time::today().to_string(),
+            ..Default::default()
+        };
+        crate::members::store::enrol_one(db, &env.state.keys, &scope, &raw)
+            .await
+            .unwrap();
+        let values = per_org_cached(db, &like, Source::Memberships, &cols, true, &read_first)
+            .await
+            .unwrap();
+        assert_eq!(values[&union.id.0], vec![1], "computed after the write");
+        let now = dataver::versions(db, &like).await.unwrap();
+        assert_eq!(now[&union.id.0], read_first[&union.id.0] + 1);
+        let l = db
+            .org_cache()
+            .lookup(&cache_key(Source::Memberships, &cols), 1, &now);
+        assert_eq!(l.stale, vec![union.id.0], "stale: recomputed next time");
+        let served = table(db, &scope, union.id, period).await.unwrap();
+        let fresh = table_uncached(db, &scope, union.id, period).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&served).unwrap(),
+            serde_json::to_value(&fresh).unwrap()
+        );
+        assert_eq!(
+            served.get("members_total").unwrap().amount,
+            Amount::Count(1)
         );
     }
 

@@ -407,9 +407,7 @@ async fn dashboard(
     // months after today are gaps, not flat lines.
     let year = period.end.year();
     let this_year = Period::year(year)?;
-    let last_year = Period::year(year - 1)?;
-    let mut ends = this_year.month_ends();
-    ends.extend(last_year.month_ends());
+    let ends = figures::trend_ends(year)?;
     let series = figures::trend(&st.db, scope, OrgId(org), "members_total", &ends).await?;
     let today = time::today();
     let cur: Vec<Option<f64>> = this_year

@@ -52,5 +52,7 @@ pub fn module() -> crate::modules::Module {
         routes: http::routes,
         openapi: http::openapi,
         indicators,
+        // The city's first dashboard view served from a warm cache.
+        on_start: |st| figures::warm_up(st.db.clone()),
     }
 }
