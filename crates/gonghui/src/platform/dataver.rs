@@ -4,7 +4,10 @@
 //! an org's member records (memberships, 会籍变化 events, the persons holding
 //! a membership there) or moves the org in the tree calls [`touch`] inside
 //! its transaction, so the bump commits — or rolls back — with the write.
-//! An org without a row is at version 0.
+//! An org without a row is at version 0. On PostgreSQL the upsert keeps the
+//! touched version rows locked until the transaction ends, so a write to an
+//! org waits for a long import that touched the same org (on SQLite every
+//! writer already waits for it: writes are serialised).
 //!
 //! [`OrgCache`] keeps values computed per org (the statistics engine's
 //! per-org figures) together with the version they were computed at. A
