@@ -7,8 +7,12 @@
 //!    `GONGHUI_BENCH_REGEN=1`.
 //! 2. Times the whole figures table (every indicator, this year and last,
 //!    breakdown by child org) for the city and for one grassroots union, and
-//!    reports medians; also the naive plan (one COUNT query per indicator
-//!    and period) for the before/after comparison.
+//!    the city's monthly trend: uncached (every value from the records),
+//!    with a cold cache, a warm cache, and after one member was enrolled in
+//!    one union (one org stale); reports medians and checks the cached
+//!    results against the records. The members it enrols are removed again.
+//!    Also the naive plan (one COUNT query per indicator and period) for the
+//!    before/after comparison.
 //! 3. Hands the same member definitions to `bench/duckdb_stats.py`, which
 //!    exports the same data to CSV and Parquet, computes the same member
 //!    figures in DuckDB and reports its medians; the figures must be equal.
@@ -16,9 +20,11 @@
 use std::{path::PathBuf, time::Instant};
 
 use gonghui::{
+    members::store,
     orgs::store as orgs,
     platform::{
         config::{Config, Secret},
+        dataver,
         scope::{Actor, Scope},
     },
     reports::{
@@ -118,6 +124,7 @@ async fn generate(db: &gonghui::platform::db::Db, n: usize) -> anyhow::Result<()
         let mut events = String::from(
             "INSERT INTO membership_events (id, membership_id, person_id, org_id, kind, on_date, created_at) VALUES ",
         );
+        let mut touched = Vec::new();
         for k in i..end {
             let id = k + 1;
             let sep = if k == i { "" } else { "," };
@@ -137,6 +144,7 @@ async fn generate(db: &gonghui::platform::db::Db, n: usize) -> anyhow::Result<()
                 id % 10000
             ));
             let org = pick[rng.gen_range(0..pick.len())];
+            touched.push(org);
             let joined = date(&mut rng, 2000, 2026).min("2026-10-31".into());
             let roll = rng.gen_range(0..100);
             let (status, ended) = if roll < 9 {
@@ -190,6 +198,8 @@ async fn generate(db: &gonghui::platform::db::Db, n: usize) -> anyhow::Result<()
         conn.execute(persons.as_str()).await?;
         conn.execute(members.as_str()).await?;
         conn.execute(events.as_str()).await?;
+        // Like every writer of member records: bump the unions' data versions.
+        gonghui::platform::dataver::touch(&mut conn, touched).await?;
         conn.execute("COMMIT").await?;
         i = end;
         if i.is_multiple_of(100_000) {
@@ -202,6 +212,174 @@ async fn generate(db: &gonghui::platform::db::Db, n: usize) -> anyhow::Result<()
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+#[derive(Default)]
+struct Timings {
+    uncached: Vec<f64>,
+    cold: Vec<f64>,
+    warm: Vec<f64>,
+    one_stale: Vec<f64>,
+    /// Org entries recomputed per one-stale run (cache misses).
+    stale_misses: Vec<u64>,
+    /// Org entries recomputed in all warm runs together (must be 0).
+    warm_misses: u64,
+}
+
+impl Timings {
+    fn print(&self, what: &str) {
+        let m = |v: &Vec<f64>| median(v.clone());
+        println!("  {what}, medians over {} runs:", self.cold.len());
+        println!(
+            "    uncached {:.1} ms | cold cache {:.1} ms | warm {:.2} ms | one union stale {:.2} ms",
+            m(&self.uncached),
+            m(&self.cold),
+            m(&self.warm),
+            m(&self.one_stale)
+        );
+        if self.cold.len() <= 5 {
+            let r = |v: &Vec<f64>| v.iter().map(|x| x.round()).collect::<Vec<_>>();
+            println!(
+                "    runs: uncached {:?}, cold {:?}, warm {:?}, one stale {:?}",
+                r(&self.uncached),
+                r(&self.cold),
+                r(&self.warm),
+                r(&self.one_stale)
+            );
+        }
+        println!(
+            "    org entries recomputed in the warm runs: {}",
+            self.warm_misses
+        );
+        if !self.stale_misses.is_empty() {
+            println!(
+                "    org entries recomputed per one-stale run: {:?}",
+                self.stale_misses
+            );
+        }
+    }
+}
+
+/// Milliseconds taken by `f`, and its result.
+async fn timed<T, E: Into<anyhow::Error>>(
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> anyhow::Result<(f64, T)> {
+    let s = Instant::now();
+    let v = f.await.map_err(Into::into)?;
+    Ok((s.elapsed().as_secs_f64() * 1000.0, v))
+}
+
+/// The name of the members the benchmark enrols (and removes at the end).
+const ADDED_NAME: &str = "基准新会员";
+
+/// Enrols one new member in `union` through the registry's write path (so
+/// its data version moves: one org stale).
+async fn add_member(
+    state: &gonghui::platform::web::AppState,
+    scope: &Scope,
+    union: &str,
+    added: &mut u64,
+) -> anyhow::Result<()> {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8; 11] = b"10X98765432";
+    let born =
+        chrono::NaiveDate::from_ymd_opt(1980, 1, 1).expect("date") + chrono::Days::new(*added * 7);
+    let body = format!("110101{}123", born.format("%Y%m%d"));
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let raw = gonghui::members::model::RawMember {
+        name: ADDED_NAME.into(),
+        id_number: format!("{body}{}", C[(sum % 11) as usize] as char),
+        org_code: union.into(),
+        change_date: "2026-11-21".into(),
+        ..Default::default()
+    };
+    match store::enrol_one(&state.db, &state.keys, scope, &raw).await? {
+        store::Outcome::New(_) => {
+            *added += 1;
+            Ok(())
+        }
+        other => anyhow::bail!("benchmark member not new: {other:?}"),
+    }
+}
+
+/// Removes the members `add_member` enrolled (also after an interrupted run),
+/// so the data stay the generated ones.
+async fn remove_added(db: &gonghui::platform::db::Db) -> anyhow::Result<usize> {
+    let mut tx = db.begin_write().await?;
+    let pids: Vec<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE name = $1")
+        .bind(ADDED_NAME)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+    if pids.is_empty() {
+        return Ok(0);
+    }
+    let list = pids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let orgs: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT DISTINCT org_id FROM memberships WHERE person_id IN ({list})"
+    ))
+    .fetch_all(&mut *tx.tx)
+    .await?;
+    for sql in [
+        format!("DELETE FROM membership_events WHERE person_id IN ({list})"),
+        format!("DELETE FROM memberships WHERE person_id IN ({list})"),
+        format!("DELETE FROM persons WHERE id IN ({list})"),
+    ] {
+        sqlx::query(&sql).execute(&mut *tx.tx).await?;
+    }
+    dataver::touch(&mut tx, orgs).await?;
+    tx.commit().await?;
+    Ok(pids.len())
+}
+
+/// Times the figures table of `org`: uncached, cold, warm, one org stale.
+async fn time_table(
+    state: &gonghui::platform::web::AppState,
+    scope: &Scope,
+    org: &orgs::Org,
+    period: Period,
+    runs: usize,
+    stale_union: &str,
+    added: &mut u64,
+) -> anyhow::Result<Timings> {
+    let db = &state.db;
+    let mut t = Timings::default();
+    for _ in 0..runs {
+        t.uncached.push(
+            timed(figures::table_uncached(db, scope, org.id, period))
+                .await?
+                .0,
+        );
+    }
+    for _ in 0..runs {
+        db.org_cache().clear();
+        t.cold
+            .push(timed(figures::table(db, scope, org.id, period)).await?.0);
+    }
+    let before = db.org_cache().stats().misses;
+    for _ in 0..runs {
+        t.warm
+            .push(timed(figures::table(db, scope, org.id, period)).await?.0);
+    }
+    t.warm_misses = db.org_cache().stats().misses - before;
+    for _ in 0..runs {
+        add_member(state, scope, stale_union, added).await?;
+        let before = db.org_cache().stats().misses;
+        t.one_stale
+            .push(timed(figures::table(db, scope, org.id, period)).await?.0);
+        t.stale_misses.push(db.org_cache().stats().misses - before);
+    }
+    let cached = serde_json::to_value(figures::table(db, scope, org.id, period).await?)?;
+    let fresh = serde_json::to_value(figures::table_uncached(db, scope, org.id, period).await?)?;
+    assert!(cached == fresh, "the cached table equals the records");
+    Ok(t)
 }
 
 #[tokio::main]
@@ -229,6 +407,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let state = gonghui::platform::open(cfg).await?;
     let db = &state.db;
+    // Members enrolled by an interrupted earlier run go first.
+    remove_added(db).await?;
     let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships")
         .fetch_one(db.pool())
         .await?;
@@ -243,7 +423,9 @@ async fn main() -> anyhow::Result<()> {
             "seeding the demo tree and {n} members into {} …",
             dir.display()
         );
-        gonghui::demo::seed(&state).await?;
+        // The org tree only: `demo::seed` also enrols the demo's own members,
+        // whose ids the generator's would collide with.
+        gonghui::demo::seed_orgs_and_accounts(&state).await?;
         generate(db, n).await?;
     }
     if std::env::var("GONGHUI_BENCH_GENERATE_ONLY").is_ok_and(|v| v == "1") {
@@ -255,33 +437,63 @@ async fn main() -> anyhow::Result<()> {
     let union_scope = city.narrow(union.id, &union.path)?;
     let period = Period::year(2026)?;
 
-    let mut city_ms = Vec::new();
-    let mut t = None;
+    // Each case: uncached (every value from the records), cold (empty
+    // cache), warm (everything cached), and after one member was enrolled
+    // in one union (that org stale). Then the cached table must equal the records.
+    // The tables checked against plain SQL below, before any member is added.
+    let city_table = figures::table_uncached(db, &city, root.id, period).await?;
+    let union_table = figures::table_uncached(db, &union_scope, union.id, period).await?;
+    let mut added = 0u64;
+    let city_t = time_table(&state, &city, &root, period, 5, "SF-01-S1-001", &mut added).await?;
+    let union_t = time_table(
+        &state,
+        &union_scope,
+        &union,
+        period,
+        21,
+        "SF-01-S1-001",
+        &mut added,
+    )
+    .await?;
+    let ends = figures::trend_ends(2026)?;
+    let mut trend_t = Timings::default();
     for _ in 0..5 {
-        let s = Instant::now();
-        t = Some(figures::table(db, &city, root.id, period).await?);
-        city_ms.push(s.elapsed().as_secs_f64() * 1000.0);
+        let (ms, _) = timed(figures::trend_uncached(
+            db,
+            &city,
+            root.id,
+            "members_total",
+            &ends,
+        ))
+        .await?;
+        trend_t.uncached.push(ms);
     }
-    let city_table = t.expect("ran");
-    let mut union_ms = Vec::new();
-    let mut u = None;
-    for _ in 0..21 {
-        let s = Instant::now();
-        u = Some(figures::table(db, &union_scope, union.id, period).await?);
-        union_ms.push(s.elapsed().as_secs_f64() * 1000.0);
-    }
-    let union_table = u.expect("ran");
-    let mut trend_ms = Vec::new();
-    let ends: Vec<_> = period
-        .month_ends()
-        .into_iter()
-        .chain(period.previous_year().month_ends())
-        .collect();
     for _ in 0..5 {
-        let s = Instant::now();
-        figures::trend(db, &city, root.id, "members_total", &ends).await?;
-        trend_ms.push(s.elapsed().as_secs_f64() * 1000.0);
+        db.org_cache().clear();
+        let (ms, _) = timed(figures::trend(db, &city, root.id, "members_total", &ends)).await?;
+        trend_t.cold.push(ms);
     }
+    let before = db.org_cache().stats().misses;
+    for _ in 0..5 {
+        let (ms, _) = timed(figures::trend(db, &city, root.id, "members_total", &ends)).await?;
+        trend_t.warm.push(ms);
+    }
+    trend_t.warm_misses = db.org_cache().stats().misses - before;
+    for _ in 0..5 {
+        add_member(&state, &city, "SF-02-S1-001", &mut added).await?;
+        let (ms, _) = timed(figures::trend(db, &city, root.id, "members_total", &ends)).await?;
+        trend_t.one_stale.push(ms);
+    }
+    assert_eq!(
+        figures::trend(db, &city, root.id, "members_total", &ends).await?,
+        figures::trend_uncached(db, &city, root.id, "members_total", &ends).await?,
+        "cached trend equals the records"
+    );
+    let removed = remove_added(db).await?;
+    assert_eq!(
+        removed as u64, added,
+        "every member the benchmark enrolled removed"
+    );
 
     // Before: the naive plan — one COUNT per indicator and period over the subtree, no breakdown.
     let prev = period.previous_year();
@@ -330,21 +542,9 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(0);
     println!("Statistics benchmark — {n} members, SQLite, period 2026 (with 2025 and breakdown by child org)");
     println!("  members on the roll at 2026-12-31: {members_total}");
-    println!(
-        "  city figures table:        median {:.1} ms over {} runs {:?}",
-        median(city_ms.clone()),
-        city_ms.len(),
-        city_ms.iter().map(|v| v.round()).collect::<Vec<_>>()
-    );
-    println!(
-        "  grassroots figures table:  median {:.2} ms over {} runs",
-        median(union_ms.clone()),
-        union_ms.len()
-    );
-    println!(
-        "  city monthly trend (24 month ends): median {:.1} ms",
-        median(trend_ms)
-    );
+    city_t.print("city figures table (43 indicators, 2026 + 2025, breakdown)");
+    union_t.print("grassroots figures table (SF-01-S1-001)");
+    trend_t.print("city monthly trend (24 month ends)");
     println!(
         "  naive plan (one COUNT per indicator and period, no breakdown): city {}, grassroots {naive_union:.1} ms",
         naive_city.map_or("not run (GONGHUI_BENCH_NAIVE=1)".to_string(), |v| format!("{v:.0} ms"))
@@ -476,7 +676,7 @@ async fn main() -> anyhow::Result<()> {
                 pc / d_city,
                 pu / d_union
             );
-            println!("    ratio Gonghui full table (all indicators, two periods, breakdown) / DuckDB member figures: city {:.1}×", median(city_ms) / d_city);
+            println!("    ratio Gonghui full table uncached (all indicators, two periods, breakdown) / DuckDB member figures: city {:.1}×", median(city_t.uncached.clone()) / d_city);
             if r["equal"] != true {
                 anyhow::bail!("DuckDB figures differ: {}", r["mismatches"]);
             }
