@@ -476,14 +476,24 @@ pub(super) fn decide<'u>(
         };
         plan.out[i] = decided;
     }
-    let mut touched: Vec<i64> = plan.new_memberships.iter().map(|&i| plan.org_id(i)).collect();
+    let mut touched: Vec<i64> = plan
+        .new_memberships
+        .iter()
+        .map(|&i| plan.org_id(i))
+        .collect();
     for (i, o) in plan.out.iter().enumerate() {
         if let (Some(Outcome::Updated(_)), Some(u)) = (o, plan.target[i]) {
             touched.push(u.id.0);
         }
     }
     for &(_, pid) in &plan.update_persons {
-        touched.extend(memberships.get(&pid).into_iter().flatten().map(|m| m.org_id));
+        touched.extend(
+            memberships
+                .get(&pid)
+                .into_iter()
+                .flatten()
+                .map(|m| m.org_id),
+        );
     }
     touched.sort_unstable();
     touched.dedup();

@@ -39,6 +39,10 @@ pub struct Config {
     pub secure_cookies: bool,
     pub session_hours: i64,
     pub log: String,
+    /// Seconds between looks for member-record writes made outside this
+    /// server (a CLI import), after which the dashboard is warmed again
+    /// (`reports::figures::keep_warm`); 0 turns the watch off.
+    pub stats_watch_secs: u64,
 }
 
 /// The keys a TOML file may set; all optional.
@@ -52,6 +56,7 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     session_hours: Option<i64>,
     log: Option<String>,
+    stats_watch_secs: Option<u64>,
 }
 
 impl Default for Config {
@@ -64,6 +69,7 @@ impl Default for Config {
             secure_cookies: false,
             session_hours: 12,
             log: "info".into(),
+            stats_watch_secs: 30,
         }
     }
 }
@@ -126,6 +132,9 @@ impl Config {
             if let Some(v) = f.log {
                 cfg.log = v;
             }
+            if let Some(v) = f.stats_watch_secs {
+                cfg.stats_watch_secs = v;
+            }
         }
         if let Some(v) = env("GONGHUI_DATA_DIR") {
             cfg.data_dir = v.into();
@@ -146,6 +155,13 @@ impl Config {
         }
         if let Some(v) = env("GONGHUI_LOG") {
             cfg.log = v;
+        }
+        if let Some(v) = env("GONGHUI_STATS_WATCH_SECS") {
+            cfg.stats_watch_secs = v.parse().map_err(|e| {
+                anyhow::anyhow!(
+                    "GONGHUI_STATS_WATCH_SECS 须为秒数(0 表示关闭) / must be a number of seconds (0 = off): {e}"
+                )
+            })?;
         }
         if let Some(v) = &over.data_dir {
             cfg.data_dir = v.clone();

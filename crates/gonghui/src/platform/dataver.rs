@@ -70,6 +70,19 @@ pub fn touch_statements(org_ids: impl IntoIterator<Item = i64>) -> Vec<String> {
         .collect()
 }
 
+/// The sum of every org's data version: it grows with every write of member
+/// records anywhere, by this process or another (a CLI import next to the
+/// server), so a change means some cached figures went stale.
+pub async fn total(db: &Db) -> AppResult<i64> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM org_data_version",
+        )
+        .fetch_one(db.pool())
+        .await?,
+    )
+}
+
 /// Org id → data version (0 when never touched) for every org whose path
 /// matches `like`, in one query.
 pub async fn versions(db: &Db, like: &str) -> AppResult<HashMap<i64, i64>> {

@@ -67,6 +67,8 @@ async fn open_env(dir: tempfile::TempDir, database_url: Option<String>) -> anyho
         database_url: database_url.clone().map(Secret::new),
         master_key: Some(Secret::new("42".repeat(32))),
         log: "warn".into(),
+        // Tests count cache misses; the background watch would add its own.
+        stats_watch_secs: 0,
         ..Config::default()
     };
     let state = crate::platform::open(cfg).await?;

@@ -53,6 +53,12 @@ pub fn module() -> crate::modules::Module {
         openapi: http::openapi,
         indicators,
         // The city's first dashboard view served from a warm cache.
-        on_start: |st| figures::warm_up(st.db.clone()),
+        on_start: |st| {
+            figures::warm_up(st.db.clone());
+            figures::keep_warm(
+                st.db.clone(),
+                std::time::Duration::from_secs(st.cfg.stats_watch_secs),
+            );
+        },
     }
 }
