@@ -638,19 +638,7 @@ async fn upload_through_the_page_runs_in_the_background_with_progress_and_reject
     let bad =
         "\r\n坏行,男,,汉族,居民身份证,11010219840506970X,,,,,,,,,,入会,2024-03-01,SF-01-S1-001";
     bytes.extend_from_slice(&encoding_rs::GBK.encode(bad).0);
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name("名册.csv"),
-        )
-        .text("org_code", "");
-    let r = c
-        .http
-        .post(format!("{}/members/import?_csrf={}", c.base, c.csrf))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = c.upload("/members/import", bytes, "名册.csv").await;
     assert_eq!(r.status(), StatusCode::OK);
     let url = r.url().to_string();
     let job: i64 = url.rsplit('/').next().unwrap().parse().unwrap();

@@ -1275,19 +1275,7 @@ async fn cached_figures_follow_every_write_path() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/members_gbk.csv"),
     )
     .unwrap();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name("名册.csv"),
-        )
-        .text("org_code", "");
-    let r = c
-        .http
-        .post(format!("{}/api/v1/members/import?_csrf={}", c.base, c.csrf))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = c.upload("/api/v1/members/import", bytes, "名册.csv").await;
     assert_eq!(r.status(), StatusCode::OK);
     let job = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let mut tries = 0;

@@ -1684,16 +1684,7 @@ mod tests {
             period,
         }];
         let read_first = dataver::versions(db, &like).await.unwrap();
-        let raw = crate::members::model::RawMember {
-            name: "竞态".into(),
-            id_number: "110102198405069701".into(),
-            org_code: "SF-01-S1-001".into(),
-            change_date: time::today().to_string(),
-            ..Default::default()
-        };
-        crate::members::store::enrol_one(db, &env.state.keys, &scope, &raw)
-            .await
-            .unwrap();
+        enrol_in_union(&env, &scope, "竞态").await;
         let values = per_org_cached(db, &like, Source::Memberships, &cols, true, &read_first)
             .await
             .unwrap();
@@ -1716,6 +1707,20 @@ mod tests {
         );
     }
 
+    /// Enrols one member, joining today, in SF-01-S1-001 through the registry.
+    async fn enrol_in_union(env: &crate::platform::testing::TestEnv, scope: &Scope, name: &str) {
+        let raw = crate::members::model::RawMember {
+            name: name.into(),
+            id_number: "110102198405069701".into(),
+            org_code: "SF-01-S1-001".into(),
+            change_date: time::today().to_string(),
+            ..Default::default()
+        };
+        crate::members::store::enrol_one(&env.state.db, &env.state.keys, scope, &raw)
+            .await
+            .unwrap();
+    }
+
     /// A write this server did not make (as by a CLI import next to it) is
     /// noticed by the watch, which warms the city's table again.
     #[tokio::test]
@@ -1732,16 +1737,7 @@ mod tests {
         warm(db).await.unwrap();
         keep_warm(db.clone(), std::time::Duration::from_millis(50));
         let done = db.org_cache().warmups_done();
-        let raw = crate::members::model::RawMember {
-            name: "看守".into(),
-            id_number: "110102198405069701".into(),
-            org_code: "SF-01-S1-001".into(),
-            change_date: time::today().to_string(),
-            ..Default::default()
-        };
-        crate::members::store::enrol_one(db, &env.state.keys, &scope, &raw)
-            .await
-            .unwrap();
+        enrol_in_union(&env, &scope, "看守").await;
         for _ in 0..200 {
             if db.org_cache().warmups_done() > done {
                 break;

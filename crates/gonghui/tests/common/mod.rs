@@ -123,6 +123,24 @@ impl Client {
         let s = r.status();
         (s, r.text().await.unwrap())
     }
+
+    /// Uploads `bytes` as the multipart field `file` (named `file_name`) to
+    /// `path`, with the CSRF token in the query (as the import page does)
+    /// and an empty `org_code`.
+    pub async fn upload(&self, path: &str, bytes: Vec<u8>, file_name: &str) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+            )
+            .text("org_code", "");
+        self.http
+            .post(format!("{}{}?_csrf={}", self.base, path, self.csrf))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
 }
 
 /// Looks up an org id by code through the API of a signed-in client.
