@@ -1071,6 +1071,13 @@ async fn assert_served_equals_records(
     }
 }
 
+/// Enrols (or updates) a member through the API; the answer must be 200.
+async fn enrol(c: &Client, member: Value) -> Value {
+    let (s, v) = c.json(Method::POST, "/api/v1/members", Some(member)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
 async fn wait_for_warmups(server: &testing::TestServer, n: u64) {
     let cache = server.state().db.org_cache();
     for _ in 0..600 {
@@ -1136,17 +1143,12 @@ async fn cached_figures_follow_every_write_path() {
 
     // 1. Enrol one member through the API.
     let id1 = resident_id("61010219900101123");
-    let (s, v) = c
-        .json(
-            Method::POST,
-            "/api/v1/members",
-            Some(
-                json!({"name": "缓存一", "id_number": id1, "org_code": "SF-01-S1-001",
+    let v = enrol(
+        &c,
+        json!({"name": "缓存一", "id_number": id1, "org_code": "SF-01-S1-001",
                         "change_date": today, "education": "大学本科"}),
-            ),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    )
+    .await;
     let membership = v["membership_id"].as_i64().expect("membership id");
     let before = cache.stats();
     let t = figures(&c, city, &year).await;
@@ -1157,17 +1159,12 @@ async fn cached_figures_follow_every_write_path() {
     assert_served_equals_records(&server, &c, &watched, "enrolling a member").await;
 
     // 2. The same person again with another education: the person is updated.
-    let (s, v) = c
-        .json(
-            Method::POST,
-            "/api/v1/members",
-            Some(
-                json!({"name": "缓存一", "id_number": id1, "org_code": "SF-01-S1-001",
+    enrol(
+        &c,
+        json!({"name": "缓存一", "id_number": id1, "org_code": "SF-01-S1-001",
                         "change_date": today, "education": "研究生(硕士)"}),
-            ),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    )
+    .await;
     assert_served_equals_records(&server, &c, &watched, "updating a person").await;
 
     // 3. The member leaves (status change from the member page).
@@ -1184,17 +1181,12 @@ async fn cached_figures_follow_every_write_path() {
 
     // 4. A transfer from SF-01-S1-001 to SF-02-S1-001, approved.
     let id2 = resident_id("61010219910202234");
-    let (s, v) = c
-        .json(
-            Method::POST,
-            "/api/v1/members",
-            Some(
-                json!({"name": "缓存二", "id_number": id2, "org_code": "SF-01-S1-001",
+    enrol(
+        &c,
+        json!({"name": "缓存二", "id_number": id2, "org_code": "SF-01-S1-001",
                         "change_date": "2025-03-01"}),
-            ),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    )
+    .await;
     assert_served_equals_records(&server, &c, &watched, "enrolling a second member").await;
     let other_before = this_year_value(&figures(&c, other, &year).await, "members_total");
     let (s, v) = c
@@ -1222,17 +1214,12 @@ async fn cached_figures_follow_every_write_path() {
 
     // 5. The transferred person's details change at the new union: the old
     //    union's figures (last year's profile) move too.
-    let (s, v) = c
-        .json(
-            Method::POST,
-            "/api/v1/members",
-            Some(
-                json!({"name": "缓存二", "id_number": id2, "org_code": "SF-02-S1-001",
+    enrol(
+        &c,
+        json!({"name": "缓存二", "id_number": id2, "org_code": "SF-02-S1-001",
                         "change_date": today, "education": "初中"}),
-            ),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    )
+    .await;
     assert_served_equals_records(&server, &c, &watched, "updating a transferred person").await;
 
     // 6. An online application, approved.
