@@ -9,7 +9,7 @@
 //! changes nothing (rows are compared by a hash of every field).
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     io::Read,
     path::{Path, PathBuf},
     sync::{atomic::Ordering, Arc},
@@ -27,6 +27,7 @@ use super::{
 use crate::platform::{
     audit::{self, Event},
     crypto::Keys,
+    dataver,
     db::WriteTx,
     error::{AppError, AppResult},
     i18n::Msg,
@@ -344,7 +345,7 @@ async fn run_inner(
         }
         None => {
             let mut wtx = st.db.begin_write().await?;
-            let tally = write_portable(
+            let written = write_portable(
                 &mut wtx,
                 job_id,
                 rx,
@@ -353,9 +354,10 @@ async fn run_inner(
                 &progress,
             )
             .await;
-            let tally = join_writer(Ok(tally.map(|t| (t, ()))), reader)?.0;
+            let (tally, touched) = join_writer(Ok(written), reader)?;
             let committed = tally.committed(opts.all_or_nothing);
             if committed {
+                dataver::touch(&mut wtx, touched).await?;
                 wtx.tx.commit().await?;
             } else {
                 wtx.tx.rollback().await?;
@@ -470,7 +472,8 @@ fn write_sqlite(
     Ok((tally, bulk))
 }
 
-/// The portable writer loop (PostgreSQL): [`store::apply`] per batch in `wtx`.
+/// The portable writer loop (PostgreSQL): [`store::apply`]'s rules per batch
+/// in `wtx`; returns the orgs whose data version to bump once at the end.
 async fn write_portable(
     wtx: &mut WriteTx,
     job_id: i64,
@@ -478,8 +481,9 @@ async fn write_portable(
     unions: &Unions,
     org_code: Option<&str>,
     progress: &Progress,
-) -> AppResult<Tally> {
+) -> AppResult<(Tally, BTreeSet<i64>)> {
     let mut tally = Tally::default();
+    let mut touched = BTreeSet::new();
     while let Some(item) = rx.recv().await {
         match item {
             Item::Total(t) => {
@@ -488,13 +492,15 @@ async fn write_portable(
             }
             Item::Batch(batch, bad) => {
                 let n = (batch.len() + bad.len()) as u64;
-                let outcomes = store::apply(wtx, unions, org_code, &batch, Some(job_id)).await?;
+                let (outcomes, orgs) =
+                    store::apply_batch(wtx, unions, org_code, &batch, Some(job_id)).await?;
+                touched.extend(orgs);
                 tally.add(&batch, bad, &outcomes);
                 progress.processed.fetch_add(n, Ordering::Relaxed);
             }
         }
     }
-    Ok(tally)
+    Ok((tally, touched))
 }
 
 /// The row as the user wrote it is not kept after validation; rebuild the

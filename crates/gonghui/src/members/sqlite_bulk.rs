@@ -12,7 +12,10 @@
 //! before committing — a sort instead of a million random inserts. A rollback
 //! or a crash brings the indexes back with everything else.
 
-use std::{collections::HashSet, path::Path};
+use std::{
+    collections::{BTreeSet, HashSet},
+    path::Path,
+};
 
 use rusqlite::{
     params_from_iter,
@@ -101,6 +104,8 @@ pub struct SqliteBulk {
     /// Prefixes of the ID hashes stored before a large import: a row whose
     /// prefix is absent is a new person without asking the index.
     stored: Option<HashSet<u64>>,
+    /// Orgs whose data version the import bumps, once, before it commits.
+    touched: BTreeSet<i64>,
     insert_person: String,
     update_person: String,
     insert_membership: String,
@@ -136,6 +141,7 @@ impl SqliteBulk {
             job,
             deferred: Vec::new(),
             stored: None,
+            touched: BTreeSet::new(),
             insert_person: insert_sql("persons", &new_cols),
             update_person: format!("UPDATE persons SET {} WHERE id = ?", set.join(", ")),
             insert_membership: insert_sql("memberships", &MEMBERSHIP_COLS),
@@ -215,6 +221,7 @@ impl SqliteBulk {
         let known = self.lookup(rows).map_err(db_err)?;
         let mut plan = store::decide(unions, default_org, rows, known);
         self.write(rows, &mut plan).map_err(db_err)?;
+        self.touched.extend(plan.touched.iter().copied());
         Ok(plan.into_outcomes())
     }
 
@@ -334,9 +341,6 @@ impl SqliteBulk {
                 )))?;
             }
         }
-        for sql in dataver::touch_statements(plan.touched.iter().copied()) {
-            c.execute_batch(&sql)?;
-        }
         Ok(())
     }
 
@@ -346,6 +350,9 @@ impl SqliteBulk {
         if commit {
             for (_, sql) in &self.deferred {
                 self.conn.execute_batch(sql).map_err(db_err)?;
+            }
+            for sql in dataver::touch_statements(self.touched.iter().copied()) {
+                self.conn.execute_batch(&sql).map_err(db_err)?;
             }
             let indexed = started.elapsed();
             self.conn.execute_batch("COMMIT").map_err(db_err)?;

@@ -302,6 +302,22 @@ pub async fn apply(
     rows: &[Prepared],
     job: Option<i64>,
 ) -> AppResult<Vec<Outcome>> {
+    let (outcomes, touched) = apply_batch(conn, unions, default_org, rows, job).await?;
+    dataver::touch(conn, touched).await?;
+    Ok(outcomes)
+}
+
+/// [`apply`] without the data-version bump: returns the orgs to bump, which
+/// the caller must pass to `dataver::touch` before it commits. An import
+/// bumps once for the whole file — on PostgreSQL every update of a version
+/// row in one long transaction adds a row version the next has to walk past.
+pub(super) async fn apply_batch(
+    conn: &mut AnyConnection,
+    unions: &Unions,
+    default_org: Option<&str>,
+    rows: &[Prepared],
+    job: Option<i64>,
+) -> AppResult<(Vec<Outcome>, Vec<i64>)> {
     let known = lookup(conn, rows).await?;
     let plan = decide(unions, default_org, rows, known);
     write(conn, rows, plan, job).await
@@ -620,7 +636,7 @@ async fn write(
     rows: &[Prepared],
     mut plan: Plan<'_>,
     job: Option<i64>,
-) -> AppResult<Vec<Outcome>> {
+) -> AppResult<(Vec<Outcome>, Vec<i64>)> {
     let now = time::now_rfc3339();
     if !plan.new_persons.is_empty() {
         let mut cols: Vec<&str> = PERSON_COLS.to_vec();
@@ -714,8 +730,8 @@ async fn write(
         ));
     }
     insert_many(conn, "membership_events", &EVENT_COLS, &events, None).await?;
-    dataver::touch(conn, plan.touched.iter().copied()).await?;
-    Ok(plan.into_outcomes())
+    let touched = std::mem::take(&mut plan.touched);
+    Ok((plan.into_outcomes(), touched))
 }
 
 pub(super) fn event_values(
