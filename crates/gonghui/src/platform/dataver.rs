@@ -5,9 +5,10 @@
 //! a membership there) or moves the org in the tree calls [`touch`] inside
 //! its transaction, so the bump commits — or rolls back — with the write.
 //! An org without a row is at version 0. On PostgreSQL the upsert keeps the
-//! touched version rows locked until the transaction ends, so a write to an
-//! org waits for a long import that touched the same org (on SQLite every
-//! writer already waits for it: writes are serialised).
+//! touched version rows locked until the transaction ends; an import bumps
+//! its orgs once, in id order, just before it commits, so the lock is short
+//! and two imports queue rather than deadlock (on SQLite every writer waits
+//! for an import anyway: writes are serialised).
 //!
 //! [`OrgCache`] keeps values computed per org (the statistics engine's
 //! per-org figures) together with the version they were computed at. A
