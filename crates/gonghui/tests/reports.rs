@@ -1078,6 +1078,28 @@ async fn enrol(c: &Client, member: Value) -> Value {
     v
 }
 
+/// Runs an import job of `file` in the server's process, as the page does.
+async fn import_file(
+    server: &testing::TestServer,
+    scope: &Scope,
+    file: std::path::PathBuf,
+    opts: &import::Options,
+) -> import::Report {
+    let job = import::create_job(server.state(), scope, opts)
+        .await
+        .unwrap();
+    import::run(
+        server.state(),
+        scope,
+        job,
+        file,
+        opts,
+        server.state().jobs.start(job),
+    )
+    .await
+    .unwrap()
+}
+
 async fn wait_for_warmups(server: &testing::TestServer, n: u64) {
     let cache = server.state().db.org_cache();
     for _ in 0..600 {
@@ -1335,19 +1357,7 @@ async fn a_rolled_back_import_leaves_versions_and_cache_valid() {
         all_or_nothing: true,
         file_name: "roster.csv".into(),
     };
-    let job = import::create_job(server.state(), &scope, &opts)
-        .await
-        .unwrap();
-    let report = import::run(
-        server.state(),
-        &scope,
-        job,
-        file,
-        &opts,
-        server.state().jobs.start(job),
-    )
-    .await
-    .unwrap();
+    let report = import_file(&server, &scope, file, &opts).await;
     assert!(!report.committed, "a bad row rolls the whole file back");
     assert_eq!(versions(&db).await, versions_before);
 
@@ -1368,19 +1378,7 @@ async fn a_rolled_back_import_leaves_versions_and_cache_valid() {
         &file,
     )
     .unwrap();
-    let job = import::create_job(server.state(), &scope, &opts)
-        .await
-        .unwrap();
-    let report = import::run(
-        server.state(),
-        &scope,
-        job,
-        file,
-        &opts,
-        server.state().jobs.start(job),
-    )
-    .await
-    .unwrap();
+    let report = import_file(&server, &scope, file, &opts).await;
     assert!(report.committed);
     assert_ne!(versions(&db).await, versions_before);
     assert_served_equals_records(&server, &c, &[city, union], "a committed import").await;

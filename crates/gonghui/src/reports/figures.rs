@@ -1033,22 +1033,25 @@ async fn trend_with(
 /// holds the SQLite writer or more than one pool connection; failures are
 /// logged. Warm-ups run one after the other.
 pub fn warm_up(db: Db) {
-    tokio::spawn(async move {
-        let started = std::time::Instant::now();
-        match warm(&db).await {
-            Ok(()) => tracing::info!(
-                ms = started.elapsed().as_millis() as u64,
-                "statistics cache warm"
-            ),
-            Err(e) => tracing::warn!(error = %e, "statistics warm-up failed"),
-        }
-        db.org_cache().warmup_finished();
-    });
+    tokio::spawn(async move { warm_logged(&db).await });
+}
+
+/// [`warm`], logged, then counted as a finished warm-up.
+async fn warm_logged(db: &Db) {
+    let started = std::time::Instant::now();
+    match warm(db).await {
+        Ok(()) => tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "statistics cache warm"
+        ),
+        Err(e) => tracing::warn!(error = %e, "statistics warm-up failed"),
+    }
+    db.org_cache().warmup_finished();
 }
 
 /// Keeps the dashboard warm after writes this server did not make itself (a
 /// `gonghui import` on the command line, another server process): every
-/// [`WATCH_EVERY`] it reads the sum of the org data versions and, when it
+/// `every` (config `stats_watch_secs`, 30 s by default) it reads the sum of the org data versions and, when it
 /// moved, warms again — which recomputes only the stale orgs, a few
 /// milliseconds for a union's change, a few seconds after a million-row
 /// import. Without it the first dashboard view after such an import would
@@ -1073,10 +1076,7 @@ pub fn keep_warm(db: Db, every: std::time::Duration) {
             };
             if seen != Some(now) {
                 seen = Some(now);
-                if let Err(e) = warm(&db).await {
-                    tracing::warn!(error = %e, "statistics warm-up failed");
-                }
-                db.org_cache().warmup_finished();
+                warm_logged(&db).await;
             }
         }
     });
