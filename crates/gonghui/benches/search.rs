@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
         ..Config::default()
     };
     let st = platform::open(cfg).await?;
-    let city = gonghui::cli::system_scope(&st).await?;
+    let city = gonghui::platform::tree::system_scope(&st.db).await?;
     let county = gonghui::orgs::store::get_by_code(&st.db, &city, "SF-01").await?;
     let county: Scope = city.narrow(county.id, &county.path)?;
     // The same rows the generator wrote (same seed, same day).

@@ -5,14 +5,14 @@ use std::{io::BufRead, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{
+use {
     orgs::store as orgs,
     platform::{
         self, audit,
         auth::{self, NewUser, Password, Username},
         config::{Config, Overrides},
         ids::OrgId,
-        scope::{Actor, Role, Scope},
+        scope::{Actor, Role},
         web::AppState,
     },
 };
@@ -240,7 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(&over)?;
     init_tracing(&cfg);
     tracing::debug!(config = ?cfg, "configuration");
-    let state = platform::open(cfg).await?;
+    let state = platform::open(cfg, crate::modules::registry()).await?;
     match cli.cmd {
         Command::Migrate => {
             println!("数据库已是最新 / migrations applied");
@@ -281,7 +281,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Org {
             cmd: OrgCmd::List { json },
         } => {
-            let scope = system_scope(&state).await?;
+            let scope = platform::tree::system_scope(&state.db).await?;
             let list = orgs::list_subtree(&state.db, &scope).await?;
             if json {
                 let out: Vec<_> = list
@@ -346,7 +346,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .collect(),
                 None => crate::demo::grassroots_codes(),
             };
-            crate::members::gen::write_file(&out, count, seed, orgs)?;
+            members::gen::write_file(&out, count, seed, orgs)?;
             println!("已生成 / generated {count} rows: {}", out.display());
         }
         Command::Report {
@@ -357,18 +357,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format,
                     out,
                 },
-        } => crate::reports::cli::indicators(&state, &org, year, &format, out).await?,
+        } => reports::cli::indicators(&state, &org, year, &format, out).await?,
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The operator on the server acts on the whole tree.
-pub async fn system_scope(state: &AppState) -> anyhow::Result<Scope> {
-    let root = orgs::root(&state.db).await?.ok_or_else(|| {
-        anyhow::anyhow!("尚未建立市总工会,请先运行 gonghui org init 或 gonghui demo / no city federation yet: run `gonghui org init` or `gonghui demo`")
-    })?;
-    Ok(Scope::system(Actor::system("cli"), root.id, root.path))
 }
 
 fn read_password() -> anyhow::Result<Password> {
@@ -385,7 +377,7 @@ fn read_password() -> anyhow::Result<Password> {
 }
 
 async fn user_cmd(state: &AppState, cmd: UserCmd) -> anyhow::Result<()> {
-    let scope = system_scope(state).await?;
+    let scope = platform::tree::system_scope(&state.db).await?;
     match cmd {
         UserCmd::Add {
             username,
@@ -439,8 +431,8 @@ async fn import_members(
     all_or_nothing: bool,
     rejects: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use crate::members::import;
-    let mut scope = system_scope(state).await?;
+    use members::import;
+    let mut scope = platform::tree::system_scope(&state.db).await?;
     if let Some(code) = &org {
         let o = orgs::get_by_code(&state.db, &scope, code)
             .await

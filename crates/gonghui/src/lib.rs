@@ -1,15 +1,15 @@
 //! Gonghui (智慧工会): the platform on which a municipal trade-union
 //! federation and every union under it does and records its work.
 //!
-//! Layout: `platform` holds what every module stands on (storage, config,
-//! auth, scope, audit, i18n, crypto, the web shell); each business module
-//! (`orgs`, `members`, `reports`, …) is one folder with its rules, storage,
-//! service functions and HTTP; `modules` registers them. See ARCHITECTURE.md.
+//! This crate is the top of the workspace: the CLI, the module registry
+//! (`modules`), the demo federation and the demo-seeded test environments.
+//! The platform and every business module are crates of their own (see
+//! ARCHITECTURE.md); they are re-exported here for the binary's tests and
+//! benchmarks.
 
 pub mod cli;
 pub mod demo;
-pub mod members;
 pub mod modules;
-pub mod orgs;
-pub mod platform;
-pub mod reports;
+pub mod testing;
+
+pub use {ident, members, numfmt, orgs, platform, reports, sheet};

@@ -1,54 +1,20 @@
-//! The module registry: each business module declares its routes, its
-//! navigation entry and its OpenAPI paths here once; the platform assembles
-//! them. Adding a module touches its own folder and one line below.
+//! The module registry: the one place that lists the business modules of
+//! this binary. Adding a module is a new crate and one line below; the
+//! platform assembles its migrations, strings, routes, API, navigation,
+//! indicators, demo data and start-up work from the `Module` it returns.
 
-use axum::Router;
+use std::sync::{Arc, OnceLock};
 
-use crate::platform::web::AppState;
+use platform::module::{Module, Registry};
 
-pub struct Module {
-    pub key: &'static str,
-    /// (i18n key of the label, href) in the navigation bar.
-    pub nav: Option<(&'static str, &'static str)>,
-    pub routes: fn() -> Router<AppState>,
-    pub openapi: fn() -> utoipa::openapi::OpenApi,
-    /// The module's statistical indicators (see `reports::indicator`).
-    pub indicators: fn() -> Vec<crate::reports::indicator::Indicator>,
-    /// Called once when the server starts listening; must not block
-    /// (background work is spawned).
-    pub on_start: fn(&AppState),
-}
-
+/// The modules, in order: migrations run and the demo seeds in this order,
+/// and navigation shows it.
 pub fn all() -> Vec<Module> {
-    vec![
-        crate::reports::module(),
-        crate::orgs::module(),
-        crate::members::module(),
-    ]
+    vec![reports::module(), orgs::module(), members::module()]
 }
 
-/// (module key, label key, href) for the layout.
-pub fn nav() -> Vec<(&'static str, &'static str, &'static str)> {
-    all()
-        .into_iter()
-        .filter_map(|m| m.nav.map(|(label, href)| (m.key, label, href)))
-        .collect()
-}
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = utoipa::openapi::OpenApiBuilder::new()
-        .info(
-            utoipa::openapi::InfoBuilder::new()
-                .title("Gonghui 智慧工会 API")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some(
-                    "JSON API. Sign in through /login (session cookie); state-changing calls need the X-CSRF-Token header.",
-                ))
-                .build(),
-        )
-        .build();
-    for m in all() {
-        doc.merge((m.openapi)());
-    }
-    doc
+/// The registry of [`all`], built once per process.
+pub fn registry() -> Arc<Registry> {
+    static R: OnceLock<Arc<Registry>> = OnceLock::new();
+    R.get_or_init(|| Arc::new(Registry::new(all()))).clone()
 }

@@ -1,0 +1,182 @@
+//! HTTP client helpers for integration tests against the real server.
+#![allow(dead_code)]
+
+use gonghui::testing::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const PW: &str = gonghui::demo::DEMO_PASSWORD;
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+/// Pulls the CSRF token out of a page (hidden input or meta tag).
+pub fn csrf_in(html: &str) -> Option<String> {
+    for pat in ["name=\"_csrf\" value=\"", "name=\"csrf-token\" content=\""] {
+        if let Some(i) = html.find(pat) {
+            let rest = &html[i + pat.len()..];
+            return rest.find('"').map(|j| rest[..j].to_string());
+        }
+    }
+    None
+}
+
+impl Client {
+    pub fn new(server: &TestServer) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        Client {
+            http,
+            base: server.url(""),
+            csrf: String::new(),
+        }
+    }
+
+    pub async fn text(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.text().await.unwrap())
+    }
+
+    /// Signs in through the real login form; returns the final status.
+    pub async fn login(&mut self, user: &str, pw: &str) -> (StatusCode, String) {
+        let (_, page) = self.text("/login").await;
+        let token = csrf_in(&page).expect("login form has a csrf token");
+        let r = self
+            .http
+            .post(format!("{}/login", self.base))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("username", user),
+                ("password", pw),
+                ("next", "/orgs"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        if let Some(t) = csrf_in(&body) {
+            self.csrf = t;
+        }
+        (status, body)
+    }
+
+    pub async fn signed_in(server: &TestServer, user: &str) -> Client {
+        Self::signed_in_with(server, user, PW).await
+    }
+
+    pub async fn signed_in_with(server: &TestServer, user: &str, pw: &str) -> Client {
+        let mut c = Client::new(server);
+        let (s, body) = c.login(user, pw).await;
+        assert_eq!(s, StatusCode::OK, "login as {user}: {body}");
+        c
+    }
+
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header("x-csrf-token", &self.csrf);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let s = r.status();
+        let text = r.text().await.unwrap();
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        self.json(Method::GET, path, None).await
+    }
+
+    /// Posts a form with the session's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.text().await.unwrap())
+    }
+
+    /// Uploads `bytes` as the multipart field `file` (named `file_name`) to
+    /// `path`, with the CSRF token in the query (as the import page does)
+    /// and an empty `org_code`.
+    pub async fn upload(&self, path: &str, bytes: Vec<u8>, file_name: &str) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+            )
+            .text("org_code", "");
+        self.http
+            .post(format!("{}{}?_csrf={}", self.base, path, self.csrf))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Looks up an org id by code through the API of a signed-in client.
+pub async fn org_id(c: &Client, code: &str) -> i64 {
+    let (s, v) = c.get_json("/api/v1/orgs").await;
+    assert_eq!(s, StatusCode::OK);
+    v.as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["code"] == code)
+        .unwrap_or_else(|| panic!("{code} not visible"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Asserts that every JSON route answers 404 `not_found` and every page
+/// route the Chinese 404 page: the shape of a scope test, which each
+/// module repeats for its own routes.
+pub async fn assert_not_found_everywhere(c: &Client, json_paths: &[String], page_paths: &[String]) {
+    for path in json_paths {
+        let (s, v) = c.get_json(path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "not_found", "{path}");
+    }
+    for path in page_paths {
+        let (s, page) = c.text(path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.contains("找不到"), "{path}: {page}");
+    }
+}
+
+/// How many audit entries carry `action`.
+pub async fn audit_count(server: &TestServer, action: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_one(server.state().db.pool())
+        .await
+        .unwrap()
+}

@@ -1,0 +1,65 @@
+//! The demo's members: generated rows joined over the years, some since
+//! left, in the demo org tree (`orgs::demo`).
+
+use chrono::Datelike;
+use orgs::demo::{grassroots_codes, SEED};
+use platform::{scope::Scope, web::AppState};
+
+use crate::{gen::Generator, store};
+
+/// Members of the demo: generated rows joined over the years, then some
+/// leaving, applied through the same path as an import (so re-running the
+/// demo finds them unchanged).
+pub const DEMO_MEMBERS: u64 = 6000;
+
+/// Enrols the demo's members in the demo's grassroots unions.
+pub async fn seed(st: &AppState) -> anyhow::Result<()> {
+    let scope = platform::tree::system_scope(&st.db).await?;
+    let counts = seed_members(st, &scope).await?;
+    tracing::info!(%counts, "demo members seeded");
+    Ok(())
+}
+
+async fn seed_members(st: &AppState, scope: &Scope) -> anyhow::Result<store::Counts> {
+    let unions = store::Unions::load(&st.db, scope).await?;
+    let rule = store::retirement_rule(&st.db).await?;
+    let today = platform::time::today();
+    let mut g = Generator::new(SEED, grassroots_codes(), today);
+    g.join_years = (2015, today.year());
+    let mut rows: Vec<_> = (0..DEMO_MEMBERS).map(|n| g.row(n)).collect();
+    // About one in twelve has since left (退会) after joining.
+    let mut leavers = Vec::new();
+    for (n, r) in rows.iter().enumerate() {
+        if n % 12 == 5 {
+            let joined = platform::time::parse_date(&r.change_date).unwrap_or(today);
+            let days = (today - joined).num_days();
+            if days > 60 {
+                let mut l = r.clone();
+                l.change_kind = "退会".into();
+                l.change_date = (joined
+                    + chrono::Duration::days(30 + (n as i64 * 37) % (days - 30)))
+                .to_string();
+                leavers.push(l);
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.change_date.cmp(&b.change_date));
+    let mut counts = store::Counts::default();
+    let mut tx = st.db.begin_write().await?;
+    for phase in [rows, leavers] {
+        let mut seen = std::collections::HashSet::new();
+        let prepared: Vec<_> = phase
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| store::prepare(&st.keys, i + 2, r, &rule).ok())
+            .filter(|p| seen.insert(p.sealed.id_hash.clone()))
+            .collect();
+        for chunk in prepared.chunks(2000) {
+            for o in store::apply(&mut tx, &unions, None, chunk, None).await? {
+                counts.add(&o);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(counts)
+}

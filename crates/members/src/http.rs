@@ -1,0 +1,887 @@
+//! Roster pages and the JSON API under /api/v1/members: list and search,
+//! a member's page (unmask, 退会/保留会籍), the single-member form, Excel
+//! import with background progress, export, and transfers.
+
+use crate::ids::{MembershipId, OrgId, TransferId};
+use askama::Template;
+use axum::{
+    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Json, Router,
+};
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+use super::{
+    import::{self, JobRow},
+    model::{self, ChangeKind, RawMember},
+    store::{
+        self, MemberDetail, MemberListRow, Outcome, RosterCounts, SearchQuery, Sort, Unmasked,
+    },
+    transfer::{self, TransferRow},
+};
+use sheet::{self, CellOut, SheetOut};
+use {
+    ::orgs::store::{self as orgs, Org},
+    platform::{
+        error::{AppError, AppResult},
+        i18n::Msg,
+        scope::{Perm, Scope},
+        time,
+        web::{ctx::Staff, download, html, pages::Chrome, AppState, XLSX},
+    },
+};
+
+/// Uploads may be large rosters.
+const MAX_UPLOAD: usize = 300 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/members", get(list_page).post(create_submit))
+        .route("/members/new", get(new_form))
+        .route("/members/export", get(export))
+        .route(
+            "/members/import",
+            get(import_page)
+                .post(import_upload)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/members/import/template.xlsx", get(template))
+        .route("/members/import/{job}", get(job_page))
+        .route("/members/import/{job}/rejects.xlsx", get(job_rejects))
+        .route(
+            "/members/transfers",
+            get(transfers_page).post(transfer_start),
+        )
+        .route("/members/transfers/{id}/approve", post(transfer_approve))
+        .route("/members/transfers/{id}/reject", post(transfer_reject))
+        .route("/members/{id}", get(show_page))
+        .route("/members/{id}/unmask", post(unmask_page))
+        .route("/members/{id}/status", post(status_submit))
+        .route("/api/v1/members", get(api_list).post(api_create))
+        .route("/api/v1/members/counts", get(api_counts))
+        .route("/api/v1/members/export", get(export))
+        .route(
+            "/api/v1/members/import",
+            post(api_import).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/api/v1/members/import/{job}", get(api_job))
+        .route(
+            "/api/v1/members/transfers",
+            get(api_transfers).post(api_transfer_start),
+        )
+        .route(
+            "/api/v1/members/transfers/{id}/approve",
+            post(api_transfer_approve),
+        )
+        .route(
+            "/api/v1/members/transfers/{id}/reject",
+            post(api_transfer_reject),
+        )
+        .route("/api/v1/members/{id}", get(api_get))
+        .route("/api/v1/members/{id}/unmask", post(api_unmask))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        api_list,
+        api_create,
+        api_counts,
+        api_get,
+        api_unmask,
+        api_import,
+        api_job,
+        api_transfers,
+        api_transfer_start,
+        api_transfer_approve,
+        api_transfer_reject
+    ),
+    components(schemas(
+        MemberListRow,
+        MemberDetail,
+        RosterCounts,
+        Unmasked,
+        RawMember,
+        JobRow,
+        TransferRow,
+        TransferBody,
+        DecisionBody,
+        ListResponse,
+        CreateResponse
+    ))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+// ------------------------------------------------------------------ list
+
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ListParams {
+    /// Name (汉字 prefix, pinyin or initials), ID number, phone or member number.
+    q: String,
+    /// Org id: narrow to its subtree.
+    org: Option<i64>,
+    /// "" (active + retained), active, retained, ended, all
+    status: String,
+    group: String,
+    /// "1" 农民工 only, "0" non-农民工 only
+    migrant: String,
+    /// member_no (default), name, joined
+    sort: String,
+    page: Option<i64>,
+    per_page: Option<i64>,
+    /// export: xlsx (default) or csv
+    format: String,
+    /// export unmasked (needs the permission)
+    unmasked: Option<String>,
+}
+
+impl ListParams {
+    fn query(&self) -> SearchQuery {
+        SearchQuery {
+            q: self.q.clone(),
+            org: self.org.map(OrgId),
+            status: self.status.clone(),
+            group: self.group.clone(),
+            migrant: match self.migrant.as_str() {
+                "1" => Some(true),
+                "0" => Some(false),
+                _ => None,
+            },
+            sort: Sort::parse(&self.sort),
+            page: self.page.unwrap_or(1),
+            per_page: self.per_page.unwrap_or(50),
+        }
+    }
+    fn qs(&self) -> String {
+        use platform::web::ctx::urlencode as e;
+        format!(
+            "q={}&org={}&status={}&group={}&migrant={}&sort={}",
+            e(&self.q),
+            self.org.map(|o| o.to_string()).unwrap_or_default(),
+            e(&self.status),
+            e(&self.group),
+            e(&self.migrant),
+            e(&self.sort)
+        )
+    }
+}
+
+#[derive(Template)]
+#[template(path = "members/list.html")]
+struct ListPage {
+    c: Chrome,
+    p: ListParams,
+    rows: Vec<MemberListRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    counts: RosterCounts,
+    orgs: Vec<Org>,
+    groups: &'static [&'static str],
+    qs: String,
+    can_write: bool,
+    can_unmask: bool,
+}
+
+impl ListPage {
+    fn status(&self, s: &str) -> String {
+        model::status_label(s).get(self.c.tr.0).to_string()
+    }
+    fn sex(&self, g: &str) -> &'static str {
+        gender_label(g, self.c.tr.is_en())
+    }
+    fn org_selected(&self, id: &OrgId) -> bool {
+        self.p.org == Some(id.0)
+    }
+}
+
+fn gender_label(g: &str, en: bool) -> &'static str {
+    match (g, en) {
+        ("female", false) => "女",
+        ("female", true) => "F",
+        (_, false) => "男",
+        (_, true) => "M",
+    }
+}
+
+async fn list_page(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(p): Query<ListParams>,
+) -> AppResult<Response> {
+    let scope = staff.scope();
+    let q = p.query();
+    let (rows, total) = store::search(&st.db, &st.keys, scope, &q).await?;
+    let counts = store::counts(&st.db, scope, q.org).await?;
+    let orgs = orgs::list_subtree(&st.db, scope).await?;
+    let per = q.per_page.clamp(1, 500);
+    Ok(html(&ListPage {
+        c: Chrome::new(&staff, "members"),
+        qs: p.qs(),
+        page: q.page.max(1),
+        pages: (total + per - 1) / per,
+        p,
+        rows,
+        total,
+        counts,
+        orgs,
+        groups: crate::vocab::NEW_EMPLOYMENT_GROUPS,
+        can_write: scope.can_write(),
+        can_unmask: scope.has(Perm::Unmask),
+    }))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ListResponse {
+    total: i64,
+    page: i64,
+    rows: Vec<MemberListRow>,
+}
+
+/// Search the roster of the caller's subtree.
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", params(ListParams),
+    responses((status = 200, body = ListResponse)))]
+async fn api_list(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(p): Query<ListParams>,
+) -> AppResult<Json<ListResponse>> {
+    let q = p.query();
+    let (rows, total) = store::search(&st.db, &st.keys, staff.scope(), &q).await?;
+    Ok(Json(ListResponse {
+        total,
+        page: q.page.max(1),
+        rows,
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct CountParams {
+    org: Option<i64>,
+}
+
+/// Active members of the subtree: total, 农民工, women, by new-employment group.
+#[utoipa::path(get, path = "/api/v1/members/counts", tag = "members", params(CountParams),
+    responses((status = 200, body = RosterCounts)))]
+async fn api_counts(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(p): Query<CountParams>,
+) -> AppResult<Json<RosterCounts>> {
+    Ok(Json(
+        store::counts(&st.db, staff.scope(), p.org.map(OrgId)).await?,
+    ))
+}
+
+// ---------------------------------------------------------------- export
+
+async fn export(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(p): Query<ListParams>,
+) -> AppResult<Response> {
+    let unmasked = p
+        .unmasked
+        .as_deref()
+        .is_some_and(|v| v == "1" || v == "true");
+    let (headers, rows) =
+        store::export(&st.db, &st.keys, staff.scope(), &p.query(), unmasked).await?;
+    let stamp = time::today().format("%Y%m%d");
+    if p.format == "csv" {
+        let cells: Vec<Vec<CellOut>> = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(CellOut::Text).collect())
+            .collect();
+        let bytes = sheet::write_csv_utf8_bom(&headers, &cells);
+        return Ok(download(
+            bytes,
+            "text/csv; charset=utf-8",
+            &format!("members-{stamp}.csv"),
+        ));
+    }
+    let cells = rows
+        .into_iter()
+        .map(|r| r.into_iter().map(CellOut::Text).collect())
+        .collect();
+    let bytes = sheet::write_xlsx(&[SheetOut {
+        name: "会员名册".into(),
+        headers,
+        rows: cells,
+        col_widths: None,
+    }])
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("{}", e.message().1)))?;
+    Ok(download(bytes, XLSX, &format!("members-{stamp}.xlsx")))
+}
+
+// ---------------------------------------------------------------- detail
+
+#[derive(Template)]
+#[template(path = "members/show.html")]
+struct ShowPage {
+    c: Chrome,
+    m: MemberDetail,
+    unmasked: Option<Unmasked>,
+    can_write: bool,
+    can_unmask: bool,
+    today: String,
+}
+
+impl ShowPage {
+    fn status(&self, s: &str) -> String {
+        model::status_label(s).get(self.c.tr.0).to_string()
+    }
+    fn event(&self, k: &str) -> String {
+        model::event_label(k).get(self.c.tr.0).to_string()
+    }
+    fn sex(&self) -> &'static str {
+        gender_label(&self.m.row.gender, self.c.tr.is_en())
+    }
+}
+
+async fn render_show(
+    st: &AppState,
+    staff: &Staff,
+    id: i64,
+    unmasked: Option<Unmasked>,
+) -> AppResult<Response> {
+    let m = store::get(&st.db, staff.scope(), MembershipId(id)).await?;
+    Ok(html(&ShowPage {
+        c: Chrome::new(staff, "members"),
+        m,
+        unmasked,
+        can_write: staff.scope().can_write(),
+        can_unmask: staff.scope().has(Perm::Unmask),
+        today: time::today().to_string(),
+    }))
+}
+
+async fn show_page(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    render_show(&st, &staff, id, None).await
+}
+
+async fn unmask_page(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let u = store::unmask(&st.db, &st.keys, staff.scope(), MembershipId(id)).await?;
+    render_show(&st, &staff, id, Some(u)).await
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    change: String,
+    on: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn status_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<StatusForm>,
+) -> AppResult<Response> {
+    let change = match f.change.as_str() {
+        "leave" => ChangeKind::Leave,
+        "retain" => ChangeKind::Retain,
+        _ => {
+            return Err(AppError::invalid(
+                "未知的会籍变化",
+                "Unknown membership change",
+            ))
+        }
+    };
+    let on = time::parse_date(&f.on).ok_or_else(|| {
+        AppError::invalid(
+            "日期无效,请按2024-03-01格式填写",
+            "Invalid date; use 2024-03-01",
+        )
+    })?;
+    store::change_status(
+        &st.db,
+        staff.scope(),
+        MembershipId(id),
+        change,
+        on,
+        &f.reason,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/members/{id}")).into_response())
+}
+
+/// One member (masked); the read is audited.
+#[utoipa::path(get, path = "/api/v1/members/{id}", tag = "members", params(("id" = i64, Path)),
+    responses((status = 200, body = MemberDetail), (status = 404)))]
+async fn api_get(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Json<MemberDetail>> {
+    Ok(Json(
+        store::get(&st.db, staff.scope(), MembershipId(id)).await?,
+    ))
+}
+
+/// Full ID and phone numbers (permission `unmask`; audited).
+#[utoipa::path(post, path = "/api/v1/members/{id}/unmask", tag = "members", params(("id" = i64, Path)),
+    responses((status = 200, body = Unmasked), (status = 403), (status = 404)))]
+async fn api_unmask(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Unmasked>> {
+    Ok(Json(
+        store::unmask(&st.db, &st.keys, staff.scope(), MembershipId(id)).await?,
+    ))
+}
+
+// ------------------------------------------------------------ single add
+
+#[derive(Template)]
+#[template(path = "members/form.html")]
+struct FormPage {
+    c: Chrome,
+    unions: Vec<Org>,
+    raw: RawMember,
+    error: Option<String>,
+    transfer_hint: bool,
+    lists: Lists,
+}
+
+struct Lists {
+    nations: &'static [&'static str],
+    education: &'static [&'static str],
+    political: &'static [&'static str],
+    hukou: &'static [&'static str],
+    skills: &'static [&'static str],
+    groups: &'static [&'static str],
+}
+
+const LISTS: Lists = Lists {
+    nations: crate::vocab::NATIONS,
+    education: crate::vocab::EDUCATION,
+    political: crate::vocab::POLITICAL,
+    hukou: crate::vocab::HUKOU,
+    skills: crate::vocab::SKILL_LEVELS,
+    groups: crate::vocab::NEW_EMPLOYMENT_GROUPS,
+};
+
+async fn grassroots(st: &AppState, scope: &Scope) -> AppResult<Vec<Org>> {
+    Ok(orgs::list_subtree(&st.db, scope)
+        .await?
+        .into_iter()
+        .filter(|o| o.level == ::orgs::model::OrgLevel::Grassroots && !o.is_closed())
+        .collect())
+}
+
+async fn new_form(State(st): State<AppState>, staff: Staff) -> AppResult<Response> {
+    staff.scope().require_write()?;
+    let unions = grassroots(&st, staff.scope()).await?;
+    let raw = RawMember {
+        change_date: time::today().to_string(),
+        ..Default::default()
+    };
+    Ok(html(&FormPage {
+        c: Chrome::new(&staff, "members"),
+        unions,
+        raw,
+        error: None,
+        transfer_hint: false,
+        lists: LISTS,
+    }))
+}
+
+async fn create_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Form(raw): Form<RawMember>,
+) -> AppResult<Response> {
+    match store::enrol_one(&st.db, &st.keys, staff.scope(), &raw).await {
+        Ok(Outcome::New(id) | Outcome::Updated(id) | Outcome::Unchanged(id)) => {
+            Ok(Redirect::to(&format!("/members/{id}")).into_response())
+        }
+        Ok(Outcome::Rejected(m)) => Err(AppError::Conflict(m)),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            // Show the form again with the values and the reason.
+            let status = axum::http::StatusCode::from_u16(e.status()).unwrap_or_default();
+            let transfer_hint = matches!(&e, AppError::Conflict(m) if m.zh.contains("转会"));
+            let unions = grassroots(&st, staff.scope()).await?;
+            let page = FormPage {
+                error: Some(e.user_message().get(staff.ctx.lang).to_string()),
+                c: Chrome::new(&staff, "members"),
+                unions,
+                raw,
+                transfer_hint,
+                lists: LISTS,
+            };
+            Ok((status, html(&page)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct CreateResponse {
+    /// new | updated | unchanged
+    outcome: String,
+    membership_id: i64,
+}
+
+/// Adds (or updates) one member with the same rules as a one-row import.
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", request_body = RawMember,
+    responses((status = 200, body = CreateResponse), (status = 409), (status = 422)))]
+async fn api_create(
+    State(st): State<AppState>,
+    staff: Staff,
+    Json(raw): Json<RawMember>,
+) -> AppResult<Json<CreateResponse>> {
+    let (outcome, id) = match store::enrol_one(&st.db, &st.keys, staff.scope(), &raw).await? {
+        Outcome::New(id) => ("new", id),
+        Outcome::Updated(id) => ("updated", id),
+        Outcome::Unchanged(id) => ("unchanged", id),
+        Outcome::Rejected(m) => return Err(AppError::Conflict(m)),
+    };
+    Ok(Json(CreateResponse {
+        outcome: outcome.into(),
+        membership_id: id.0,
+    }))
+}
+
+// ---------------------------------------------------------------- import
+
+#[derive(Template)]
+#[template(path = "members/import.html")]
+struct ImportPage {
+    c: Chrome,
+    unions: Vec<Org>,
+    jobs: Vec<JobRow>,
+}
+
+async fn import_page(State(st): State<AppState>, staff: Staff) -> AppResult<Response> {
+    staff.scope().require_write()?;
+    let unions = grassroots(&st, staff.scope()).await?;
+    let jobs = import::jobs(&st, staff.scope(), None).await?;
+    Ok(html(&ImportPage {
+        c: Chrome::new(&staff, "members"),
+        unions,
+        jobs,
+    }))
+}
+
+async fn template(staff: Staff) -> AppResult<Response> {
+    let _ = staff;
+    Ok(download(
+        import::template_xlsx()?,
+        XLSX,
+        "会员名册导入模板.xlsx",
+    ))
+}
+
+/// Saves the upload and starts the import in the background; returns the job id.
+async fn start_upload(st: &AppState, staff: &Staff, mut mp: Multipart) -> AppResult<i64> {
+    let scope = staff.scope().clone();
+    scope.require_write()?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut org_code = String::new();
+    let mut all_or_nothing = false;
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        AppError::invalid(
+            format!("上传内容无法读取:{e}"),
+            format!("Cannot read the upload: {e}"),
+        )
+    })? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                let fname = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field.bytes().await.map_err(|e| {
+                    AppError::invalid(
+                        format!("文件上传失败或过大:{e}"),
+                        format!("Upload failed or too large: {e}"),
+                    )
+                })?;
+                file = Some((fname, bytes.to_vec()));
+            }
+            "org_code" => org_code = field.text().await.unwrap_or_default().trim().to_string(),
+            "all_or_nothing" => all_or_nothing = !field.text().await.unwrap_or_default().is_empty(),
+            _ => {}
+        }
+    }
+    let (fname, bytes) =
+        file.ok_or_else(|| AppError::invalid("请选择要导入的文件", "Choose a file to import"))?;
+    if bytes.is_empty() {
+        return Err(AppError::invalid(
+            "文件是空的,请检查后重新上传",
+            "The file is empty; check it and upload again",
+        ));
+    }
+    let opts = import::Options {
+        org_code: (!org_code.is_empty()).then_some(org_code),
+        all_or_nothing,
+        file_name: fname.chars().filter(|c| !matches!(c, '/' | '\\')).collect(),
+    };
+    let job = import::create_job(st, &scope, &opts).await?;
+    let dir = st.cfg.data_dir.join("imports");
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let path = dir.join(format!("job-{job}-upload"));
+    std::fs::write(&path, &bytes).map_err(anyhow::Error::from)?;
+    let progress = st.jobs.start(job);
+    let st2 = st.clone();
+    tokio::spawn(async move {
+        if let Err(e) = import::run(&st2, &scope, job, path.clone(), &opts, progress).await {
+            tracing::warn!(job, error = %e, "import failed");
+        }
+        let _ = std::fs::remove_file(&path);
+        // The statistics of the unions just imported are recomputed before
+        // anyone asks, by whoever listens (the reports module).
+        st2.db.org_cache().announce_bulk_write();
+    });
+    Ok(job)
+}
+
+async fn import_upload(
+    State(st): State<AppState>,
+    staff: Staff,
+    mp: Multipart,
+) -> AppResult<Response> {
+    let job = start_upload(&st, &staff, mp).await?;
+    Ok(Redirect::to(&format!("/members/import/{job}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "members/job.html")]
+struct JobPage {
+    c: Chrome,
+    j: JobRow,
+    percent: i64,
+}
+
+async fn job_page(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(job): Path<i64>,
+) -> AppResult<Response> {
+    let j = import::jobs(&st, staff.scope(), Some(job))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    let percent = if j.total > 0 {
+        (j.processed * 100 / j.total).min(100)
+    } else {
+        0
+    };
+    Ok(html(&JobPage {
+        c: Chrome::new(&staff, "members"),
+        j,
+        percent,
+    }))
+}
+
+async fn job_rejects(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(job): Path<i64>,
+) -> AppResult<Response> {
+    let bytes = import::rejects_file(&st, staff.scope(), job).await?;
+    Ok(download(bytes, XLSX, &format!("未导入-{job}.xlsx")))
+}
+
+/// Uploads a roster (multipart: file, org_code, all_or_nothing) and starts
+/// the import; poll /api/v1/members/import/{job}.
+#[utoipa::path(post, path = "/api/v1/members/import", tag = "members", responses((status = 200, body = JobRow)))]
+async fn api_import(
+    State(st): State<AppState>,
+    staff: Staff,
+    mp: Multipart,
+) -> AppResult<Json<JobRow>> {
+    let job = start_upload(&st, &staff, mp).await?;
+    import::jobs(&st, staff.scope(), Some(job))
+        .await?
+        .pop()
+        .map(Json)
+        .ok_or(AppError::NotFound)
+}
+
+/// Progress and result of an import job.
+#[utoipa::path(get, path = "/api/v1/members/import/{job}", tag = "members", params(("job" = i64, Path)),
+    responses((status = 200, body = JobRow), (status = 404)))]
+async fn api_job(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(job): Path<i64>,
+) -> AppResult<Json<JobRow>> {
+    import::jobs(&st, staff.scope(), Some(job))
+        .await?
+        .pop()
+        .map(Json)
+        .ok_or(AppError::NotFound)
+}
+
+// ------------------------------------------------------------- transfers
+
+#[derive(Template)]
+#[template(path = "members/transfers.html")]
+struct TransfersPage {
+    c: Chrome,
+    rows: Vec<TransferRow>,
+    unions: Vec<Org>,
+    can_write: bool,
+    prefill_id: String,
+    prefill_org: String,
+}
+
+impl TransfersPage {
+    fn status(&self, s: &str) -> String {
+        let m = match s {
+            "pending" => Msg::new("待审批", "Pending"),
+            "approved" => Msg::new("已同意", "Approved"),
+            _ => Msg::new("不同意", "Rejected"),
+        };
+        m.get(self.c.tr.0).to_string()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TransferPrefill {
+    id_number: String,
+    org_code: String,
+}
+
+async fn transfers_page(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(pre): Query<TransferPrefill>,
+) -> AppResult<Response> {
+    let rows = transfer::list(&st.db, staff.scope()).await?;
+    let unions = grassroots(&st, staff.scope()).await?;
+    Ok(html(&TransfersPage {
+        c: Chrome::new(&staff, "members"),
+        rows,
+        unions,
+        can_write: staff.scope().can_write(),
+        prefill_id: pre.id_number,
+        prefill_org: pre.org_code,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct TransferBody {
+    #[serde(default)]
+    id_kind: String,
+    id_number: String,
+    /// The receiving grassroots union's code.
+    to_org: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn transfer_start(
+    State(st): State<AppState>,
+    staff: Staff,
+    Form(b): Form<TransferBody>,
+) -> AppResult<Response> {
+    transfer::start(
+        &st.db,
+        &st.keys,
+        staff.scope(),
+        &b.id_kind,
+        &b.id_number,
+        &b.to_org,
+        &b.reason,
+    )
+    .await?;
+    Ok(Redirect::to("/members/transfers").into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct DecisionBody {
+    #[serde(default)]
+    note: String,
+}
+
+async fn transfer_approve(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(b): Form<DecisionBody>,
+) -> AppResult<Response> {
+    transfer::approve(&st.db, staff.scope(), TransferId(id), &b.note).await?;
+    Ok(Redirect::to("/members/transfers").into_response())
+}
+
+async fn transfer_reject(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(b): Form<DecisionBody>,
+) -> AppResult<Response> {
+    transfer::reject(&st.db, staff.scope(), TransferId(id), &b.note).await?;
+    Ok(Redirect::to("/members/transfers").into_response())
+}
+
+/// Transfers into or out of the caller's subtree.
+#[utoipa::path(get, path = "/api/v1/members/transfers", tag = "members", responses((status = 200, body = [TransferRow])))]
+async fn api_transfers(
+    State(st): State<AppState>,
+    staff: Staff,
+) -> AppResult<Json<Vec<TransferRow>>> {
+    Ok(Json(transfer::list(&st.db, staff.scope()).await?))
+}
+
+/// Starts a transfer of an active member of another union into one of the caller's unions.
+#[utoipa::path(post, path = "/api/v1/members/transfers", tag = "members", request_body = TransferBody,
+    responses((status = 200), (status = 409), (status = 422)))]
+async fn api_transfer_start(
+    State(st): State<AppState>,
+    staff: Staff,
+    Json(b): Json<TransferBody>,
+) -> AppResult<Json<serde_json::Value>> {
+    let id = transfer::start(
+        &st.db,
+        &st.keys,
+        staff.scope(),
+        &b.id_kind,
+        &b.id_number,
+        &b.to_org,
+        &b.reason,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({"id": id})))
+}
+
+#[utoipa::path(post, path = "/api/v1/members/transfers/{id}/approve", tag = "members", params(("id" = i64, Path)),
+    request_body = DecisionBody, responses((status = 200), (status = 404)))]
+async fn api_transfer_approve(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<DecisionBody>,
+) -> AppResult<Json<serde_json::Value>> {
+    transfer::approve(&st.db, staff.scope(), TransferId(id), &b.note).await?;
+    Ok(Json(serde_json::json!({"status": "approved"})))
+}
+
+#[utoipa::path(post, path = "/api/v1/members/transfers/{id}/reject", tag = "members", params(("id" = i64, Path)),
+    request_body = DecisionBody, responses((status = 200), (status = 404), (status = 422)))]
+async fn api_transfer_reject(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<DecisionBody>,
+) -> AppResult<Json<serde_json::Value>> {
+    transfer::reject(&st.db, staff.scope(), TransferId(id), &b.note).await?;
+    Ok(Json(serde_json::json!({"status": "rejected"})))
+}

@@ -1,0 +1,685 @@
+//! Roster import from .xlsx, .xls and .csv (UTF-8 or GBK).
+//!
+//! A reader thread parses and validates rows (ID check, encryption, pinyin)
+//! and hands batches to the writer, which applies them inside ONE
+//! transaction: a crash or kill mid-import leaves the roster exactly as it
+//! was, and a finished import is complete. With `all_or_nothing` the
+//! transaction is rolled back if any row is rejected. Rejected rows come back
+//! with their reason, ready to fix and re-import; re-importing the same file
+//! changes nothing (rows are compared by a hash of every field).
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    io::Read,
+    path::{Path, PathBuf},
+    sync::{atomic::Ordering, Arc},
+};
+
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::mpsc;
+
+use super::{
+    model::{RawMember, COLUMNS},
+    sqlite_bulk::SqliteBulk,
+    store::{self, Counts, Outcome, Prepared, Unions},
+};
+use platform::{
+    audit::{self, Event},
+    crypto::Keys,
+    dataver,
+    db::WriteTx,
+    error::{AppError, AppResult},
+    i18n::Msg,
+    jobs::Progress,
+    scope::Scope,
+    time,
+    web::AppState,
+};
+use sheet::{self, CellOut, HeaderMap, SheetError, SheetOut};
+
+/// Rows per write batch.
+const BATCH: usize = 2000;
+/// Workbooks are read whole; beyond this use CSV.
+pub const MAX_WORKBOOK_ROWS: usize = 300_000;
+/// CSV is streamed; this bounds a single import.
+pub const MAX_CSV_ROWS: usize = 5_000_000;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Union for rows that leave 所属工会编码 empty.
+    pub org_code: Option<String>,
+    pub all_or_nothing: bool,
+    pub file_name: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Reject {
+    pub line: usize,
+    pub cells: Vec<String>,
+    pub reason: Msg,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub job_id: i64,
+    pub counts: Counts,
+    pub total: u64,
+    /// False when all-or-nothing rolled the import back.
+    pub committed: bool,
+    pub rejects: Vec<Reject>,
+}
+
+fn sheet_err(e: SheetError) -> AppError {
+    let (zh, en) = e.message();
+    AppError::Invalid(Msg::new(zh, en))
+}
+
+fn header_spec() -> Vec<(&'static str, &'static [&'static str], bool)> {
+    COLUMNS.to_vec()
+}
+
+/// Parsed/validated batches, or rejects, flowing from the reader thread.
+enum Item {
+    Total(u64),
+    Batch(Vec<Prepared>, Vec<Reject>),
+}
+
+fn to_raw(map: &HeaderMap, row: &sheet::Row) -> RawMember {
+    let mut raw = RawMember::default();
+    for (key, _, _) in COLUMNS {
+        if map.has(key) {
+            raw.set(key, map.get(row, key));
+        }
+    }
+    raw
+}
+
+/// Validates rows into batches; runs on a plain thread (CPU-bound).
+struct Validator {
+    keys: Arc<Keys>,
+    rule: crate::vocab::RetirementRule,
+    seen: HashMap<String, usize>,
+    batch: Vec<Prepared>,
+    rejects: Vec<Reject>,
+    tx: mpsc::Sender<Item>,
+}
+
+impl Validator {
+    fn push(&mut self, line: usize, raw: RawMember) -> bool {
+        match store::prepare(&self.keys, line, &raw, &self.rule) {
+            Ok(p) => match self.seen.get(&p.sealed.id_hash) {
+                Some(first) => self.rejects.push(Reject {
+                    line,
+                    cells: raw.cells(),
+                    reason: Msg::new(
+                        format!("证件号码与本文件第{first}行重复,请删除重复行"),
+                        format!("Same ID number as row {first} of this file; remove the duplicate"),
+                    ),
+                }),
+                None => {
+                    self.seen.insert(p.sealed.id_hash.clone(), line);
+                    self.batch.push(p);
+                }
+            },
+            Err(reason) => self.rejects.push(Reject {
+                line,
+                cells: raw.cells(),
+                reason,
+            }),
+        }
+        if self.batch.len() >= BATCH {
+            return self.flush();
+        }
+        true
+    }
+    fn flush(&mut self) -> bool {
+        let b = std::mem::take(&mut self.batch);
+        let r = std::mem::take(&mut self.rejects);
+        if b.is_empty() && r.is_empty() {
+            return true;
+        }
+        self.tx.blocking_send(Item::Batch(b, r)).is_ok()
+    }
+}
+
+/// Reads the file and feeds validated batches to `tx`. Errors that stop
+/// the whole file (not a spreadsheet, missing columns…) are returned.
+fn read_file(path: &Path, mut v: Validator) -> AppResult<()> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    // Sniff on a window large enough for the encoding check (a few bytes
+    // could end inside a multi-byte character).
+    let mut head = Vec::with_capacity(sheet::SNIFF_LEN + 1);
+    (&mut f)
+        .take(sheet::SNIFF_LEN as u64 + 1)
+        .read_to_end(&mut head)
+        .map_err(anyhow::Error::from)?;
+    if head.is_empty() {
+        return Err(sheet_err(SheetError::Empty));
+    }
+    let format = sheet::detect_format(&head).map_err(sheet_err)?;
+    match format {
+        sheet::Format::Csv => {
+            // Count lines for the progress bar (a cheap pass over the bytes).
+            let bytes_total = count_lines(path)?;
+            let _ =
+                v.tx.blocking_send(Item::Total(bytes_total.saturating_sub(1)));
+            let f = std::fs::File::open(path).map_err(anyhow::Error::from)?;
+            let mut rows = sheet::CsvRows::new(std::io::BufReader::with_capacity(1 << 20, f))
+                .map_err(sheet_err)?;
+            let map = HeaderMap::new(rows.headers(), &header_spec()).map_err(sheet_err)?;
+            let mut count = 0usize;
+            for row in rows.by_ref() {
+                let row = row.map_err(sheet_err)?;
+                count += 1;
+                if count > MAX_CSV_ROWS {
+                    return Err(sheet_err(SheetError::TooLarge {
+                        limit: MAX_CSV_ROWS,
+                    }));
+                }
+                if !v.push(row.line, to_raw(&map, &row)) {
+                    return Ok(());
+                }
+            }
+            if count == 0 {
+                return Err(sheet_err(SheetError::Empty));
+            }
+        }
+        sheet::Format::Xlsx | sheet::Format::Xls => {
+            let bytes = std::fs::read(path).map_err(anyhow::Error::from)?;
+            let table = sheet::read_table(&bytes, MAX_WORKBOOK_ROWS).map_err(sheet_err)?;
+            let map = HeaderMap::new(&table.headers, &header_spec()).map_err(sheet_err)?;
+            let _ = v.tx.blocking_send(Item::Total(table.rows.len() as u64));
+            for row in &table.rows {
+                if !v.push(row.line, to_raw(&map, row)) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    v.flush();
+    Ok(())
+}
+
+fn count_lines(path: &Path) -> AppResult<u64> {
+    let mut f = std::fs::File::open(path).map_err(anyhow::Error::from)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    let mut last = b'\n';
+    loop {
+        let k = f.read(&mut buf).map_err(anyhow::Error::from)?;
+        if k == 0 {
+            break;
+        }
+        n += buf[..k].iter().filter(|b| **b == b'\n').count() as u64;
+        last = buf[k - 1];
+    }
+    Ok(if last == b'\n' { n } else { n + 1 })
+}
+
+/// Records a new job row (committed at once so the page can find it).
+pub async fn create_job(st: &AppState, scope: &Scope, opts: &Options) -> AppResult<i64> {
+    scope.require_write()?;
+    let mut tx = st.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO import_jobs (org_id, user_id, actor, file_name, all_or_nothing, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id",
+    )
+    .bind(scope.org_id.0)
+    .bind(scope.actor.user_id.map(|u| u.0))
+    .bind(&scope.actor.name)
+    .bind(&opts.file_name)
+    .bind(i64::from(opts.all_or_nothing))
+    .bind(time::now_rfc3339())
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Runs an import of `path` for job `job_id`, updating `progress`.
+pub async fn run(
+    st: &AppState,
+    scope: &Scope,
+    job_id: i64,
+    path: PathBuf,
+    opts: &Options,
+    progress: Arc<Progress>,
+) -> AppResult<Report> {
+    let result = run_inner(st, scope, job_id, path, opts, progress.clone()).await;
+    progress.done.store(true, Ordering::Relaxed);
+    let mut tx = st.db.begin_write().await?;
+    match &result {
+        Ok(r) => {
+            let rejects_file = if r.rejects.is_empty() {
+                None
+            } else {
+                let dir = st.cfg.data_dir.join("imports");
+                std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+                let file = dir.join(format!("job-{job_id}-rejects.xlsx"));
+                std::fs::write(&file, rejects_xlsx(&r.rejects)?).map_err(anyhow::Error::from)?;
+                Some(file.display().to_string())
+            };
+            sqlx::query(
+                "UPDATE import_jobs SET status = $1, total = $2, processed = $2, new_count = $3, updated_count = $4, \
+                 unchanged_count = $5, rejected_count = $6, rejects_file = $7, finished_at = $8 WHERE id = $9",
+            )
+            .bind(if r.committed { "done" } else { "rolled_back" })
+            .bind(r.total as i64)
+            .bind(r.counts.new as i64)
+            .bind(r.counts.updated as i64)
+            .bind(r.counts.unchanged as i64)
+            .bind(r.counts.rejected as i64)
+            .bind(rejects_file)
+            .bind(time::now_rfc3339())
+            .bind(job_id)
+            .execute(&mut *tx.tx)
+            .await?;
+            audit::append(
+                &mut tx,
+                &scope.actor,
+                Event::new("member.import", "import_job", job_id)
+                    .org(scope.org_id)
+                    .detail(serde_json::json!({
+                        "file": opts.file_name, "counts": r.counts, "committed": r.committed,
+                        "all_or_nothing": opts.all_or_nothing
+                    })),
+            )
+            .await?;
+        }
+        Err(e) => {
+            let msg = e.user_message();
+            sqlx::query("UPDATE import_jobs SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3")
+                .bind(format!("{} / {}", msg.zh, msg.en))
+                .bind(time::now_rfc3339())
+                .bind(job_id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    result
+}
+
+async fn run_inner(
+    st: &AppState,
+    scope: &Scope,
+    job_id: i64,
+    path: PathBuf,
+    opts: &Options,
+    progress: Arc<Progress>,
+) -> AppResult<Report> {
+    scope.require_write()?;
+    let unions = Unions::load(&st.db, scope).await?;
+    if let Some(code) = &opts.org_code {
+        unions.resolve(code, None).map_err(AppError::Invalid)?;
+    }
+    let rule = store::retirement_rule(&st.db).await?;
+    let (tx, rx) = mpsc::channel::<Item>(4);
+    let validator = Validator {
+        keys: st.keys.clone(),
+        rule,
+        seen: HashMap::new(),
+        batch: Vec::new(),
+        rejects: Vec::new(),
+        tx,
+    };
+    let reader = std::thread::spawn(move || read_file(&path, validator));
+    let org_code = opts.org_code.clone();
+    let (tally, committed) = match st.db.sqlite_file() {
+        Some(file) => {
+            // SQLite: the bulk writer on its own connection and thread, with
+            // the in-process writer lock held until it commits.
+            let _guard = st.db.write_guard().await;
+            let file = file.to_path_buf();
+            let writer = tokio::task::spawn_blocking(move || {
+                write_sqlite(&file, job_id, rx, &unions, org_code.as_deref(), &progress)
+            });
+            let (tally, bulk) = join_writer(writer.await, reader)?;
+            let committed = tally.committed(opts.all_or_nothing);
+            tokio::task::spawn_blocking(move || bulk.finish(committed))
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("import writer: {e}")))??;
+            (tally, committed)
+        }
+        None => {
+            let mut wtx = st.db.begin_write().await?;
+            let written = write_portable(
+                &mut wtx,
+                job_id,
+                rx,
+                &unions,
+                org_code.as_deref(),
+                &progress,
+            )
+            .await;
+            let (tally, touched) = join_writer(Ok(written), reader)?;
+            let committed = tally.committed(opts.all_or_nothing);
+            if committed {
+                dataver::touch(&mut wtx, touched).await?;
+                wtx.tx.commit().await?;
+            } else {
+                wtx.tx.rollback().await?;
+            }
+            (tally, committed)
+        }
+    };
+    let Tally {
+        counts,
+        mut rejects,
+        total,
+    } = tally;
+    rejects.sort_by_key(|r| r.line);
+    let processed = counts.new + counts.updated + counts.unchanged + counts.rejected;
+    Ok(Report {
+        job_id,
+        counts,
+        total: total.max(processed),
+        committed,
+        rejects,
+    })
+}
+
+/// What the writer made of the batches so far.
+#[derive(Default)]
+struct Tally {
+    counts: Counts,
+    rejects: Vec<Reject>,
+    total: u64,
+}
+
+impl Tally {
+    fn add(&mut self, batch: &[Prepared], bad: Vec<Reject>, outcomes: &[Outcome]) {
+        self.counts.rejected += bad.len() as u64;
+        self.rejects.extend(bad);
+        for (p, o) in batch.iter().zip(outcomes) {
+            self.counts.add(o);
+            if let Outcome::Rejected(m) = o {
+                self.rejects.push(Reject {
+                    line: p.line,
+                    cells: raw_cells(p),
+                    reason: m.clone(),
+                });
+            }
+        }
+    }
+
+    /// All-or-nothing rolls back when any row was rejected.
+    fn committed(&self, all_or_nothing: bool) -> bool {
+        !(all_or_nothing && self.counts.rejected > 0)
+    }
+}
+
+/// The writer's result, once the reader has stopped too: the reader's error
+/// (not a spreadsheet, missing columns…) wins over the writer's, which is
+/// usually just the closed channel it caused.
+fn join_writer<T>(
+    writer: Result<AppResult<(Tally, T)>, tokio::task::JoinError>,
+    reader: std::thread::JoinHandle<AppResult<()>>,
+) -> AppResult<(Tally, T)> {
+    let read = reader
+        .join()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("import reader thread panicked")))?;
+    let written = writer.map_err(|e| AppError::Internal(anyhow::anyhow!("import writer: {e}")))?;
+    read?;
+    written
+}
+
+/// The SQLite writer loop (a blocking thread): batches from the reader into
+/// one bulk transaction, left open for the caller to finish.
+fn write_sqlite(
+    file: &Path,
+    job_id: i64,
+    mut rx: mpsc::Receiver<Item>,
+    unions: &Unions,
+    org_code: Option<&str>,
+    progress: &Progress,
+) -> AppResult<(Tally, SqliteBulk)> {
+    let mut bulk = SqliteBulk::begin(file, Some(job_id))?;
+    let mut tally = Tally::default();
+    // Time spent waiting for validated rows vs writing them: which side of
+    // the pipeline bounds the import (logged at the end).
+    let (mut waited, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    loop {
+        let t0 = std::time::Instant::now();
+        let Some(item) = rx.blocking_recv() else {
+            break;
+        };
+        let t1 = std::time::Instant::now();
+        waited += t1 - t0;
+        match item {
+            Item::Total(t) => {
+                tally.total = t;
+                progress.total.store(t, Ordering::Relaxed);
+                bulk.prepare_for(t)?;
+            }
+            Item::Batch(batch, bad) => {
+                let n = (batch.len() + bad.len()) as u64;
+                let outcomes = bulk.apply(unions, org_code, &batch)?;
+                tally.add(&batch, bad, &outcomes);
+                progress.processed.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        writing += t1.elapsed();
+    }
+    tracing::info!(
+        rows = tally.total,
+        waited_ms = waited.as_millis() as u64,
+        writing_ms = writing.as_millis() as u64,
+        "bulk import rows written"
+    );
+    Ok((tally, bulk))
+}
+
+/// The portable writer loop (PostgreSQL): [`store::apply`]'s rules per batch
+/// in `wtx`; returns the orgs whose data version to bump once at the end.
+async fn write_portable(
+    wtx: &mut WriteTx,
+    job_id: i64,
+    mut rx: mpsc::Receiver<Item>,
+    unions: &Unions,
+    org_code: Option<&str>,
+    progress: &Progress,
+) -> AppResult<(Tally, BTreeSet<i64>)> {
+    let mut tally = Tally::default();
+    let mut touched = BTreeSet::new();
+    while let Some(item) = rx.recv().await {
+        match item {
+            Item::Total(t) => {
+                tally.total = t;
+                progress.total.store(t, Ordering::Relaxed);
+            }
+            Item::Batch(batch, bad) => {
+                let n = (batch.len() + bad.len()) as u64;
+                let (outcomes, orgs) =
+                    store::apply_batch(wtx, unions, org_code, &batch, Some(job_id)).await?;
+                touched.extend(orgs);
+                tally.add(&batch, bad, &outcomes);
+                progress.processed.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok((tally, touched))
+}
+
+/// The row as the user wrote it is not kept after validation; rebuild the
+/// template cells from the parsed row for the rejects file.
+fn raw_cells(p: &Prepared) -> Vec<String> {
+    let person = &p.row.person;
+    vec![
+        person.name.clone(),
+        person.gender.label_zh().into(),
+        person.birth.map(|d| d.to_string()).unwrap_or_default(),
+        person.nation.clone(),
+        person.id.kind.label_zh().into(),
+        person.id.as_str().into(),
+        person.education.clone(),
+        person.skill_level.clone(),
+        person.phone.clone().unwrap_or_default(),
+        person.hukou_type.clone(),
+        person.hukou_place.clone(),
+        person.political.clone(),
+        person.workplace.clone(),
+        if person.migrant {
+            "是".into()
+        } else {
+            "否".into()
+        },
+        person.group.clone(),
+        super::model::event_label(p.row.change.event()).zh,
+        p.row.on.to_string(),
+        p.row.org_code.clone(),
+    ]
+}
+
+/// The template headers (first spelling of each column).
+pub fn template_headers() -> Vec<String> {
+    COLUMNS
+        .iter()
+        .map(|(_, names, _)| names[0].to_string())
+        .collect()
+}
+
+/// The rejected rows as an xlsx: the template columns plus 错误原因.
+pub fn rejects_xlsx(rejects: &[Reject]) -> AppResult<Vec<u8>> {
+    let mut headers = vec!["原行号".to_string()];
+    headers.extend(template_headers());
+    headers.push("错误原因".into());
+    let rows = rejects
+        .iter()
+        .map(|r| {
+            let mut row = vec![CellOut::Int(r.line as i64)];
+            row.extend(r.cells.iter().map(|c| CellOut::Text(c.clone())));
+            row.push(CellOut::Text(format!("{} / {}", r.reason.zh, r.reason.en)));
+            row
+        })
+        .collect();
+    sheet::write_xlsx(&[SheetOut {
+        name: "未导入".into(),
+        headers,
+        rows,
+        col_widths: None,
+    }])
+    .map_err(sheet_err)
+}
+
+/// The downloadable import template, with one example row.
+pub fn template_xlsx() -> AppResult<Vec<u8>> {
+    let example = [
+        "张三",
+        "男",
+        "1990-05-12",
+        "汉族",
+        "居民身份证",
+        "610402199005120018",
+        "大学本科",
+        "高级工",
+        "13800138000",
+        "非农业户口",
+        "陕西省示范市",
+        "中共党员",
+        "示范市华秦纺织有限公司",
+        "否",
+        "",
+        "入会",
+        "2024-03-01",
+        "SF-01-S1-001",
+    ];
+    let rows = vec![example
+        .iter()
+        .map(|s| CellOut::Text(s.to_string()))
+        .collect()];
+    sheet::write_xlsx(&[SheetOut {
+        name: "会员名册".into(),
+        headers: template_headers(),
+        rows,
+        col_widths: None,
+    }])
+    .map_err(sheet_err)
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct JobRow {
+    pub id: i64,
+    pub file_name: String,
+    pub status: String,
+    pub actor: String,
+    pub total: i64,
+    pub processed: i64,
+    pub new_count: i64,
+    pub updated_count: i64,
+    pub unchanged_count: i64,
+    pub rejected_count: i64,
+    pub has_rejects: bool,
+    pub error: Option<String>,
+    pub created_at: String,
+}
+
+/// Jobs of the caller's subtree (most recent first), or one of them.
+pub async fn jobs(st: &AppState, scope: &Scope, id: Option<i64>) -> AppResult<Vec<JobRow>> {
+    let rows = sqlx::query(
+        "SELECT j.* FROM import_jobs j JOIN orgs o ON o.id = j.org_id WHERE o.path LIKE $1 AND ($2 = 0 OR j.id = $2) \
+         ORDER BY j.id DESC LIMIT 50",
+    )
+    .bind(scope.like())
+    .bind(id.unwrap_or(0))
+    .fetch_all(st.db.pool())
+    .await?;
+    let mut out: Vec<JobRow> = rows
+        .iter()
+        .map(|r| {
+            Ok(JobRow {
+                id: r.try_get("id")?,
+                file_name: r.try_get("file_name")?,
+                status: r.try_get("status")?,
+                actor: r.try_get("actor")?,
+                total: r.try_get("total")?,
+                processed: r.try_get("processed")?,
+                new_count: r.try_get("new_count")?,
+                updated_count: r.try_get("updated_count")?,
+                unchanged_count: r.try_get("unchanged_count")?,
+                rejected_count: r.try_get("rejected_count")?,
+                has_rejects: r.try_get::<Option<String>, _>("rejects_file")?.is_some(),
+                error: r.try_get("error")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    for j in out.iter_mut().filter(|j| j.status == "running") {
+        if let Some(p) = st.jobs.get(j.id) {
+            let (t, done, _) = p.snapshot();
+            j.total = t as i64;
+            j.processed = done as i64;
+        }
+    }
+    Ok(out)
+}
+
+pub async fn rejects_file(st: &AppState, scope: &Scope, id: i64) -> AppResult<Vec<u8>> {
+    let job = jobs(st, scope, Some(id)).await?;
+    if job.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let path: Option<String> =
+        sqlx::query_scalar("SELECT rejects_file FROM import_jobs WHERE id = $1")
+            .bind(id)
+            .fetch_one(st.db.pool())
+            .await?;
+    let path = path.ok_or(AppError::NotFound)?;
+    Ok(std::fs::read(path).map_err(anyhow::Error::from)?)
+}
+
+/// Marks jobs left "running" by a process that died as interrupted; their
+/// transaction never committed, so the roster is unchanged.
+pub async fn recover_interrupted(st: &AppState) -> AppResult<u64> {
+    let mut tx = st.db.begin_write().await?;
+    let n = sqlx::query(
+        "UPDATE import_jobs SET status = 'failed', error = '导入中断,未写入任何数据 / interrupted; nothing was written' WHERE status = 'running'",
+    )
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n)
+}

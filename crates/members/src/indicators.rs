@@ -1,0 +1,354 @@
+//! The member registry's indicators (会员发展, 会员构成): members at the end of
+//! the period, 会籍变化 in the period, 农民工, 新就业形态 groups, women, age and
+//! education bands, and 实名制上网率. Declared here, computed by `reports`.
+
+use numfmt::Unit;
+use platform::indicator::{Indicator, Kind, Source, MEMBERS, MEMBER_PROFILE};
+
+/// A membership current at the end of the period: joined by then and not
+/// ended by then. Transfers end the old membership the day the new one
+/// starts, so each person has at most one current membership.
+macro_rules! member_at_end {
+    () => {
+        "m.joined_on <= {end} AND ((m.ended_on IS NULL AND m.status <> 'ended') OR m.ended_on > {end})"
+    };
+}
+
+macro_rules! stock {
+    ($code:literal, $zh:literal, $en:literal, $section:expr, $cond:expr, $about_zh:expr, $about_en:expr) => {
+        Indicator::records(
+            $code,
+            $zh,
+            $en,
+            Unit::Person,
+            Kind::PointInTime,
+            $section,
+            Source::Memberships,
+            concat!(member_at_end!(), " AND ", $cond),
+        )
+        .about($about_zh, $about_en)
+    };
+}
+
+macro_rules! event {
+    ($code:literal, $zh:literal, $en:literal, $cond:expr, $about_zh:expr, $about_en:expr) => {
+        Indicator::records(
+            $code,
+            $zh,
+            $en,
+            Unit::Person,
+            Kind::Flow,
+            MEMBERS,
+            Source::MemberEvents,
+            concat!("e.on_date >= {start} AND e.on_date <= {end} AND ", $cond),
+        )
+        .about($about_zh, $about_en)
+    };
+}
+
+macro_rules! neg {
+    ($code:literal, $group:literal, $en:literal) => {
+        stock!(
+            $code,
+            $group,
+            $en,
+            MEMBER_PROFILE,
+            concat!("p.new_employment_group = '", $group, "'"),
+            concat!("期末在册会员中新就业形态群体为“", $group, "”的人数"),
+            concat!(
+                "Members at the end of the period in the new-employment group ",
+                $en
+            )
+        )
+        .group("new_employment")
+    };
+}
+
+macro_rules! edu {
+    ($code:literal, $zh:literal, $en:literal, $cond:expr) => {
+        stock!(
+            $code,
+            $zh,
+            $en,
+            MEMBER_PROFILE,
+            $cond,
+            concat!("期末在册会员中学历为", $zh, "的人数"),
+            concat!("Members at the end of the period with education: ", $en)
+        )
+        .group("education")
+    };
+}
+
+/// Education labels grouped into the bands reported (see `crate::vocab::EDUCATION`).
+pub const EDUCATION_BANDS: &[(&str, &[&str])] = &[
+    (
+        "members_edu_postgraduate",
+        &["研究生(博士)", "研究生(硕士)"],
+    ),
+    ("members_edu_bachelor", &["大学本科"]),
+    ("members_edu_college", &["大学专科"]),
+    (
+        "members_edu_secondary",
+        &["中等专科", "职业高中", "技工学校", "普通高中"],
+    ),
+    ("members_edu_junior", &["初中", "小学"]),
+];
+
+pub fn indicators() -> Vec<Indicator> {
+    vec![
+        Indicator::records(
+            "members_total",
+            "会员总数",
+            "Members",
+            Unit::Person,
+            Kind::PointInTime,
+            MEMBERS,
+            Source::Memberships,
+            member_at_end!(),
+        )
+        .about(
+            "期末在册会员人数(入会日期不晚于期末、期末未退会或转出;保留会籍者计入)",
+            "Members on the roll at the end of the period (joined by then, not left or transferred out by then; retained memberships count)",
+        ),
+        event!(
+            "members_joined",
+            "新入会会员",
+            "Members joined",
+            "e.kind = 'join'",
+            "统计期内办理入会的人数(会籍变化“入会”)",
+            "People who joined a union in the period (join events)"
+        ),
+        event!(
+            "members_transfer_in",
+            "转入会员",
+            "Members transferred in",
+            "e.kind = 'transfer_in'",
+            "统计期内转入的人数(会籍变化“转入”)",
+            "People transferred in during the period"
+        ),
+        event!(
+            "members_transfer_out",
+            "转出会员",
+            "Members transferred out",
+            "e.kind = 'transfer_out'",
+            "统计期内转出的人数(会籍变化“转出”)",
+            "People transferred out during the period"
+        ),
+        event!(
+            "members_left",
+            "退会会员",
+            "Members left",
+            "e.kind = 'leave'",
+            "统计期内退会的人数(会籍变化“退会”)",
+            "People who left the union in the period"
+        ),
+        event!(
+            "members_joined_migrant",
+            "新发展农民工会员",
+            "Migrant workers joined",
+            "e.kind = 'join' AND p.migrant = 1",
+            "统计期内入会的农民工人数",
+            "Migrant workers who joined in the period"
+        ),
+        event!(
+            "members_joined_new_employment",
+            "新发展新就业形态会员",
+            "New-employment workers joined",
+            "e.kind = 'join' AND p.new_employment_group <> ''",
+            "统计期内入会的新就业形态劳动者人数(快递员、外卖送餐员、货车司机等)",
+            "New-employment workers (couriers, riders, truck drivers …) who joined in the period"
+        ),
+        stock!(
+            "members_migrant",
+            "农民工会员",
+            "Migrant-worker members",
+            MEMBERS,
+            "p.migrant = 1",
+            "期末在册会员中农民工人数",
+            "Members at the end of the period who are migrant workers"
+        ),
+        stock!(
+            "members_women",
+            "女会员",
+            "Women members",
+            MEMBERS,
+            "p.gender = 'female'",
+            "期末在册会员中女性人数",
+            "Women among the members at the end of the period"
+        ),
+        stock!(
+            "members_new_employment",
+            "新就业形态会员",
+            "New-employment members",
+            MEMBERS,
+            "p.new_employment_group <> ''",
+            "期末在册会员中新就业形态劳动者人数",
+            "Members at the end of the period who are new-employment workers"
+        ),
+        stock!(
+            "members_activated",
+            "实名制上网会员",
+            "Members activated online",
+            MEMBERS,
+            "m.activated_at IS NOT NULL AND m.activated_at < {end_at}",
+            "期末在册会员中已在会员端首次登录(实名上网)的人数;会员端上线前为0",
+            "Members at the end of the period who have signed in to the member portal (0 until the portal exists)"
+        ),
+        Indicator::ratio(
+            "members_online_rate",
+            "实名制上网率",
+            "Online activation rate",
+            MEMBERS,
+            "members_activated",
+            "members_total",
+        )
+        .about(
+            "实名制上网会员 ÷ 会员总数",
+            "Members activated online ÷ members",
+        ),
+        neg!("members_neg_courier", "快递员", "couriers"),
+        neg!("members_neg_food_delivery", "外卖送餐员", "food-delivery riders"),
+        neg!("members_neg_truck_driver", "货车司机", "truck drivers"),
+        neg!("members_neg_ride_hailing", "网约车司机", "ride-hailing drivers"),
+        neg!("members_neg_domestic", "家政服务员", "domestic workers"),
+        neg!("members_neg_carer", "护工护理员", "carers"),
+        neg!("members_neg_security", "保安员", "security guards"),
+        neg!("members_neg_mall", "商场信息员", "mall information staff"),
+        neg!("members_neg_other", "其他新就业形态", "other new forms"),
+        stock!(
+            "members_age_35",
+            "35岁及以下",
+            "Aged 35 or under",
+            MEMBER_PROFILE,
+            "p.birth_date > {born36}",
+            "期末在册会员中期末年龄35周岁及以下的人数",
+            "Members aged 35 or under at the end of the period"
+        )
+        .group("age"),
+        stock!(
+            "members_age_36_45",
+            "36至45岁",
+            "Aged 36–45",
+            MEMBER_PROFILE,
+            "p.birth_date <= {born36} AND p.birth_date > {born46}",
+            "期末在册会员中期末年龄36至45周岁的人数",
+            "Members aged 36 to 45 at the end of the period"
+        )
+        .group("age"),
+        stock!(
+            "members_age_46_54",
+            "46至54岁",
+            "Aged 46–54",
+            MEMBER_PROFILE,
+            "p.birth_date <= {born46} AND p.birth_date > {born55}",
+            "期末在册会员中期末年龄46至54周岁的人数",
+            "Members aged 46 to 54 at the end of the period"
+        )
+        .group("age"),
+        stock!(
+            "members_age_55",
+            "55岁及以上",
+            "Aged 55 or over",
+            MEMBER_PROFILE,
+            "p.birth_date <= {born55} AND p.birth_date <> ''",
+            "期末在册会员中期末年龄55周岁及以上的人数",
+            "Members aged 55 or over at the end of the period"
+        )
+        .group("age"),
+        stock!(
+            "members_age_unknown",
+            "年龄不详",
+            "Age not recorded",
+            MEMBER_PROFILE,
+            "(p.birth_date IS NULL OR p.birth_date = '')",
+            "期末在册会员中未登记出生日期的人数",
+            "Members at the end of the period without a birth date"
+        )
+        .group("age"),
+        edu!(
+            "members_edu_postgraduate",
+            "研究生",
+            "postgraduate",
+            "p.education IN ('研究生(博士)', '研究生(硕士)')"
+        ),
+        edu!(
+            "members_edu_bachelor",
+            "大学本科",
+            "bachelor",
+            "p.education = '大学本科'"
+        ),
+        edu!(
+            "members_edu_college",
+            "大学专科",
+            "college",
+            "p.education = '大学专科'"
+        ),
+        edu!(
+            "members_edu_secondary",
+            "中专及高中",
+            "secondary",
+            "p.education IN ('中等专科', '职业高中', '技工学校', '普通高中')"
+        ),
+        edu!(
+            "members_edu_junior",
+            "初中及以下",
+            "junior secondary or less",
+            "p.education IN ('初中', '小学')"
+        ),
+        edu!(
+            "members_edu_other",
+            "其他或未填学历",
+            "other or not recorded",
+            "p.education NOT IN ('研究生(博士)', '研究生(硕士)', '大学本科', '大学专科', '中等专科', '职业高中', '技工学校', '普通高中', '初中', '小学')"
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::indicator::Definition;
+
+    fn when(code: &str) -> &'static str {
+        match indicators()
+            .into_iter()
+            .find(|i| i.code == code)
+            .unwrap()
+            .definition
+        {
+            Definition::Records { when, .. } => when,
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn every_new_employment_group_has_an_indicator() {
+        let all = indicators();
+        let groups: Vec<_> = all
+            .iter()
+            .filter(|i| i.group == Some("new_employment"))
+            .collect();
+        assert_eq!(groups.len(), crate::vocab::NEW_EMPLOYMENT_GROUPS.len());
+        for g in crate::vocab::NEW_EMPLOYMENT_GROUPS {
+            assert!(groups.iter().any(|i| i.name_zh == *g), "{g}");
+        }
+    }
+
+    #[test]
+    fn education_bands_cover_every_label_once() {
+        let mut seen = Vec::new();
+        for (code, labels) in EDUCATION_BANDS {
+            let w = when(code);
+            for l in *labels {
+                assert!(w.contains(&format!("'{l}'")), "{code} {l}");
+                seen.push(*l);
+            }
+        }
+        for e in crate::vocab::EDUCATION {
+            if *e != "其他" {
+                assert!(seen.contains(e), "{e} has a band");
+                assert!(when("members_edu_other").contains(&format!("'{e}'")));
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! 会员实名制: the real-name member roster — persons, memberships and their
+//! history, import/export, online join, transfers, member cards, search.
+
+pub mod card;
+pub mod demo;
+pub mod gen;
+pub mod http;
+mod i18n;
+pub mod import;
+pub mod indicators;
+pub mod join;
+pub mod model;
+pub mod sqlite_bulk;
+pub mod store;
+pub mod transfer;
+pub mod vocab;
+
+use platform::module::{Migration, Module, OrgHold};
+
+/// Age in completed years (for the drill-down of the member figures).
+pub use ident::age_on as ident_age_on;
+
+/// Typed ids of the roster's records.
+pub mod ids {
+    pub use platform::ids::{OrgId, UserId};
+
+    platform::id_type!(
+        PersonId,
+        MembershipId,
+        CardId,
+        JoinRequestId,
+        TransferId,
+        ImportJobId
+    );
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "members",
+        sql: include_str!("../migrations/0001_members.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "event_org_date_index",
+        sql: include_str!("../migrations/0002_event_org_date_index.sql"),
+    },
+];
+
+pub fn module() -> Module {
+    Module {
+        nav: Some(("nav.members", "/members")),
+        migrations: MIGRATIONS,
+        i18n: i18n::CATALOG,
+        routes: || {
+            axum::Router::new()
+                .merge(http::routes())
+                .merge(join::routes())
+                .merge(card::routes())
+        },
+        openapi: || {
+            let mut doc = http::openapi();
+            doc.merge(join::openapi());
+            doc.merge(card::openapi());
+            doc
+        },
+        indicators: indicators::indicators,
+        seed_demo: Some(|st| Box::pin(demo::seed(st))),
+        org_holds: &[OrgHold {
+            count_sql: "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND status <> 'ended'",
+            zh: "该组织还有{n}名在籍会员,请先办理转会或退会",
+            en:
+                "This org still has {n} active members; transfer them or end their membership first",
+        }],
+        ..Module::new("members")
+    }
+}

@@ -1,0 +1,546 @@
+//! Org pages (tree on the left, details and children on the right) and the
+//! JSON API under /api/v1/orgs. Both call the same store functions.
+
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Json, Router,
+};
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+use super::{
+    model::{LegalCertStatus, OrgLevel, ORG_TYPES},
+    store::{self, HistoryEntry, Org, OrgInput, SubtreeCounts},
+};
+use platform::{
+    error::{AppError, AppResult},
+    ids::OrgId,
+    time,
+    web::{ctx::Staff, html, pages::Chrome, AppState},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/orgs", get(index))
+        .route("/orgs/{id}", get(show))
+        .route("/orgs/{id}/new", get(new_child_form))
+        .route("/orgs/{id}/children", post(create_child))
+        .route("/orgs/{id}/edit", get(edit_form).post(edit_submit))
+        .route("/orgs/{id}/move", post(move_submit))
+        .route("/orgs/{id}/close", post(close_submit))
+        .route("/api/v1/orgs", get(api_list))
+        .route("/api/v1/orgs/{id}", get(api_get).patch(api_update))
+        .route(
+            "/api/v1/orgs/{id}/children",
+            get(api_children).post(api_create),
+        )
+        .route("/api/v1/orgs/{id}/move", post(api_move))
+        .route("/api/v1/orgs/{id}/close", post(api_close))
+        .route("/api/v1/orgs/{id}/history", get(api_history))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        api_list,
+        api_get,
+        api_children,
+        api_create,
+        api_update,
+        api_move,
+        api_close,
+        api_history
+    ),
+    components(schemas(
+        Org,
+        OrgInput,
+        OrgLevel,
+        MoveBody,
+        CloseBody,
+        SubtreeCounts,
+        HistoryEntry
+    ))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn index(staff: Staff) -> Response {
+    Redirect::to(&format!("/orgs/{}", staff.scope().org_id)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "orgs/show.html")]
+struct ShowPage {
+    c: Chrome,
+    tree: Vec<Org>,
+    org: Org,
+    children: Vec<Org>,
+    counts: SubtreeCounts,
+    history: Vec<HistoryEntry>,
+    move_targets: Vec<Org>,
+    can_write: bool,
+    is_scope_root: bool,
+    today: String,
+}
+
+impl ShowPage {
+    fn level(&self, o: &Org) -> String {
+        o.level_label(self.c.tr.0)
+    }
+    fn cert(&self, s: &str) -> String {
+        LegalCertStatus::label(s).get(self.c.tr.0).to_string()
+    }
+    fn org_type(&self, t: &str) -> String {
+        org_type_label(t, self.c.tr.is_en())
+    }
+    fn term(&self, n: &i64) -> String {
+        if self.c.tr.is_en() {
+            format!("Term {n}")
+        } else {
+            format!("第{n}届")
+        }
+    }
+    fn history_kind(&self, k: &str) -> String {
+        history_label(k).get(self.c.tr.0).to_string()
+    }
+    /// The parent's name (it is in the caller's tree unless the org is the scope root).
+    fn parent_name(&self) -> String {
+        match &self.org.parent {
+            Some(code) => self
+                .tree
+                .iter()
+                .find(|o| &o.code == code)
+                .map(|o| format!("{} ({})", o.name, o.code))
+                .unwrap_or_else(|| code.clone()),
+            None => "—".into(),
+        }
+    }
+    /// A readable summary of what a history entry changed.
+    fn history_summary(&self, h: &HistoryEntry) -> String {
+        let parse = |s: &Option<String>| {
+            s.as_deref()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        };
+        let (before, after) = (parse(&h.before), parse(&h.after));
+        match (before, after) {
+            (Some(b), Some(a)) if a.is_object() => {
+                let mut out = Vec::new();
+                if let Some(map) = a.as_object() {
+                    for (k, v) in map {
+                        if b.get(k) != Some(v) {
+                            let show = |x: Option<&serde_json::Value>| match x {
+                                Some(serde_json::Value::String(s)) => s.clone(),
+                                Some(serde_json::Value::Null) | None => "—".into(),
+                                Some(other) => other.to_string(),
+                            };
+                            out.push(format!("{k}: {} → {}", show(b.get(k)), show(Some(v))));
+                        }
+                    }
+                }
+                out.join("; ")
+            }
+            (None, Some(a)) => a
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        }
+    }
+    fn when(&self, at: &str) -> String {
+        time::display(at)
+    }
+    fn can_add_child(&self) -> bool {
+        self.can_write && !self.org.is_closed() && self.org.level != OrgLevel::Grassroots
+    }
+}
+
+async fn show(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let scope = staff.scope();
+    let org = store::get(&st.db, scope, OrgId(id)).await?;
+    let tree = store::list_subtree(&st.db, scope).await?;
+    let children = store::children(&st.db, scope, org.id).await?;
+    let counts = store::subtree_counts(&st.db, scope, org.id).await?;
+    let history = store::history(&st.db, scope, org.id).await?;
+    let move_targets = tree
+        .iter()
+        .filter(|t| {
+            !t.path.starts_with(&org.path) && !t.is_closed() && t.level.allows_child(org.level)
+        })
+        .filter(|t| Some(t.id) != org.parent_id)
+        .cloned()
+        .collect();
+    Ok(html(&ShowPage {
+        c: Chrome::new(&staff, "orgs"),
+        tree,
+        is_scope_root: org.id == scope.org_id,
+        org,
+        children,
+        counts,
+        history,
+        move_targets,
+        can_write: scope.can_write(),
+        today: time::today().to_string(),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "orgs/form.html")]
+struct FormPage {
+    c: Chrome,
+    parent: Org,
+    editing: Option<Org>,
+    input: OrgInput,
+    levels: Vec<(&'static str, String)>,
+    types: &'static [(&'static str, &'static str)],
+    action: String,
+    error: Option<String>,
+}
+
+pub fn org_type_label(t: &str, en: bool) -> String {
+    if en {
+        ORG_TYPES
+            .iter()
+            .find(|(zh, _)| *zh == t)
+            .map(|(_, e)| e.to_string())
+            .unwrap_or_else(|| t.to_string())
+    } else {
+        t.to_string()
+    }
+}
+
+fn history_label(kind: &str) -> platform::i18n::Msg {
+    use platform::i18n::Msg;
+    match kind {
+        "created" => Msg::new("建立", "Created"),
+        "renamed" => Msg::new("更名", "Renamed"),
+        "updated" => Msg::new("信息变更", "Details changed"),
+        "moved" => Msg::new("隶属关系调整", "Moved"),
+        "closed" => Msg::new("撤销", "Closed"),
+        "cert_new" => Msg::new("取得法人资格", "Legal-person status obtained"),
+        "cert_changed" => Msg::new("法人资格变更", "Legal-person certificate changed"),
+        other => Msg::new(other, other),
+    }
+}
+
+impl FormPage {
+    fn cert_key(&self, v: &str) -> &'static str {
+        match v {
+            "valid" => "org.cert_valid",
+            "changed" => "org.cert_changed",
+            "revoked" => "org.cert_revoked",
+            _ => "org.cert_none",
+        }
+    }
+}
+
+fn level_choices(parent: &Org, lang: platform::i18n::Lang) -> Vec<(&'static str, String)> {
+    OrgLevel::ALL
+        .iter()
+        .filter(|l| parent.level.allows_child(**l))
+        .map(|l| (l.as_str(), l.label().get(lang).to_string()))
+        .collect()
+}
+
+async fn new_child_form(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    staff.scope().require_write()?;
+    let parent = store::get(&st.db, staff.scope(), OrgId(id)).await?;
+    let levels = level_choices(&parent, staff.ctx.lang);
+    let input = OrgInput {
+        level: levels.last().map(|l| l.0.to_string()).unwrap_or_default(),
+        ..Default::default()
+    };
+    Ok(html(&FormPage {
+        c: Chrome::new(&staff, "orgs"),
+        action: format!("/orgs/{}/children", parent.id),
+        parent,
+        editing: None,
+        input,
+        levels,
+        types: ORG_TYPES,
+        error: None,
+    }))
+}
+
+async fn create_child(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(input): Form<OrgInput>,
+) -> AppResult<Response> {
+    let res = match input.parse() {
+        Ok(f) => store::create(&st.db, staff.scope(), OrgId(id), &f).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(org) => Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let parent = store::get(&st.db, staff.scope(), OrgId(id)).await?;
+            let levels = level_choices(&parent, staff.ctx.lang);
+            form_again(
+                &staff,
+                e,
+                FormParts {
+                    action: format!("/orgs/{}/children", parent.id),
+                    parent,
+                    editing: None,
+                    input,
+                    levels,
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+struct FormParts {
+    action: String,
+    parent: Org,
+    editing: Option<Org>,
+    input: OrgInput,
+    levels: Vec<(&'static str, String)>,
+}
+
+/// The form again, with what was typed and the reason it was refused.
+fn form_again(staff: &Staff, e: AppError, p: FormParts) -> AppResult<Response> {
+    let status = axum::http::StatusCode::from_u16(e.status())
+        .unwrap_or(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    let page = FormPage {
+        c: Chrome::new(staff, "orgs"),
+        parent: p.parent,
+        editing: p.editing,
+        input: p.input,
+        levels: p.levels,
+        types: ORG_TYPES,
+        action: p.action,
+        error: Some(e.user_message().get(staff.ctx.lang).to_string()),
+    };
+    Ok((status, html(&page)).into_response())
+}
+
+async fn edit_form(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    staff.scope().require_write()?;
+    let org = store::get(&st.db, staff.scope(), OrgId(id)).await?;
+    let lang = staff.ctx.lang;
+    Ok(html(&FormPage {
+        c: Chrome::new(&staff, "orgs"),
+        action: format!("/orgs/{}/edit", org.id),
+        parent: org.clone(),
+        input: org.to_input(),
+        levels: vec![(org.level.as_str(), org.level.label().get(lang).to_string())],
+        editing: Some(org),
+        types: ORG_TYPES,
+        error: None,
+    }))
+}
+
+async fn edit_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(input): Form<OrgInput>,
+) -> AppResult<Response> {
+    let res = match input.parse() {
+        Ok(f) => store::update(&st.db, staff.scope(), OrgId(id), &f).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(org) => Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let org = store::get(&st.db, staff.scope(), OrgId(id)).await?;
+            let lang = staff.ctx.lang;
+            let levels = vec![(org.level.as_str(), org.level.label().get(lang).to_string())];
+            form_again(
+                &staff,
+                e,
+                FormParts {
+                    action: format!("/orgs/{}/edit", org.id),
+                    parent: org.clone(),
+                    editing: Some(org),
+                    input,
+                    levels,
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct MoveBody {
+    /// The new parent's org code.
+    new_parent: String,
+}
+
+async fn move_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(b): Form<MoveBody>,
+) -> AppResult<Response> {
+    let target = store::get_by_code(&st.db, staff.scope(), &b.new_parent).await?;
+    let org = store::move_subtree(&st.db, staff.scope(), OrgId(id), target.id).await?;
+    Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct CloseBody {
+    /// Date of closing (YYYY-MM-DD); today if empty.
+    #[serde(default)]
+    closed_on: String,
+}
+
+fn close_date(raw: &str) -> AppResult<chrono::NaiveDate> {
+    if raw.trim().is_empty() {
+        return Ok(time::today());
+    }
+    time::parse_date(raw).ok_or_else(|| {
+        AppError::invalid(
+            "撤销日期无效,请按 2024-03-01 格式填写",
+            "Invalid closing date; use 2024-03-01",
+        )
+    })
+}
+
+async fn close_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(b): Form<CloseBody>,
+) -> AppResult<Response> {
+    let org = store::close(
+        &st.db,
+        staff.scope(),
+        &st.registry.org_holds(),
+        OrgId(id),
+        close_date(&b.closed_on)?,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/orgs/{}", org.id)).into_response())
+}
+
+/// Every org in the caller's subtree, in tree order.
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", responses((status = 200, body = [Org])))]
+async fn api_list(State(st): State<AppState>, staff: Staff) -> AppResult<Json<Vec<Org>>> {
+    Ok(Json(store::list_subtree(&st.db, staff.scope()).await?))
+}
+
+/// One org; 404 outside the caller's subtree (and the attempt is audited).
+#[utoipa::path(get, path = "/api/v1/orgs/{id}", tag = "orgs", params(("id" = i64, Path)),
+    responses((status = 200, body = Org), (status = 404)))]
+async fn api_get(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    let org = store::get(&st.db, staff.scope(), OrgId(id)).await?;
+    let counts = store::subtree_counts(&st.db, staff.scope(), org.id).await?;
+    let mut v = serde_json::to_value(&org).map_err(anyhow::Error::from)?;
+    v["subtree"] = serde_json::to_value(counts).map_err(anyhow::Error::from)?;
+    Ok(Json(v))
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/children", tag = "orgs", params(("id" = i64, Path)),
+    responses((status = 200, body = [Org])))]
+async fn api_children(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<Org>>> {
+    Ok(Json(
+        store::children(&st.db, staff.scope(), OrgId(id)).await?,
+    ))
+}
+
+/// Creates a child org.
+#[utoipa::path(post, path = "/api/v1/orgs/{id}/children", tag = "orgs", params(("id" = i64, Path)),
+    request_body = OrgInput, responses((status = 200, body = Org), (status = 409), (status = 422)))]
+async fn api_create(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(input): Json<OrgInput>,
+) -> AppResult<Json<Org>> {
+    Ok(Json(
+        store::create(&st.db, staff.scope(), OrgId(id), &input.parse()?).await?,
+    ))
+}
+
+/// Replaces an org's fields (a rename is an update of `name`).
+#[utoipa::path(patch, path = "/api/v1/orgs/{id}", tag = "orgs", params(("id" = i64, Path)),
+    request_body = OrgInput, responses((status = 200, body = Org), (status = 422)))]
+async fn api_update(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(input): Json<OrgInput>,
+) -> AppResult<Json<Org>> {
+    Ok(Json(
+        store::update(&st.db, staff.scope(), OrgId(id), &input.parse()?).await?,
+    ))
+}
+
+/// Moves the org and its subtree under `new_parent`.
+#[utoipa::path(post, path = "/api/v1/orgs/{id}/move", tag = "orgs", params(("id" = i64, Path)),
+    request_body = MoveBody, responses((status = 200, body = Org), (status = 422)))]
+async fn api_move(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<MoveBody>,
+) -> AppResult<Json<Org>> {
+    let target = store::get_by_code(&st.db, staff.scope(), &b.new_parent).await?;
+    Ok(Json(
+        store::move_subtree(&st.db, staff.scope(), OrgId(id), target.id).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{id}/close", tag = "orgs", params(("id" = i64, Path)),
+    request_body = CloseBody, responses((status = 200, body = Org), (status = 422)))]
+async fn api_close(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<CloseBody>,
+) -> AppResult<Json<Org>> {
+    Ok(Json(
+        store::close(
+            &st.db,
+            staff.scope(),
+            &st.registry.org_holds(),
+            OrgId(id),
+            close_date(&b.closed_on)?,
+        )
+        .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/history", tag = "orgs", params(("id" = i64, Path)),
+    responses((status = 200, body = [HistoryEntry])))]
+async fn api_history(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<HistoryEntry>>> {
+    Ok(Json(
+        store::history(&st.db, staff.scope(), OrgId(id)).await?,
+    ))
+}

@@ -1,0 +1,163 @@
+//! The org tree's indicators (组织建设): grassroots unions by type, legal-person
+//! certificates. Declared here, computed and drilled into by `reports`.
+
+use numfmt::Unit;
+use platform::indicator::{Indicator, Kind, Source, ORGS};
+
+/// An org that exists at the end of the period: founded by then (or, without
+/// a founding date, recorded by then) and not closed by then.
+macro_rules! org_at_end {
+    () => {
+        "COALESCE(o.founded_on, substr(o.created_at, 1, 10)) <= {end} AND (o.status <> 'closed' OR o.closed_on > {end})"
+    };
+}
+
+macro_rules! grassroots_at_end {
+    () => {
+        concat!(org_at_end!(), " AND o.level = 'grassroots'")
+    };
+}
+
+macro_rules! by_type {
+    ($code:literal, $zh:literal, $en:literal, $ty:literal) => {
+        Indicator::records(
+            $code,
+            concat!("基层工会(", $zh, ")"),
+            concat!("Grassroots unions (", $en, ")"),
+            Unit::Ge,
+            Kind::PointInTime,
+            ORGS,
+            Source::Orgs,
+            concat!(grassroots_at_end!(), " AND o.org_type = '", $ty, "'"),
+        )
+        .group("org_type")
+        .about(
+            concat!("期末存续的基层工会中组织类型为“", $ty, "”的个数"),
+            concat!(
+                "Grassroots unions of type ",
+                $en,
+                " existing at the end of the period"
+            ),
+        )
+    };
+}
+
+pub fn indicators() -> Vec<Indicator> {
+    vec![
+        Indicator::records(
+            "orgs_grassroots",
+            "基层工会组织",
+            "Grassroots unions",
+            Unit::Ge,
+            Kind::PointInTime,
+            ORGS,
+            Source::Orgs,
+            grassroots_at_end!(),
+        )
+        .about(
+            "期末存续的基层工会个数(成立日期不晚于期末、期末未撤销)",
+            "Grassroots unions existing at the end of the period (founded by then, not closed by then)",
+        ),
+        Indicator::records(
+            "orgs_grassroots_new",
+            "新建基层工会",
+            "Grassroots unions founded",
+            Unit::Ge,
+            Kind::Flow,
+            ORGS,
+            Source::Orgs,
+            "o.level = 'grassroots' AND o.founded_on >= {start} AND o.founded_on <= {end}",
+        )
+        .about(
+            "成立日期在统计期内的基层工会个数",
+            "Grassroots unions whose founding date falls in the period",
+        ),
+        by_type!("orgs_type_enterprise", "企业", "enterprise", "企业"),
+        by_type!("orgs_type_institution", "事业", "public institution", "事业"),
+        by_type!("orgs_type_government", "机关", "government body", "机关"),
+        by_type!("orgs_type_joint", "联合工会", "joint union", "联合工会"),
+        by_type!("orgs_type_new_forms", "新业态", "new forms of employment", "新业态"),
+        by_type!("orgs_type_social", "社会组织", "social organisation", "社会组织"),
+        Indicator::records(
+            "orgs_type_other",
+            "基层工会(其他)",
+            "Grassroots unions (other)",
+            Unit::Ge,
+            Kind::PointInTime,
+            ORGS,
+            Source::Orgs,
+            concat!(
+                grassroots_at_end!(),
+                " AND o.org_type NOT IN ('企业', '事业', '机关', '联合工会', '新业态', '社会组织')"
+            ),
+        )
+        .group("org_type")
+        .about(
+            "期末存续的基层工会中组织类型为“其他”或未填的个数",
+            "Grassroots unions of type other (or not recorded) existing at the end of the period",
+        ),
+        Indicator::records(
+            "orgs_legal_person",
+            "取得法人资格的工会",
+            "Unions with legal-person certificates",
+            Unit::Enterprise,
+            Kind::PointInTime,
+            ORGS,
+            Source::Orgs,
+            concat!(
+                org_at_end!(),
+                " AND o.legal_cert_status IN ('valid', 'changed') AND COALESCE(o.legal_cert_on, '') <= {end}"
+            ),
+        )
+        .about(
+            "期末存续、持有效工会法人资格证书(含已变更)的各级工会个数",
+            "Unions at any level holding a valid (or amended) legal-person certificate at the end of the period",
+        ),
+        Indicator::records(
+            "orgs_legal_cert_new",
+            "新办法人资格证",
+            "Legal-person certificates issued",
+            Unit::Enterprise,
+            Kind::Flow,
+            ORGS,
+            Source::OrgHistory,
+            "h.kind = 'cert_new' AND h.effective_on >= {start} AND h.effective_on <= {end}",
+        )
+        .about(
+            "统计期内新取得工会法人资格证书的工会个数(按证书日期)",
+            "Unions newly certified as legal persons in the period (by certificate date)",
+        ),
+        Indicator::records(
+            "orgs_legal_cert_changed",
+            "变更法人资格证",
+            "Legal-person certificates amended",
+            Unit::Enterprise,
+            Kind::Flow,
+            ORGS,
+            Source::OrgHistory,
+            "h.kind = 'cert_changed' AND h.effective_on >= {start} AND h.effective_on <= {end}",
+        )
+        .about(
+            "统计期内办理法人资格证书变更的工会个数(按变更日期)",
+            "Unions whose legal-person certificate was amended in the period (by date of change)",
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_indicator_per_org_type() {
+        let all = super::indicators();
+        for (zh, _) in crate::model::ORG_TYPES {
+            if *zh == "其他" {
+                continue;
+            }
+            assert!(
+                all.iter().any(|i| i.group == Some("org_type")
+                    && matches!(i.definition, platform::indicator::Definition::Records { when, .. } if when.contains(&format!("'{zh}'")))),
+                "{zh}"
+            );
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! 组织: the org tree — 市总工会 → 县(区)总工会/产业工会 → 乡镇(街道)/联合工会 → 基层工会.
+//!
+//! The `orgs` and `org_history` tables are created by the platform's first
+//! migration (accounts and scopes reference them); this crate owns their
+//! rules, pages, API and figures.
+
+pub mod demo;
+pub mod http;
+mod i18n;
+pub mod indicators;
+pub mod model;
+pub mod store;
+
+pub fn module() -> platform::module::Module {
+    platform::module::Module {
+        nav: Some(("nav.orgs", "/orgs")),
+        i18n: i18n::CATALOG,
+        routes: http::routes,
+        openapi: http::openapi,
+        indicators: indicators::indicators,
+        seed_demo: Some(|st| {
+            Box::pin(async move { demo::seed_orgs_and_accounts(st).await.map(|_| ()) })
+        }),
+        ..platform::module::Module::new("orgs")
+    }
+}

@@ -1,0 +1,421 @@
+//! Storage: one pool over SQLite or PostgreSQL through sqlx's `Any` driver.
+//!
+//! Queries are written once in the portable subset of SQL both backends share
+//! (`$1` placeholders work on both, see sqlx PR #789). Backend-specific SQL is
+//! confined to this file (the `ID_PK` migration token, the SQLite writer lock)
+//! and to measured hot paths in module storage code.
+
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
+};
+
+use anyhow::Context;
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    AnyPool, ConnectOptions, Executor, Transaction,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::module::Migration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The key the platform's own migrations are recorded under.
+pub const PLATFORM_KEY: &str = "platform";
+
+/// The platform's migrations: the org tree, accounts, sessions and the audit
+/// log; the per-org data versions of the statistics cache. Each module brings
+/// its own (`Module::migrations`), run after these.
+const PLATFORM_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "platform",
+        sql: include_str!("../migrations/0001_platform.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "org_data_version",
+        sql: include_str!("../migrations/0002_org_data_version.sql"),
+    },
+];
+
+/// Databases made before migrations were kept per module recorded one
+/// global sequence in `schema_migrations`; this says what each number was.
+const LEGACY_VERSIONS: &[(i64, &str, i64, &str)] = &[
+    (1, PLATFORM_KEY, 1, "platform"),
+    (2, "members", 1, "members"),
+    (3, "reports", 1, "manual_values"),
+    (4, PLATFORM_KEY, 2, "org_data_version"),
+];
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer; serialising writers in-process avoids
+    /// SQLITE_BUSY on deferred transactions that upgrade to writes.
+    write_lock: Option<Arc<Mutex<()>>>,
+    /// The SQLite database file, for writers that open their own connection
+    /// (the bulk import, `members::sqlite_bulk`); None for PostgreSQL and
+    /// in-memory databases.
+    sqlite_file: Option<PathBuf>,
+    /// Per-org statistics values, valid while the org's data version is
+    /// unchanged (`platform::dataver`); shared by every clone of this `Db`.
+    org_cache: Arc<crate::dataver::OrgCache>,
+}
+
+/// A write transaction; on SQLite it also holds the writer lock.
+pub struct WriteTx {
+    pub tx: Transaction<'static, sqlx::Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database: the SQLite file in `data_dir`
+    /// unless `url` names a PostgreSQL database. Runs the migrations.
+    pub async fn open(
+        data_dir: &Path,
+        url: Option<&str>,
+        modules: &[(&'static str, Migration)],
+    ) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let (url, backend, sqlite_file) = match url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                (u.to_string(), Backend::Postgres, None)
+            }
+            Some(u) if u.starts_with("sqlite:") => {
+                let file = sqlx::sqlite::SqliteConnectOptions::from_str(u)?
+                    .get_filename()
+                    .to_path_buf();
+                let on_disk = !file.as_os_str().is_empty()
+                    && !file.to_string_lossy().starts_with(':')
+                    && !file.to_string_lossy().starts_with("file:");
+                (u.to_string(), Backend::Sqlite, on_disk.then_some(file))
+            }
+            Some(_) => anyhow::bail!(
+                "数据库地址不受支持: 请使用 postgres://… 或 sqlite:… / unsupported database URL: use postgres://… or sqlite:…"
+            ),
+            None => {
+                std::fs::create_dir_all(data_dir)
+                    .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+                let file = data_dir.join("gonghui.db");
+                (
+                    format!("sqlite://{}?mode=rwc", file.display()),
+                    Backend::Sqlite,
+                    Some(file),
+                )
+            }
+        };
+        let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let max = if backend == Backend::Sqlite { 8 } else { 16 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // A 64 MB page cache (allocated only as used) and
+                        // in-memory statement journals: bulk imports spilled
+                        // pages and wrote sub-journals to disk otherwise.
+                        conn.execute("PRAGMA cache_size = -65536").await?;
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .context("连接数据库失败 / cannot connect to the database")?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        let db = Db {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            sqlite_file,
+            org_cache: Default::default(),
+        };
+        db.migrate(modules).await?;
+        Ok(db)
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The per-org statistics cache (see `platform::dataver`).
+    pub fn org_cache(&self) -> &crate::dataver::OrgCache {
+        &self.org_cache
+    }
+
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let guard = self.write_guard().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// The in-process SQLite writer lock, for a writer on its own connection
+    /// (hold it for the whole transaction); None on PostgreSQL.
+    pub async fn write_guard(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(l) => Some(l.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// The SQLite database file, when there is one.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
+    }
+
+    /// Rewrites the portable migration text for this backend.
+    fn dialect(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => sql
+                .replace("ID_PK", "INTEGER PRIMARY KEY")
+                .replace(" PATTERN_OPS", ""),
+            Backend::Postgres => sql
+                .replace(
+                    "ID_PK",
+                    "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+                )
+                .replace("PATTERN_OPS", "text_pattern_ops"),
+        }
+    }
+
+    /// Applies the platform's migrations, then each module's in registry
+    /// order, each in its own transaction, recorded as (module, version).
+    pub async fn migrate(&self, modules: &[(&'static str, Migration)]) -> anyhow::Result<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS module_migrations (module TEXT NOT NULL, version BIGINT NOT NULL, \
+             name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (module, version))",
+        )
+        .execute(&self.pool)
+        .await?;
+        self.adopt_legacy_migrations().await?;
+        let all = PLATFORM_MIGRATIONS
+            .iter()
+            .map(|m| (PLATFORM_KEY, *m))
+            .chain(modules.iter().copied());
+        for (module, m) in all {
+            let mut tx = self.begin_write().await?;
+            let done: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM module_migrations WHERE module = $1 AND version = $2",
+            )
+            .bind(module)
+            .bind(m.version)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+            if done.is_some() {
+                continue;
+            }
+            for stmt in split_statements(&self.dialect(m.sql)) {
+                sqlx::query(&stmt)
+                    .execute(&mut *tx.tx)
+                    .await
+                    .with_context(|| {
+                        format!("migration {module} {} {}: {stmt}", m.version, m.name)
+                    })?;
+            }
+            sqlx::query(
+                "INSERT INTO module_migrations (module, version, name, applied_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(module)
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::time::now_rfc3339())
+            .execute(&mut *tx.tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(
+                module,
+                version = m.version,
+                name = m.name,
+                "migration applied"
+            );
+        }
+        Ok(())
+    }
+
+    /// A database made when migrations were one global sequence: records
+    /// what was applied under the module keys, in one transaction, and drops
+    /// the old table, so its schema and rows are kept as they are.
+    async fn adopt_legacy_migrations(&self) -> anyhow::Result<()> {
+        let exists_sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(&format!("SELECT CAST(({exists_sql}) AS BIGINT)"))
+            .fetch_one(&self.pool)
+            .await?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        let applied: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+                .fetch_all(&mut *tx.tx)
+                .await?;
+        for (old, at) in applied {
+            let Some((_, module, version, name)) = LEGACY_VERSIONS.iter().find(|(v, ..)| *v == old)
+            else {
+                anyhow::bail!(
+                    "数据库的迁移版本 {old} 未知,请使用更新版本的程序 / unknown migration version {old}: this database was made by a newer Gonghui"
+                );
+            };
+            sqlx::query(
+                "INSERT INTO module_migrations (module, version, name, applied_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(*module)
+            .bind(*version)
+            .bind(*name)
+            .bind(at)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        sqlx::query("DROP TABLE schema_migrations")
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!("migration records moved to module_migrations");
+        Ok(())
+    }
+
+    /// A consistent online copy of the database into `to`: SQLite's
+    /// `VACUUM INTO` on SQLite; for PostgreSQL use pg_dump.
+    pub async fn backup(&self, to: &Path) -> anyhow::Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                if to.exists() {
+                    anyhow::bail!(
+                        "目标文件已存在: {} / the target file already exists; choose a new name",
+                        to.display()
+                    );
+                }
+                let path = to.display().to_string().replace('\'', "''");
+                sqlx::query(&format!("VACUUM INTO '{path}'")).execute(&self.pool).await?;
+                Ok(())
+            }
+            Backend::Postgres => anyhow::bail!(
+                "PostgreSQL 请使用 pg_dump 备份 / for PostgreSQL use pg_dump (it gives a consistent online copy)"
+            ),
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Db {
+    /// The operator for an index-friendly prefix match of a text column:
+    /// SQLite only uses an index for GLOB (LIKE is case-insensitive there),
+    /// PostgreSQL for LIKE with a text_pattern_ops index.
+    pub fn prefix_op(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "GLOB",
+            Backend::Postgres => "LIKE",
+        }
+    }
+
+    /// The pattern matching values that start with `s`, for [`Db::prefix_op`].
+    pub fn prefix_pattern(&self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 2);
+        for c in s.chars() {
+            match (self.backend, c) {
+                (Backend::Sqlite, '*' | '?' | '[') => {
+                    out.push('[');
+                    out.push(c);
+                    out.push(']');
+                }
+                (Backend::Postgres, '%' | '_' | '\\') => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+        out.push(if self.backend == Backend::Sqlite {
+            '*'
+        } else {
+            '%'
+        });
+        out
+    }
+}
+
+/// Splits a migration file on `;` at line ends, dropping comment-only chunks.
+fn split_statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        cur.push_str(line);
+        cur.push('\n');
+        if trimmed.ends_with(';') {
+            let s = cur.trim().trim_end_matches(';').to_string();
+            if !s.is_empty() {
+                out.push(s);
+            }
+            cur.clear();
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_statements_and_skips_comments() {
+        let s = split_statements("-- c\nCREATE TABLE a (x BIGINT);\n\nINSERT INTO a VALUES (1);\n");
+        assert_eq!(
+            s,
+            vec!["CREATE TABLE a (x BIGINT)", "INSERT INTO a VALUES (1)"]
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! The platform every Gonghui module stands on: configuration, storage and
+//! the migration runner, per-org data versions, errors, the i18n mechanism,
+//! typed ids, time, crypto, the audit log, accounts and sessions, scope, jobs,
+//! the web shell, the `Module` contract and the indicator vocabulary.
+//!
+//! It knows no business module: modules are handed to it as a
+//! [`module::Registry`] by the binary.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod dataver;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod ids;
+pub mod indicator;
+pub mod jobs;
+pub mod module;
+pub mod scope;
+pub mod sqlx_util;
+pub mod testing;
+pub mod time;
+pub mod tree;
+pub mod web;
+
+use std::sync::Arc;
+
+/// Opens everything a command needs: config → database (the platform's and
+/// every module's migrations) → keys.
+pub async fn open(
+    cfg: config::Config,
+    registry: Arc<module::Registry>,
+) -> anyhow::Result<web::AppState> {
+    let db = db::Db::open(
+        &cfg.data_dir,
+        cfg.database_url.as_ref().map(|s| s.expose().as_str()),
+        &registry.migrations(),
+    )
+    .await?;
+    let keys = crypto::Keys::load(
+        &cfg.data_dir,
+        cfg.master_key.as_ref().map(|s| s.expose().as_str()),
+    )?;
+    Ok(web::AppState {
+        db,
+        cfg: Arc::new(cfg),
+        keys: Arc::new(keys),
+        jobs: Default::default(),
+        registry,
+    })
+}

@@ -1,0 +1,135 @@
+//! Test support shared by unit tests, integration tests and benchmarks: a
+//! fresh database per test — SQLite in a temp dir by default, or a new
+//! PostgreSQL database when `GONGHUI_TEST_DATABASE_URL` is set — and the
+//! real server started on port 0. The demo-seeded environments are in the
+//! binary crate's `testing`, which knows the modules.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use sqlx::{AnyConnection, Connection, Executor};
+use tokio::sync::oneshot;
+
+use crate::{
+    config::{Config, Secret},
+    module::Registry,
+    web::AppState,
+};
+
+/// A fresh, migrated platform. Keeps its temp dir alive.
+pub struct TestEnv {
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    pub database_url: Option<String>,
+}
+
+impl TestEnv {
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+/// Creates an empty database on the configured backend and returns its URL
+/// (None for the SQLite default in the data dir).
+pub async fn fresh_database_url() -> anyhow::Result<Option<String>> {
+    let Ok(admin) = std::env::var("GONGHUI_TEST_DATABASE_URL") else {
+        return Ok(None);
+    };
+    if admin.trim().is_empty() {
+        return Ok(None);
+    }
+    sqlx::any::install_default_drivers();
+    let token = crate::crypto::random_token()
+        .to_ascii_lowercase()
+        .replace(['-', '_'], "");
+    let name = format!("gh_test_{}", &token[..16]);
+    let mut conn = AnyConnection::connect(&admin).await?;
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    conn.close().await?;
+    let (base, query) = match admin.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (admin.clone(), String::new()),
+    };
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => base[..i].to_string(),
+        _ => base,
+    };
+    Ok(Some(format!("{base}/{name}{query}")))
+}
+
+/// A fresh, empty, migrated database with these modules.
+pub async fn env(registry: Arc<Registry>) -> anyhow::Result<TestEnv> {
+    let dir = tempfile::tempdir()?;
+    let database_url = fresh_database_url().await?;
+    open_env(dir, database_url, registry).await
+}
+
+/// Opens the platform on `dir` (and the PostgreSQL database, if any) as a
+/// test would: a fixed master key, no background watch.
+pub async fn open_env(
+    dir: tempfile::TempDir,
+    database_url: Option<String>,
+    registry: Arc<Registry>,
+) -> anyhow::Result<TestEnv> {
+    let cfg = Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: database_url.clone().map(Secret::new),
+        master_key: Some(Secret::new("42".repeat(32))),
+        log: "warn".into(),
+        // Tests count cache misses; the background watch would add its own.
+        stats_watch_secs: 0,
+        ..Config::default()
+    };
+    let state = crate::open(cfg, registry).await?;
+    Ok(TestEnv {
+        state,
+        dir,
+        database_url,
+    })
+}
+
+/// The real server on an ephemeral port; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub env: TestEnv,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start(env: TestEnv) -> anyhow::Result<TestServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let state = env.state.clone();
+        tokio::spawn(async move {
+            let _ = crate::web::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Ok(TestServer {
+            addr,
+            env,
+            stop: Some(tx),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.env.state
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Shared handle type for tests that need the keys directly.
+pub type Keys = Arc<crate::crypto::Keys>;
