@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
         log: "error".into(),
         ..Config::default()
     };
-    let st = platform::open(cfg).await?;
+    let st = platform::open(cfg, gonghui::modules::registry()).await?;
     let city = gonghui::platform::tree::system_scope(&st.db).await?;
     let county = gonghui::orgs::store::get_by_code(&st.db, &city, "SF-01").await?;
     let county: Scope = city.narrow(county.id, &county.path)?;

@@ -25,13 +25,10 @@ use gonghui::{
     platform::{
         config::{Config, Secret},
         dataver,
+        indicator::{catalogue, Definition, Source},
         scope::{Actor, Scope},
     },
-    reports::{
-        figures,
-        indicator::{catalogue, Definition, Source},
-        period::Period,
-    },
+    reports::{figures, period::Period},
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sqlx::Executor;
@@ -405,7 +402,7 @@ async fn main() -> anyhow::Result<()> {
         log: "warn".into(),
         ..Config::default()
     };
-    let state = gonghui::platform::open(cfg).await?;
+    let state = gonghui::platform::open(cfg, gonghui::modules::registry()).await?;
     let db = &state.db;
     // Members enrolled by an interrupted earlier run go first.
     remove_added(db).await?;

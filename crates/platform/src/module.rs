@@ -38,6 +38,9 @@ pub struct OrgHold {
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Seeds a module's demo records.
+pub type SeedDemo = for<'a> fn(&'a AppState) -> BoxFuture<'a, anyhow::Result<()>>;
+
 pub struct Module {
     /// Stable key: the migration records, the nav highlight, logs.
     pub key: &'static str,
@@ -56,7 +59,7 @@ pub struct Module {
     pub org_holds: &'static [OrgHold],
     /// Adds the module's records to the demo federation; called in registry
     /// order after the org tree and accounts exist.
-    pub seed_demo: Option<for<'a> fn(&'a AppState) -> BoxFuture<'a, anyhow::Result<()>>>,
+    pub seed_demo: Option<SeedDemo>,
     /// Called once when the server starts listening; must not block
     /// (background work is spawned).
     pub on_start: fn(&AppState),

@@ -10,3 +10,4 @@ mod members;
 mod platform;
 mod reports;
 mod sqlite_bulk;
+mod upgrade;

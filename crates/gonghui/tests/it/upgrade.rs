@@ -1,0 +1,164 @@
+//! A database made before migrations were kept per module (one global
+//! sequence in `schema_migrations`, versions 1–4) is opened by this binary
+//! and upgraded in place: the records move under the module keys, the one
+//! new migration runs, and every row, the audit chain and every figure stay
+//! as they were. On SQLite and on PostgreSQL.
+
+use chrono::Datelike;
+use gonghui::{
+    platform::{audit, db::Db, time, tree},
+    reports::{figures, period::Period},
+    testing,
+};
+
+/// Row counts of every table the demo fills.
+async fn counts(db: &Db) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for t in [
+        "orgs",
+        "org_history",
+        "users",
+        "audit_log",
+        "persons",
+        "memberships",
+        "membership_events",
+        "cards",
+        "manual_values",
+        "org_data_version",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}"))
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        out.push((t.to_string(), n));
+    }
+    out
+}
+
+async fn city_figures(db: &Db) -> serde_json::Value {
+    let scope = tree::system_scope(db).await.unwrap();
+    let period = Period::year(time::today().year()).unwrap();
+    let t = figures::table_uncached(db, &scope, scope.org_id, period)
+        .await
+        .unwrap();
+    serde_json::to_value(&t).unwrap()
+}
+
+async fn module_migrations(db: &Db) -> Vec<(String, i64)> {
+    sqlx::query_as("SELECT module, version FROM module_migrations ORDER BY module, version")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
+    let env = testing::demo_env().await.unwrap();
+    let db = env.state.db.clone();
+    let before_counts = counts(&db).await;
+    let before_figures = city_figures(&db).await;
+    assert!(before_counts
+        .iter()
+        .all(|(t, n)| *n > 0 || t == "manual_values" || t == "cards"));
+
+    // Put the migration records back the way the previous main kept them,
+    // and take away what that main did not have (the members module's
+    // index migration came with the per-module records; its index was
+    // created by the old migration 3, which the demo database has).
+    let mut tx = db.begin_write().await.unwrap();
+    for stmt in [
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'platform', '2026-11-01T00:00:00Z'), \
+         (2, 'members', '2026-11-01T00:00:00Z'), (3, 'reports', '2026-11-01T00:00:00Z'), (4, 'figure_cache', '2026-11-01T00:00:00Z')",
+        "DROP TABLE module_migrations",
+    ] {
+        sqlx::query(stmt).execute(&mut *tx.tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    db.close().await;
+    drop(db);
+
+    let testing::TestEnv {
+        state,
+        dir,
+        database_url,
+    } = env;
+    drop(state);
+    let env = testing::open_env(dir, database_url, gonghui::modules::registry())
+        .await
+        .unwrap();
+    let db = &env.state.db;
+
+    assert_eq!(
+        module_migrations(db).await,
+        vec![
+            ("members".to_string(), 1),
+            ("members".to_string(), 2),
+            ("platform".to_string(), 1),
+            ("platform".to_string(), 2),
+            ("reports".to_string(), 1),
+        ]
+    );
+    let applied_at: String = sqlx::query_scalar(
+        "SELECT applied_at FROM module_migrations WHERE module = 'platform' AND version = 1",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(applied_at, "2026-11-01T00:00:00Z", "the old record is kept");
+    assert!(
+        sqlx::query("SELECT 1 FROM schema_migrations")
+            .fetch_optional(db.pool())
+            .await
+            .is_err(),
+        "the old table is gone"
+    );
+    assert_eq!(counts(db).await, before_counts, "every row is kept");
+    let verified = audit::verify(db).await.unwrap();
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    assert!(verified.checked > 0);
+    assert_eq!(
+        city_figures(db).await,
+        before_figures,
+        "every figure is kept"
+    );
+
+    // A new database records the same migrations.
+    let again = testing::open_env(
+        tempfile::tempdir().unwrap(),
+        None,
+        gonghui::modules::registry(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(module_migrations(&again.state.db).await.len(), 5);
+}
+
+/// A database whose records name a version this binary does not know was
+/// made by a newer Gonghui: refused, with the version named, its records kept.
+#[tokio::test]
+async fn a_database_from_a_newer_single_sequence_is_refused() {
+    let env = testing::env(gonghui::modules::registry()).await.unwrap();
+    let db = env.state.db.clone();
+    sqlx::query("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO schema_migrations VALUES (9, 'future', '2027-01-01T00:00:00Z')")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+    drop(db);
+    let testing::TestEnv {
+        state,
+        dir,
+        database_url,
+    } = env;
+    drop(state);
+    let err = testing::open_env(dir, database_url, gonghui::modules::registry())
+        .await
+        .err()
+        .expect("refused");
+    assert!(format!("{err:#}").contains("9"), "{err:#}");
+}
