@@ -18,6 +18,7 @@ pub mod ids;
 pub mod indicator;
 pub mod jobs;
 pub mod module;
+pub mod money;
 pub mod scope;
 pub mod sqlx_util;
 pub mod testing;
