@@ -17,9 +17,6 @@ pub mod vocab;
 
 use platform::module::{Migration, Module, OrgHold};
 
-/// Age in completed years (for the drill-down of the member figures).
-pub use ident::age_on as ident_age_on;
-
 /// Typed ids of the roster's records.
 pub mod ids {
     pub use platform::ids::{OrgId, UserId};

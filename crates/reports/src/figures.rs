@@ -1357,7 +1357,7 @@ pub async fn drill(
                     age: birth
                         .as_deref()
                         .and_then(time::parse_date)
-                        .map(|b| members::ident_age_on(b, period.end)),
+                        .map(|b| ident::age_on(b, period.end)),
                     id_masked: r.try_get("id_masked")?,
                     phone_masked: r.try_get("phone_masked")?,
                     education: r.try_get("education")?,
