@@ -114,11 +114,6 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
-/// Whether a key is in the platform's or a registered catalogue.
-pub fn has(key: &str) -> bool {
-    t_opt(key).is_some()
-}
-
 fn t_opt(key: &str) -> Option<(&'static str, &'static str)> {
     find(CATALOG, key).or_else(|| {
         REGISTERED
