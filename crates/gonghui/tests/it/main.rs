@@ -11,3 +11,4 @@ mod platform;
 mod reports;
 mod sqlite_bulk;
 mod upgrade;
+mod workspace;
