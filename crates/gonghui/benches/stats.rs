@@ -25,7 +25,7 @@ use gonghui::{
     platform::{
         config::{Config, Secret},
         dataver,
-        indicator::{catalogue, Definition, Source},
+        indicator::Definition,
         scope::{Actor, Scope},
     },
     reports::{figures, period::Period},
@@ -494,22 +494,17 @@ async fn main() -> anyhow::Result<()> {
 
     // Before: the naive plan — one COUNT per indicator and period over the subtree, no breakdown.
     let prev = period.previous_year();
-    let cat = catalogue();
+    let cat = state.db.catalogue().to_vec();
     let naive = |like: String| {
         let cat = &cat;
         async move {
             let s = Instant::now();
             for i in cat {
                 let (source, when) = match i.definition {
-                    Definition::Records { source, when } => (source, when),
+                    Definition::Records { source, when, .. } => (source, when),
                     _ => continue,
                 };
-                let from = match source {
-                    Source::Orgs => "orgs o",
-                    Source::OrgHistory => "org_history h JOIN orgs o ON o.id = h.org_id",
-                    Source::Memberships => "memberships m JOIN orgs o ON o.id = m.org_id JOIN persons p ON p.id = m.person_id",
-                    Source::MemberEvents => "membership_events e JOIN orgs o ON o.id = e.org_id JOIN persons p ON p.id = e.person_id",
-                };
+                let from = source.from;
                 for p in [&period, &prev] {
                     let sql = format!(
                         "SELECT COUNT(*) FROM {from} WHERE o.path LIKE '{like}' AND ({})",
@@ -554,17 +549,17 @@ async fn main() -> anyhow::Result<()> {
     let mut codes_m = Vec::new();
     let mut codes_e = Vec::new();
     for i in &cat {
-        if let Definition::Records { source, when } = i.definition {
+        if let Definition::Records { source, when, .. } = i.definition {
             let cond = literal(when, &period);
-            match source {
-                Source::Memberships => {
+            match source.key {
+                "memberships" => {
                     mcols.push(format!(
                         "SUM(CASE WHEN ({cond}) THEN 1 ELSE 0 END) AS v{}",
                         mcols.len()
                     ));
                     codes_m.push(i.code);
                 }
-                Source::MemberEvents => {
+                "membership_events" => {
                     ecols.push(format!(
                         "COUNT(DISTINCT CASE WHEN ({cond}) THEN e.person_id END) AS v{}",
                         ecols.len()

@@ -3,7 +3,85 @@
 //! education bands, and 实名制上网率. Declared here, computed by `reports`.
 
 use numfmt::Unit;
-use platform::indicator::{Indicator, Kind, Source, MEMBERS, MEMBER_PROFILE};
+use platform::indicator::{
+    Aggregation, DrillColumn, Indicator, Kind, Measure, RecordSource, Show, MEMBERS,
+    MEMBER_PROFILE,
+};
+
+const GENDERS: &[(&str, &str, &str)] = &[("male", "男", "Male"), ("female", "女", "Female")];
+
+/// A member's row in a drill-down: ID and phone only masked (the source is
+/// personal: every drill-down is audited).
+macro_rules! member_columns {
+    ($($extra:expr),* ; $date:expr, $date_zh:expr, $date_en:expr) => {
+        &[
+            DrillColumn::new("org_code", "o.code", "组织代码", "Org code", Show::Hidden),
+            DrillColumn::new("org_name", "o.name", "所在工会", "Union", Show::Text),
+            $($extra,)*
+            DrillColumn::new("name", "p.name", "姓名", "Name", Show::Text),
+            DrillColumn::new("gender", "p.gender", "性别", "Gender", Show::Label(GENDERS)),
+            DrillColumn::new("age", "p.birth_date", "年龄", "Age", Show::AgeAtEnd),
+            DrillColumn::new("id_masked", "p.id_masked", "证件号码", "ID number", Show::Text),
+            DrillColumn::new("phone_masked", "p.phone_masked", "手机号码", "Mobile", Show::Text),
+            DrillColumn::new("education", "p.education", "学历", "Education", Show::Text),
+            DrillColumn::new(
+                "new_employment_group",
+                "p.new_employment_group",
+                "新就业形态群体",
+                "New-employment group",
+                Show::Text,
+            ),
+            DrillColumn::new("migrant", "p.migrant", "农民工", "Migrant worker", Show::Flag("农民工", "migrant")),
+            DrillColumn::new("date", $date, $date_zh, $date_en, Show::Text),
+        ]
+    };
+}
+
+/// Memberships with their person: one per person at any date (a transfer
+/// ends the old membership the day the new one starts), so a count is a
+/// person count. Every roster writer bumps the org's data version.
+pub static MEMBERSHIPS: RecordSource = RecordSource {
+    key: "memberships",
+    from: "memberships m JOIN orgs o ON o.id = m.org_id JOIN persons p ON p.id = m.person_id",
+    scan: Some((
+        "memberships m CROSS JOIN orgs o CROSS JOIN persons p",
+        "o.id = m.org_id AND p.id = m.person_id AND ",
+    )),
+    org_column: "m.org_id",
+    window: None,
+    cached: true,
+    measure: Measure::Count,
+    aggregation: Aggregation::DistinctPersons,
+    subject: "members",
+    personal: true,
+    drill_columns: member_columns!(
+        DrillColumn::new("member_no", "m.member_no", "会员编号", "Member no.", Show::Text);
+        "m.joined_on", "入会日期", "Joined on"
+    ),
+    drill_order: "o.code, m.member_no",
+    drill_group: None,
+};
+
+/// 会籍变化 events with their person: each person counted once per union
+/// and period, however many events they have there.
+pub static MEMBER_EVENTS: RecordSource = RecordSource {
+    key: "membership_events",
+    from: "membership_events e JOIN orgs o ON o.id = e.org_id JOIN persons p ON p.id = e.person_id",
+    scan: Some((
+        "membership_events e CROSS JOIN orgs o CROSS JOIN persons p",
+        "o.id = e.org_id AND p.id = e.person_id AND ",
+    )),
+    org_column: "e.org_id",
+    window: Some("e.on_date"),
+    cached: true,
+    measure: Measure::Distinct("e.person_id"),
+    aggregation: Aggregation::DistinctPersons,
+    subject: "members",
+    personal: true,
+    drill_columns: member_columns!(; "MIN(e.on_date)", "变动日期", "Date"),
+    drill_order: "o.code, MIN(e.on_date), p.name",
+    drill_group: Some("o.id, p.id"),
+};
 
 /// A membership current at the end of the period: joined by then and not
 /// ended by then. Transfers end the old membership the day the new one
@@ -23,7 +101,7 @@ macro_rules! stock {
             Unit::Person,
             Kind::PointInTime,
             $section,
-            Source::Memberships,
+            &MEMBERSHIPS,
             concat!(member_at_end!(), " AND ", $cond),
         )
         .about($about_zh, $about_en)
@@ -39,7 +117,7 @@ macro_rules! event {
             Unit::Person,
             Kind::Flow,
             MEMBERS,
-            Source::MemberEvents,
+            &MEMBER_EVENTS,
             concat!("e.on_date >= {start} AND e.on_date <= {end} AND ", $cond),
         )
         .about($about_zh, $about_en)
@@ -103,7 +181,7 @@ pub fn indicators() -> Vec<Indicator> {
             Unit::Person,
             Kind::PointInTime,
             MEMBERS,
-            Source::Memberships,
+            &MEMBERSHIPS,
             member_at_end!(),
         )
         .about(

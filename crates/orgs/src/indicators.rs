@@ -2,7 +2,81 @@
 //! certificates. Declared here, computed and drilled into by `reports`.
 
 use numfmt::Unit;
-use platform::indicator::{Indicator, Kind, Source, ORGS};
+use platform::indicator::{
+    Aggregation, DrillColumn, Indicator, Kind, Measure, RecordSource, Show, ORGS,
+};
+
+use crate::model::{CERT_LABELS, LEVEL_LABELS};
+
+/// An org's row in a drill-down.
+const ORG_COLUMNS: &[DrillColumn] = &[
+    DrillColumn::new("id", "o.id", "编号", "Id", Show::Hidden),
+    DrillColumn::new("code", "o.code", "组织代码", "Code", Show::Text),
+    DrillColumn::new(
+        "name",
+        "o.name",
+        "组织名称",
+        "Name",
+        Show::Link {
+            href: "/orgs/{}",
+            id_key: "id",
+        },
+    ),
+    DrillColumn::new("level", "o.level", "层级", "Level", Show::Label(LEVEL_LABELS)),
+    DrillColumn::new("org_type", "o.org_type", "组织类型", "Type", Show::Text),
+    DrillColumn::new("founded_on", "o.founded_on", "成立日期", "Founded", Show::Text),
+    DrillColumn::new(
+        "legal_cert_status",
+        "o.legal_cert_status",
+        "法人资格",
+        "Legal person",
+        Show::Label(CERT_LABELS),
+    ),
+    DrillColumn::new("legal_cert_no", "o.legal_cert_no", "证书编号", "Certificate no.", Show::Text),
+    DrillColumn::new(
+        "status",
+        "o.status",
+        "状态",
+        "Status",
+        Show::Label(&[("active", "存续", "Active"), ("closed", "已撤销", "Closed")]),
+    ),
+];
+
+/// The orgs themselves: one row per org, a few hundred per city, so read
+/// every time rather than cached.
+pub static ORG_RECORDS: RecordSource = RecordSource {
+    key: "orgs",
+    from: "orgs o",
+    scan: None,
+    org_column: "o.id",
+    window: None,
+    cached: false,
+    measure: Measure::Count,
+    aggregation: Aggregation::Sum,
+    subject: "orgs",
+    personal: false,
+    drill_columns: ORG_COLUMNS,
+    drill_order: "o.code",
+    drill_group: None,
+};
+
+/// The orgs' history (certificate events): each org counted once per
+/// period, however many events it has; the drill-down lists the orgs.
+pub static ORG_HISTORY: RecordSource = RecordSource {
+    key: "org_history",
+    from: "org_history h JOIN orgs o ON o.id = h.org_id",
+    scan: None,
+    org_column: "h.org_id",
+    window: Some("h.effective_on"),
+    cached: false,
+    measure: Measure::Distinct("h.org_id"),
+    aggregation: Aggregation::DistinctOrgs,
+    subject: "orgs",
+    personal: false,
+    drill_columns: ORG_COLUMNS,
+    drill_order: "o.code",
+    drill_group: Some("o.id"),
+};
 
 /// An org that exists at the end of the period: founded by then (or, without
 /// a founding date, recorded by then) and not closed by then.
@@ -27,7 +101,7 @@ macro_rules! by_type {
             Unit::Ge,
             Kind::PointInTime,
             ORGS,
-            Source::Orgs,
+            &ORG_RECORDS,
             concat!(grassroots_at_end!(), " AND o.org_type = '", $ty, "'"),
         )
         .group("org_type")
@@ -51,7 +125,7 @@ pub fn indicators() -> Vec<Indicator> {
             Unit::Ge,
             Kind::PointInTime,
             ORGS,
-            Source::Orgs,
+            &ORG_RECORDS,
             grassroots_at_end!(),
         )
         .about(
@@ -65,7 +139,7 @@ pub fn indicators() -> Vec<Indicator> {
             Unit::Ge,
             Kind::Flow,
             ORGS,
-            Source::Orgs,
+            &ORG_RECORDS,
             "o.level = 'grassroots' AND o.founded_on >= {start} AND o.founded_on <= {end}",
         )
         .about(
@@ -85,7 +159,7 @@ pub fn indicators() -> Vec<Indicator> {
             Unit::Ge,
             Kind::PointInTime,
             ORGS,
-            Source::Orgs,
+            &ORG_RECORDS,
             concat!(
                 grassroots_at_end!(),
                 " AND o.org_type NOT IN ('企业', '事业', '机关', '联合工会', '新业态', '社会组织')"
@@ -103,7 +177,7 @@ pub fn indicators() -> Vec<Indicator> {
             Unit::Enterprise,
             Kind::PointInTime,
             ORGS,
-            Source::Orgs,
+            &ORG_RECORDS,
             concat!(
                 org_at_end!(),
                 " AND o.legal_cert_status IN ('valid', 'changed') AND COALESCE(o.legal_cert_on, '') <= {end}"
@@ -120,7 +194,7 @@ pub fn indicators() -> Vec<Indicator> {
             Unit::Enterprise,
             Kind::Flow,
             ORGS,
-            Source::OrgHistory,
+            &ORG_HISTORY,
             "h.kind = 'cert_new' AND h.effective_on >= {start} AND h.effective_on <= {end}",
         )
         .about(
@@ -134,7 +208,7 @@ pub fn indicators() -> Vec<Indicator> {
             Unit::Enterprise,
             Kind::Flow,
             ORGS,
-            Source::OrgHistory,
+            &ORG_HISTORY,
             "h.kind = 'cert_changed' AND h.effective_on >= {start} AND h.effective_on <= {end}",
         )
         .about(

@@ -54,13 +54,11 @@ impl OrgLevel {
         }
     }
     pub fn label(self) -> Msg {
-        match self {
-            OrgLevel::City => Msg::new("市总工会", "City federation"),
-            OrgLevel::County => Msg::new("县(区)总工会", "County/district federation"),
-            OrgLevel::Industry => Msg::new("产业工会", "Industry union"),
-            OrgLevel::Street => Msg::new("乡镇(街道)工会", "Township/street union"),
-            OrgLevel::Grassroots => Msg::new("基层工会", "Grassroots union"),
-        }
+        let (_, zh, en) = LEVEL_LABELS
+            .iter()
+            .find(|(v, ..)| *v == self.as_str())
+            .expect("every level has a label");
+        Msg::new(*zh, *en)
     }
 
     /// Which levels may sit directly under this one. Grassroots unions can
@@ -107,6 +105,23 @@ pub fn parse_org_type(s: &str) -> Result<String, AppError> {
         })
 }
 
+/// (stored value, 中文, English) of each level, also the drill-down's labels.
+pub const LEVEL_LABELS: &[(&str, &str, &str)] = &[
+    ("city", "市总工会", "City federation"),
+    ("county", "县(区)总工会", "County/district federation"),
+    ("industry", "产业工会", "Industry union"),
+    ("street", "乡镇(街道)工会", "Township/street union"),
+    ("grassroots", "基层工会", "Grassroots union"),
+];
+
+/// (stored value, 中文, English) of each certificate status; "none" first.
+pub const CERT_LABELS: &[(&str, &str, &str)] = &[
+    ("none", "未取得", "None"),
+    ("valid", "有效", "Valid"),
+    ("changed", "已变更", "Changed"),
+    ("revoked", "已注销", "Revoked"),
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LegalCertStatus {
     None,
@@ -139,12 +154,11 @@ impl LegalCertStatus {
         }
     }
     pub fn label(s: &str) -> Msg {
-        match s {
-            "valid" => Msg::new("有效", "Valid"),
-            "changed" => Msg::new("已变更", "Changed"),
-            "revoked" => Msg::new("已注销", "Revoked"),
-            _ => Msg::new("未取得", "None"),
-        }
+        let (_, zh, en) = CERT_LABELS
+            .iter()
+            .find(|(v, ..)| *v == s)
+            .unwrap_or(&CERT_LABELS[0]);
+        Msg::new(*zh, *en)
     }
 }
 

@@ -18,7 +18,7 @@ use sqlx::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::module::Migration;
+use crate::{indicator::Indicator, module::Migration};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -68,6 +68,9 @@ pub struct Db {
     /// Per-org statistics values, valid while the org's data version is
     /// unchanged (`platform::dataver`); shared by every clone of this `Db`.
     org_cache: Arc<crate::dataver::OrgCache>,
+    /// The indicators of the modules this database was opened with (set by
+    /// `platform::open` from the registry): what the figures engine computes.
+    catalogue: Arc<[Indicator]>,
 }
 
 /// A write transaction; on SQLite it also holds the writer lock.
@@ -163,6 +166,7 @@ impl Db {
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             sqlite_file,
             org_cache: Default::default(),
+            catalogue: Arc::from(Vec::new()),
         };
         db.migrate(modules).await?;
         Ok(db)
@@ -174,6 +178,20 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Every indicator of the registered modules, in section order.
+    pub fn catalogue(&self) -> &[Indicator] {
+        &self.catalogue
+    }
+
+    /// One indicator by code, or a refusal saying where the codes are.
+    pub fn indicator(&self, code: &str) -> crate::error::AppResult<Indicator> {
+        crate::indicator::find(&self.catalogue, code)
+    }
+
+    pub(crate) fn set_catalogue(&mut self, catalogue: Vec<Indicator>) {
+        self.catalogue = Arc::from(catalogue);
     }
 
     /// The per-org statistics cache (see `platform::dataver`).

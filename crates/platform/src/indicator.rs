@@ -1,16 +1,18 @@
-//! The indicator catalogue: every figure the system reports is declared once,
-//! by the module that owns its records (`orgs::indicators`,
-//! `members::indicators`, …), as an [`Indicator`]. The reports engine
-//! (`reports::figures`) computes all of them for any org subtree and period
-//! in one pass per record source, and lists the records behind each figure.
+//! The indicator vocabulary: every figure the system reports is declared
+//! once, by the module that owns its records, as an [`Indicator`] over a
+//! [`RecordSource`] the module also declares. The reports engine computes all
+//! of them for any org subtree and period in one pass per source, caches the
+//! per-org values of cached sources, and lists the records behind each figure
+//! (drill-down) from the same declaration, so a figure always equals its list.
 //!
-//! A counted indicator's definition is a SQL condition over one record
-//! [`Source`] (aliases: `o` orgs, `h` org_history, `m` memberships,
-//! `e` membership_events, `p` persons). Period bounds are written as tokens
-//! the engine binds as parameters: `{start}`, `{end}` (ISO dates),
-//! `{end_at}` (the first instant after the period, Beijing midnight, as RFC
-//! 3339 UTC text), `{born36}`, `{born46}`, `{born55}` (birth-date cut-offs for
-//! age at the end of the period: born after `{born36}` ⇔ 35 or younger).
+//! A counted indicator's definition is a SQL condition over its source's
+//! FROM clause (which joins `orgs o`, the org the record belongs to) and a
+//! [`Measure`]: count the matching records, count distinct values of a column
+//! per org, or sum an integer column. Period bounds are tokens the engine
+//! binds as parameters: `{start}`, `{end}` (ISO dates), `{end_at}` (the first
+//! instant after the period, Beijing midnight, as RFC 3339 UTC text),
+//! `{born36}`, `{born46}`, `{born55}` (birth-date cut-offs for age at the end
+//! of the period: born after `{born36}` ⇔ 35 or younger).
 
 use serde::Serialize;
 
@@ -51,7 +53,7 @@ impl Kind {
 }
 
 /// How a figure rolls up over an org subtree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     /// Sum of rows (orgs) or of entered values (manual indicators).
@@ -65,32 +67,126 @@ pub enum Aggregation {
     DistinctPersons,
     /// Numerator and denominator are rolled up, then divided.
     Ratio,
+    /// Each distinct value (a household, …) counted once per union.
+    Distinct,
+    /// The sum of a column's values over the records.
+    SumOfValues,
 }
 
-/// The records a counted indicator is made of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Source {
-    /// `orgs o`
-    Orgs,
-    /// `org_history h JOIN orgs o`
-    OrgHistory,
-    /// `memberships m JOIN orgs o JOIN persons p`
-    Memberships,
-    /// `membership_events e JOIN orgs o JOIN persons p`
-    MemberEvents,
+/// What an indicator measures over the matching records of its source, per
+/// org (then summed over the subtree).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// The number of matching records.
+    Count,
+    /// The number of distinct values of a column per org: persons,
+    /// households, orgs with a certificate event.
+    Distinct(&'static str),
+    /// The sum of an integer column: money in fen, area in ㎡, 人次.
+    Sum(&'static str),
 }
 
-impl Source {
-    /// Whether the drill-down lists members (personal data: masked, audited).
-    pub fn lists_members(self) -> bool {
-        matches!(self, Source::Memberships | Source::MemberEvents)
+/// How a drill-down column shows its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Show {
+    Text,
+    /// An integer, right-aligned.
+    Number,
+    /// An integer number of fen, shown in yuan.
+    Money,
+    /// An ISO date taken as a birth date: shown as the age at the end of the period.
+    AgeAtEnd,
+    /// A stored code shown by its label: (value, 中文, English).
+    Label(&'static [(&'static str, &'static str, &'static str)]),
+    /// A 0/1 flag, shown as the given text when 1.
+    Flag(&'static str, &'static str),
+    /// Text linking to `href` with `{}` replaced by the row's `id_key` column.
+    Link {
+        href: &'static str,
+        id_key: &'static str,
+    },
+    /// Read for links, not shown.
+    Hidden,
+}
+
+/// One column of a drill-down list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrillColumn {
+    /// The key in the API's rows (stable).
+    pub key: &'static str,
+    /// The SQL expression; with [`RecordSource::drill_group`] an expression
+    /// valid under that GROUP BY (an aggregate, or a column of a grouped key).
+    pub expr: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub show: Show,
+}
+
+impl DrillColumn {
+    pub const fn new(
+        key: &'static str,
+        expr: &'static str,
+        zh: &'static str,
+        en: &'static str,
+        show: Show,
+    ) -> DrillColumn {
+        DrillColumn {
+            key,
+            expr,
+            zh,
+            en,
+            show,
+        }
     }
+}
+
+/// Where a module's counted indicators find their records: declared once by
+/// the module, served unchanged by the engine, the per-org cache, the
+/// drill-down, the breakdown by child org, the xlsx export and the CLI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSource {
+    /// Stable key: cache keys, logs, the catalogue API.
+    pub key: &'static str,
+    /// The FROM clause with its joins; it joins `orgs o`, the org each
+    /// record belongs to, which the engine scopes by path.
+    pub from: &'static str,
+    /// For large subtrees, the same records read in storage order: a FROM
+    /// clause of CROSS JOINs (which SQLite takes as the join order) and the
+    /// join conditions, ending in `AND `. None: `from` serves every size.
+    pub scan: Option<(&'static str, &'static str)>,
+    /// The record's org column, by which a few orgs are read through its index.
+    pub org_column: &'static str,
+    /// A date column every flow of this source bounds by the period: rows
+    /// are narrowed to the span of the periods asked before any condition.
+    pub window: Option<&'static str>,
+    /// Whether per-org values are cached. Only for sources whose every
+    /// writer bumps the org's data version (`dataver::touch`) in its
+    /// transaction — otherwise a cached figure would go stale.
+    pub cached: bool,
+    /// The measure of its indicators unless one says otherwise.
+    pub measure: Measure,
+    /// How its figures roll up, as the catalogue states it.
+    pub aggregation: Aggregation,
+    /// What its drill-down lists ("orgs", "members", …): the page's subject.
+    pub subject: &'static str,
+    /// The rows hold personal data: only masked columns may be listed, and
+    /// every drill-down is written to the audit log.
+    pub personal: bool,
+    pub drill_columns: &'static [DrillColumn],
+    pub drill_order: &'static str,
+    /// For a [`Measure::Distinct`] source, the GROUP BY that makes one
+    /// drill-down row per (org, distinct value).
+    pub drill_group: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Definition {
-    /// Counted from the records of `source` in the subtree matching `when`.
-    Records { source: Source, when: &'static str },
+    /// Measured over the records of `source` in the subtree matching `when`.
+    Records {
+        source: &'static RecordSource,
+        when: &'static str,
+        measure: Measure,
+    },
     /// Computed from other indicators (ratios).
     Derived,
     /// Entered by hand per org and period (`manual_values`).
@@ -152,7 +248,7 @@ pub struct Indicator {
 }
 
 impl Indicator {
-    /// A figure counted from records.
+    /// A figure measured over records, with the source's own measure.
     #[allow(clippy::too_many_arguments)]
     pub const fn records(
         code: &'static str,
@@ -161,24 +257,23 @@ impl Indicator {
         unit: Unit,
         kind: Kind,
         section: Section,
-        source: Source,
+        source: &'static RecordSource,
         when: &'static str,
     ) -> Indicator {
-        let aggregation = match source {
-            Source::Orgs => Aggregation::Sum,
-            Source::OrgHistory => Aggregation::DistinctOrgs,
-            Source::Memberships | Source::MemberEvents => Aggregation::DistinctPersons,
-        };
         Indicator {
             code,
             name_zh,
             name_en,
             unit,
             kind,
-            aggregation,
+            aggregation: source.aggregation,
             section,
             group: None,
-            definition: Definition::Records { source, when },
+            definition: Definition::Records {
+                source,
+                when,
+                measure: source.measure,
+            },
             about_zh: "",
             about_en: "",
         }
@@ -231,6 +326,20 @@ impl Indicator {
         }
     }
 
+    /// Measures this indicator differently from its source's default (a sum
+    /// of a column, a distinct count), rolling up as `aggregation` says.
+    pub const fn measure(mut self, measure: Measure, aggregation: Aggregation) -> Indicator {
+        if let Definition::Records { source, when, .. } = self.definition {
+            self.definition = Definition::Records {
+                source,
+                when,
+                measure,
+            };
+            self.aggregation = aggregation;
+        }
+        self
+    }
+
     pub const fn group(mut self, g: &'static str) -> Indicator {
         self.group = Some(g);
         self
@@ -246,7 +355,7 @@ impl Indicator {
         self.kind == Kind::Manual
     }
 
-    pub fn source(&self) -> Option<Source> {
+    pub fn source(&self) -> Option<&'static RecordSource> {
         match self.definition {
             Definition::Records { source, .. } => Some(source),
             _ => None,
@@ -254,31 +363,11 @@ impl Indicator {
     }
 }
 
-/// The indicators of the registered modules (`module::Registry::new`).
-static REGISTERED: std::sync::RwLock<Vec<Indicator>> = std::sync::RwLock::new(Vec::new());
-
-/// Adds indicators to the catalogue; one already there by code is kept.
-pub(crate) fn register(list: Vec<Indicator>) {
-    let mut all = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
-    for i in list {
-        if !all.iter().any(|x| x.code == i.code) {
-            all.push(i);
-        }
-    }
-    // Stable: keeps each module's declaration order within a section.
-    all.sort_by_key(|i| i.section.order);
-}
-
-/// Every indicator of every registered module, in section order then
-/// declaration order.
-pub fn catalogue() -> Vec<Indicator> {
-    REGISTERED.read().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-/// Finds an indicator by code, or says which codes exist.
-pub fn find(code: &str) -> crate::error::AppResult<Indicator> {
-    catalogue()
-        .into_iter()
+/// Finds an indicator of `catalogue` by code, or says where the codes are.
+pub fn find(catalogue: &[Indicator], code: &str) -> crate::error::AppResult<Indicator> {
+    catalogue
+        .iter()
+        .copied()
         .find(|i| i.code == code.trim())
         .ok_or_else(|| {
             crate::error::AppError::invalid(
@@ -310,6 +399,8 @@ pub struct IndicatorInfo {
     pub numerator: Option<&'static str>,
     pub denominator: Option<&'static str>,
     pub manual: bool,
+    /// The record source a counted indicator is measured over.
+    pub source: Option<&'static str>,
     pub definition: &'static str,
     pub definition_en: &'static str,
 }
@@ -332,6 +423,7 @@ impl From<&Indicator> for IndicatorInfo {
             numerator: num,
             denominator: den,
             manual: i.is_manual(),
+            source: i.source().map(|s| s.key),
             definition: i.about_zh,
             definition_en: i.about_en,
         }

@@ -34,12 +34,13 @@ pub async fn open(
     cfg: config::Config,
     registry: Arc<module::Registry>,
 ) -> anyhow::Result<web::AppState> {
-    let db = db::Db::open(
+    let mut db = db::Db::open(
         &cfg.data_dir,
         cfg.database_url.as_ref().map(|s| s.expose().as_str()),
         &registry.migrations(),
     )
     .await?;
+    db.set_catalogue(registry.indicators());
     let keys = crypto::Keys::load(
         &cfg.data_dir,
         cfg.master_key.as_ref().map(|s| s.expose().as_str()),

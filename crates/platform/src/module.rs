@@ -133,7 +133,6 @@ impl Registry {
                 i.code
             );
         }
-        crate::indicator::register(all);
         r
     }
 

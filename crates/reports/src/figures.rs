@@ -22,7 +22,7 @@ use sqlx::Row;
 
 use super::period::{Period, PeriodOut};
 use numfmt::Rounding;
-use platform::indicator::{catalogue, find, Definition, Indicator, Kind, Source};
+use platform::indicator::{Definition, Indicator, Kind, Measure, RecordSource, Show};
 use {
     ::orgs::store::{self as orgs, Org},
     platform::{
@@ -108,51 +108,32 @@ fn bound<'q>(sql: &'q str, params: &'q [String]) -> AnyQuery<'q> {
     q
 }
 
-/// How a large subtree is read: the source's table scanned in storage order,
-/// orgs and persons looked up by primary key. SQLite honours CROSS JOIN as
-/// the join order; PostgreSQL plans it like any inner join. (Reaching a
+/// The FROM clause and leading join conditions of a source's pass. A large
+/// subtree reads the source's table in storage order when the source says
+/// how (its `scan`): orgs and persons looked up by primary key. (Reaching a
 /// whole city's members through the org index costs a random read per row:
 /// 4 s instead of 1 s at a million members, see BENCHMARKS.md.)
-fn scan_from_clause(source: Source) -> (&'static str, &'static str) {
-    match source {
-        Source::Memberships => (
-            "memberships m CROSS JOIN orgs o CROSS JOIN persons p",
-            "o.id = m.org_id AND p.id = m.person_id AND ",
-        ),
-        Source::MemberEvents => (
-            "membership_events e CROSS JOIN orgs o CROSS JOIN persons p",
-            "o.id = e.org_id AND p.id = e.person_id AND ",
-        ),
-        other => (from_clause(other), ""),
-    }
-}
-
-fn from_clause(source: Source) -> &'static str {
-    match source {
-        Source::Orgs => "orgs o",
-        Source::OrgHistory => "org_history h JOIN orgs o ON o.id = h.org_id",
-        Source::Memberships => {
-            "memberships m JOIN orgs o ON o.id = m.org_id JOIN persons p ON p.id = m.person_id"
-        }
-        Source::MemberEvents => {
-            "membership_events e JOIN orgs o ON o.id = e.org_id JOIN persons p ON p.id = e.person_id"
-        }
+fn from_for(source: &RecordSource, large: bool) -> (&'static str, &'static str) {
+    match source.scan {
+        Some(scan) if large => scan,
+        _ => (source.from, ""),
     }
 }
 
 /// The per-org aggregate of one indicator condition.
-fn aggregate(source: Source, cond: &str) -> String {
-    match source {
-        // One row per org: a sum of 0/1.
-        Source::Orgs | Source::Memberships => {
+fn aggregate(measure: Measure, cond: &str) -> String {
+    match measure {
+        // A sum of 0/1: cheaper than COUNT over a CASE.
+        Measure::Count => {
             format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)")
         }
-        // Each org once, however many certificate events it has.
-        Source::OrgHistory => {
-            format!("CAST(COALESCE(MAX(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+        // Each value once per org (NULL, the non-matching rows, not counted).
+        Measure::Distinct(col) => {
+            format!("CAST(COUNT(DISTINCT CASE WHEN {cond} THEN {col} END) AS BIGINT)")
         }
-        // Each person once per union.
-        Source::MemberEvents => format!("COUNT(DISTINCT CASE WHEN {cond} THEN e.person_id END)"),
+        Measure::Sum(col) => {
+            format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN {col} ELSE 0 END), 0) AS BIGINT)")
+        }
     }
 }
 
@@ -237,9 +218,12 @@ fn factor(conds: &[String]) -> (Vec<String>, Vec<String>) {
     (shared, rests)
 }
 
-/// One column to compute: a condition evaluated for a period.
+/// One column to compute: a condition and a measure, evaluated for a period.
 struct Col<'a> {
     when: &'a str,
+    measure: Measure,
+    /// A flow: bounded by the period, so the source's `window` may narrow its rows.
+    flow: bool,
     period_no: usize,
     period: Period,
 }
@@ -251,7 +235,7 @@ struct Col<'a> {
 async fn per_org(
     db: &Db,
     like: &str,
-    source: Source,
+    source: &RecordSource,
     cols: &[Col<'_>],
     large: bool,
     only: Option<&[i64]>,
@@ -272,7 +256,7 @@ async fn per_org(
     for (i, rest) in rests.iter().enumerate() {
         select.push_str(&format!(
             ", {} AS v{i}",
-            aggregate(source, &format!("({rest})"))
+            aggregate(cols[i].measure, &format!("({rest})"))
         ));
     }
     let shared: String = shared.iter().map(|t| format!(" AND ({t})")).collect();
@@ -283,38 +267,23 @@ async fn per_org(
         .min()
         .expect("non-empty");
     let max_end = cols.iter().map(|c| c.period.end).max().expect("non-empty");
-    let prefilter = match source {
-        Source::MemberEvents => {
+    // Only when every column is a flow: a stock counts records from before
+    // the period too.
+    let prefilter = match source.window {
+        Some(col) if cols.iter().all(|c| c.flow) => {
             let (a, z) = (b.push(min_start.to_string()), b.push(max_end.to_string()));
-            format!(" AND e.on_date >= {a} AND e.on_date <= {z}")
-        }
-        Source::OrgHistory => {
-            let (a, z) = (b.push(min_start.to_string()), b.push(max_end.to_string()));
-            format!(" AND h.effective_on >= {a} AND h.effective_on <= {z}")
+            format!(" AND {col} >= {a} AND {col} <= {z}")
         }
         _ => String::new(),
     };
-    let (from, joins) = if large && only.is_none() {
-        scan_from_clause(source)
-    } else {
-        (from_clause(source), "")
-    };
-    let restrict = match (only, source) {
-        (Some(ids), Source::Memberships | Source::MemberEvents) => {
-            let alias = if source == Source::Memberships {
-                "m"
-            } else {
-                "e"
-            };
+    let (from, joins) = from_for(source, large && only.is_none());
+    let restrict = match only {
+        Some(ids) => {
             // Integers cannot carry SQL: written inline, no parameter limit.
             let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!(" AND {alias}.org_id IN ({})", list.join(","))
+            format!(" AND {} IN ({})", source.org_column, list.join(","))
         }
-        (Some(ids), _) => {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!(" AND o.id IN ({})", list.join(","))
-        }
-        (None, _) => String::new(),
+        None => String::new(),
     };
     let sql = format!(
         "{select} FROM {from} WHERE {joins}o.path LIKE $1{prefilter}{restrict}{shared} GROUP BY o.id"
@@ -332,23 +301,18 @@ async fn per_org(
     Ok(out)
 }
 
-/// The cache key of a column list: the source, and each column's period and
-/// condition in order (the values of an org depend on nothing else).
-fn cache_key(source: Source, cols: &[Col<'_>]) -> String {
-    let mut k = format!("{source:?}");
+/// The cache key of a column list: the source, and each column's period,
+/// measure and condition in order (the values of an org depend on nothing
+/// else).
+fn cache_key(source: &RecordSource, cols: &[Col<'_>]) -> String {
+    let mut k = source.key.to_string();
     for c in cols {
         k.push_str(&format!(
-            "\u{1}{}\u{1}{}\u{1}{}",
-            c.period.start, c.period.end, c.when
+            "\u{1}{}\u{1}{}\u{1}{:?}\u{1}{}",
+            c.period.start, c.period.end, c.measure, c.when
         ));
     }
     k
-}
-
-/// Whether a source's per-org values are cached: the member sources (a
-/// million rows); the org sources are a few hundred rows, cheap to read.
-fn cacheable(source: Source) -> bool {
-    matches!(source, Source::Memberships | Source::MemberEvents)
 }
 
 /// [`per_org`] through the per-org cache (`platform::dataver`): `versions`
@@ -361,7 +325,7 @@ fn cacheable(source: Source) -> bool {
 async fn per_org_cached(
     db: &Db,
     like: &str,
-    source: Source,
+    source: &RecordSource,
     cols: &[Col<'_>],
     large: bool,
     versions: &HashMap<i64, i64>,
@@ -426,28 +390,69 @@ impl Mode {
     };
 }
 
+/// What one indicator contributes to its source's pass.
+#[derive(Clone, Copy)]
+struct ColSpec {
+    when: &'static str,
+    measure: Measure,
+    flow: bool,
+}
+
 /// One source's columns for one period, per org, cached or not.
 async fn source_values(
     db: Db,
     like: String,
-    source: Source,
-    whens: Vec<&'static str>,
+    source: &'static RecordSource,
+    specs: Vec<ColSpec>,
     period: Period,
     large: bool,
     versions: Option<Arc<HashMap<i64, i64>>>,
 ) -> AppResult<HashMap<i64, Vec<i64>>> {
-    let cols: Vec<Col<'static>> = whens
+    let cols: Vec<Col<'static>> = specs
         .iter()
-        .map(|w| Col {
-            when: w,
+        .map(|c| Col {
+            when: c.when,
+            measure: c.measure,
+            flow: c.flow,
             period_no: 0,
             period,
         })
         .collect();
     match versions {
-        Some(v) if cacheable(source) => per_org_cached(&db, &like, source, &cols, large, &v).await,
+        Some(v) if source.cached => per_org_cached(&db, &like, source, &cols, large, &v).await,
         _ => per_org(&db, &like, source, &cols, large, None).await,
     }
+}
+
+/// The distinct record sources of a catalogue, in catalogue order.
+fn sources_of(cat: &[Indicator]) -> Vec<&'static RecordSource> {
+    let mut out: Vec<&'static RecordSource> = Vec::new();
+    for i in cat {
+        if let Some(s) = i.source() {
+            if !out.iter().any(|x| x.key == s.key) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The columns `source` computes for `cat`, in catalogue order.
+fn specs_of(cat: &[Indicator], source: &RecordSource) -> Vec<ColSpec> {
+    cat.iter()
+        .filter_map(|i| match i.definition {
+            Definition::Records {
+                source: s,
+                when,
+                measure,
+            } if s.key == source.key => Some(ColSpec {
+                when,
+                measure,
+                flow: i.kind == Kind::Flow,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -728,7 +733,7 @@ async fn table_with(
     let tree = Subtree::load(db, scope, org_id).await?;
     let prev = period.previous_year();
     let like = tree.like();
-    let cat = catalogue();
+    let cat = db.catalogue();
     let mut raw: HashMap<&'static str, Raw> = HashMap::new();
     // The data versions first: whatever is computed after is at least as new.
     let versions = if mode.cached {
@@ -739,36 +744,26 @@ async fn table_with(
 
     // One query per source and period, run concurrently: SQLite readers
     // (WAL) and PostgreSQL backends use both cores.
-    let sources = [
-        Source::Orgs,
-        Source::OrgHistory,
-        Source::Memberships,
-        Source::MemberEvents,
-    ];
+    let sources = sources_of(cat);
     let mut jobs = Vec::new();
-    for source in sources {
-        let whens: Vec<&'static str> = cat
-            .iter()
-            .filter_map(|i| match i.definition {
-                Definition::Records { source: s, when } if s == source => Some(when),
-                _ => None,
-            })
-            .collect();
+    for &source in &sources {
+        let specs = specs_of(cat, source);
         for (no, p) in [(0usize, period), (1usize, prev)] {
+            let ncols = specs.len();
             let job = source_values(
                 db.clone(),
                 like.clone(),
                 source,
-                whens.clone(),
+                specs.clone(),
                 p,
                 tree.large,
                 versions.clone(),
             );
-            let ncols = whens.len();
-            jobs.push(async move { Ok::<_, AppError>((source, no, job.await?, ncols)) });
+            let key = source.key;
+            jobs.push(async move { Ok::<_, AppError>((key, no, job.await?, ncols)) });
         }
     }
-    let mut rolled: HashMap<(Source, usize), Vec<Vec<i64>>> = HashMap::new();
+    let mut rolled: HashMap<(&'static str, usize), Vec<Vec<i64>>> = HashMap::new();
     if mode.concurrent {
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
@@ -786,8 +781,11 @@ async fn table_with(
         }
     }
     for source in sources {
-        let inds: Vec<&Indicator> = cat.iter().filter(|i| i.source() == Some(source)).collect();
-        let (cur, before) = (&rolled[&(source, 0)], &rolled[&(source, 1)]);
+        let inds: Vec<&Indicator> = cat
+            .iter()
+            .filter(|i| i.source().map(|s| s.key) == Some(source.key))
+            .collect();
+        let (cur, before) = (&rolled[&(source.key, 0)], &rolled[&(source.key, 1)]);
         for (k, i) in inds.iter().enumerate() {
             raw.insert(
                 i.code,
@@ -849,7 +847,7 @@ async fn table_with(
     }
 
     // Ratios from their rolled-up parts.
-    for i in &cat {
+    for i in cat {
         if let Kind::Ratio { num, den } = i.kind {
             let (n, d) = (&raw[num], &raw[den]);
             let pair = |a: Amount, b: Amount| {
@@ -870,7 +868,7 @@ async fn table_with(
     }
 
     let mut sections: Vec<SectionOut> = Vec::new();
-    for i in &cat {
+    for i in cat {
         let r = &raw[i.code];
         let (numerator, denominator) = match r.cur {
             Amount::Ratio(n, d) => (Some(n), Some(d)),
@@ -979,8 +977,15 @@ async fn trend_with(
     ends: &[NaiveDate],
     mode: Mode,
 ) -> AppResult<Vec<i64>> {
-    let ind = find(code)?;
-    let (Definition::Records { source, when }, Kind::PointInTime) = (ind.definition, ind.kind)
+    let ind = db.indicator(code)?;
+    let (
+        Definition::Records {
+            source,
+            when,
+            measure,
+        },
+        Kind::PointInTime,
+    ) = (ind.definition, ind.kind)
     else {
         return Err(AppError::invalid(
             format!("指标“{}”不是期末数指标,不能画月度走势", ind.name_zh),
@@ -996,12 +1001,14 @@ async fn trend_with(
         .enumerate()
         .map(|(k, e)| Col {
             when,
+            measure,
+            flow: false,
             period_no: k,
             period: Period { start: *e, end: *e },
         })
         .collect();
     let like = format!("{}%", org.path);
-    let values = if mode.cached && cacheable(source) {
+    let values = if mode.cached && source.cached {
         let versions = dataver::versions(db, &like).await?;
         let large = is_large(db, versions.len()).await?;
         per_org_cached(db, &like, source, &cols, large, &versions).await?
@@ -1112,37 +1119,33 @@ async fn warm(db: &Db) -> AppResult<()> {
 // ---------------------------------------------------------------------------
 // drill-down
 
+/// A column of a drill-down list, as the page and the API show it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct OrgRecord {
-    pub id: i64,
-    pub code: String,
-    pub name: String,
-    pub level: String,
-    pub org_type: String,
-    pub founded_on: Option<String>,
-    pub legal_cert_status: String,
-    pub legal_cert_no: String,
-    pub status: String,
+pub struct DrillColumnOut {
+    /// The key of the column's value in each row.
+    pub key: &'static str,
+    pub name: &'static str,
+    pub name_en: &'static str,
+    /// text | number | money | age | label | flag | link | hidden
+    pub show: &'static str,
+    /// For links: the address, `{}` standing for the row's `link_key` value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub href: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_key: Option<&'static str>,
 }
 
-/// A member behind a figure; ID and phone only masked.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct MemberRecord {
-    pub org_code: String,
-    pub org_name: String,
-    pub member_no: Option<String>,
-    pub name: String,
-    pub gender: String,
-    /// Age in whole years at the end of the period.
-    pub age: Option<u32>,
-    pub id_masked: String,
-    pub phone_masked: Option<String>,
-    pub education: String,
-    pub new_employment_group: String,
-    pub migrant: bool,
-    /// Joined on (memberships) or the event's date (会籍变化).
-    pub date: String,
+impl DrillColumnOut {
+    fn is_shown(&self) -> bool {
+        self.show != "hidden"
+    }
+    pub fn is_number(&self) -> bool {
+        matches!(self.show, "number" | "money" | "age")
+    }
 }
+
+/// One record behind a figure: column key → value (text, number, flag or null).
+pub type DrillRow = serde_json::Map<String, Value>;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ManualRecord {
@@ -1161,15 +1164,22 @@ pub struct Drill {
     pub unit: &'static str,
     pub org: OrgRef,
     pub period: PeriodOut,
-    /// "orgs", "members" or "manual".
+    /// What the records are: the source's subject ("orgs", "members", a
+    /// module's own) or "manual".
     pub subject: &'static str,
-    /// Number of records behind the figure (equals the figure; for a manual
-    /// indicator the figure is the sum of `value` over the entries).
+    /// The rows hold personal data (masked; the view is audited).
+    pub personal: bool,
+    /// Number of records behind the figure: equals a count or distinct
+    /// count; for a sum the number of records summed; for a manual indicator
+    /// the number of entries (the figure is the sum of their values).
     pub total: i64,
+    /// For a sum: the sum over every record behind the figure (equals it).
+    pub sum: Option<i64>,
     pub page: i64,
     pub per_page: i64,
-    pub orgs: Vec<OrgRecord>,
-    pub members: Vec<MemberRecord>,
+    pub columns: Vec<DrillColumnOut>,
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<DrillRow>,
     pub entries: Vec<ManualRecord>,
 }
 
@@ -1177,12 +1187,117 @@ impl Drill {
     pub fn pages(&self) -> i64 {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }
+
+    /// The shown columns (for the page).
+    pub fn shown(&self) -> Vec<&DrillColumnOut> {
+        self.columns.iter().filter(|c| c.is_shown()).collect()
+    }
+
+    /// A row's cell as the page shows it: (text, link, right-aligned).
+    pub fn cell(&self, row: &DrillRow, col: &DrillColumnOut) -> (String, Option<String>, bool) {
+        let text = match row.get(col.key) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Bool(b)) => if *b { "✓".into() } else { String::new() },
+            Some(Value::Number(n)) if col.show == "money" => n
+                .as_i64()
+                .map(|f| numfmt::format_fen_table(f, false))
+                .unwrap_or_default(),
+            Some(v) => v.to_string(),
+        };
+        let link = match (col.href, col.link_key) {
+            (Some(href), Some(k)) => row.get(k).map(|id| {
+                let id = match id {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                href.replace("{}", &id)
+            }),
+            _ => None,
+        };
+        (text, link, col.is_number())
+    }
+}
+
+fn column_out(c: &platform::indicator::DrillColumn) -> DrillColumnOut {
+    let (show, href, link_key) = match c.show {
+        Show::Text => ("text", None, None),
+        Show::Number => ("number", None, None),
+        Show::Money => ("money", None, None),
+        Show::AgeAtEnd => ("age", None, None),
+        Show::Label(_) => ("label", None, None),
+        Show::Flag(..) => ("flag", None, None),
+        Show::Link { href, id_key } => ("link", Some(href), Some(id_key)),
+        Show::Hidden => ("hidden", None, None),
+    };
+    DrillColumnOut {
+        key: c.key,
+        name: c.zh,
+        name_en: c.en,
+        show,
+        href,
+        link_key,
+    }
+}
+
+/// A drill-down cell's value from its row, as the column shows it.
+fn cell_value(
+    r: &sqlx::any::AnyRow,
+    i: usize,
+    c: &platform::indicator::DrillColumn,
+    period: &Period,
+) -> AppResult<Value> {
+    use sqlx::{TypeInfo, ValueRef};
+    let raw = r.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let is_int = {
+        let t = raw.type_info();
+        let n = t.name().to_ascii_uppercase();
+        n.contains("INT")
+    };
+    Ok(match c.show {
+        Show::Number | Show::Money => json!(r.try_get::<i64, _>(i)?),
+        Show::Flag(zh, _) => {
+            let on = if is_int {
+                r.try_get::<i64, _>(i)? == 1
+            } else {
+                r.try_get::<String, _>(i)? == "1"
+            };
+            let _ = zh;
+            json!(on)
+        }
+        Show::AgeAtEnd => {
+            let birth: String = r.try_get(i)?;
+            match time::parse_date(&birth) {
+                Some(b) => json!(ident::age_on(b, period.end)),
+                None => Value::Null,
+            }
+        }
+        Show::Label(labels) => {
+            let v: String = r.try_get(i)?;
+            match labels.iter().find(|(k, ..)| *k == v) {
+                Some((_, zh, _)) => json!(zh),
+                None => json!(v),
+            }
+        }
+        Show::Text | Show::Link { .. } | Show::Hidden => {
+            if is_int {
+                json!(r.try_get::<i64, _>(i)?)
+            } else {
+                json!(r.try_get::<String, _>(i)?)
+            }
+        }
+    })
 }
 
 pub const DRILL_PER_PAGE: i64 = 50;
 
-/// The records behind one figure, a page at a time. Member lists are masked
-/// and audited.
+/// The records behind one figure, a page at a time, listed from the same
+/// declaration the figure is computed from (source, condition, measure), so
+/// the count (or sum) of the list is the figure. Personal lists are masked
+/// by their declaration and every view of one is audited.
 pub async fn drill(
     db: &Db,
     scope: &Scope,
@@ -1192,7 +1307,7 @@ pub async fn drill(
     page: i64,
     per_page: i64,
 ) -> AppResult<Drill> {
-    let ind = find(code)?;
+    let ind = db.indicator(code)?;
     if let Kind::Ratio { num, den } = ind.kind {
         return Err(AppError::invalid(
             format!(
@@ -1217,17 +1332,23 @@ pub async fn drill(
         unit: ind.unit.symbol(),
         org: OrgRef::from(&org),
         period: period.out(),
-        subject: "orgs",
+        subject: "manual",
+        personal: false,
         total: 0,
+        sum: None,
         page,
         per_page,
-        orgs: vec![],
-        members: vec![],
+        columns: vec![],
+        rows: vec![],
         entries: vec![],
     };
-    let Definition::Records { source, when } = ind.definition else {
+    let Definition::Records {
+        source,
+        when,
+        measure,
+    } = ind.definition
+    else {
         // Manual: the entries of the subtree's orgs for this period.
-        d.subject = "manual";
         let rows = sqlx::query(
             "SELECT o.code, o.name, mv.value, mv.note, mv.entered_at FROM manual_values mv JOIN orgs o ON o.id = mv.org_id \
              WHERE o.path LIKE $1 AND mv.indicator = $2 AND mv.period_start = $3 AND mv.period_end = $4 ORDER BY o.code",
@@ -1250,131 +1371,78 @@ pub async fn drill(
         d.total = d.entries.len() as i64;
         return Ok(d);
     };
+    d.subject = source.subject;
+    d.personal = source.personal;
+    d.columns = source.drill_columns.iter().map(column_out).collect();
     let mut b = Binder::new(like);
     let cond = b.when(when, 0, &period);
     // LIMIT/OFFSET are bound as integers after the text parameters.
     let lim = format!("${}", b.params.len() + 1);
     let off = format!("${}", b.params.len() + 2);
     let params = b.params;
-    match source {
-        Source::Orgs | Source::OrgHistory => {
-            let filter = if source == Source::Orgs {
-                format!("o.path LIKE $1 AND ({cond})")
-            } else {
-                format!(
-                    "o.path LIKE $1 AND EXISTS (SELECT 1 FROM org_history h WHERE h.org_id = o.id AND ({cond}))"
-                )
-            };
-            let count_sql = format!("SELECT COUNT(*) FROM orgs o WHERE {filter}");
-            d.total = bound(&count_sql, &params)
+    let from = source.from;
+    let mut filter = format!("o.path LIKE $1 AND ({cond})");
+    if let Measure::Distinct(col) = measure {
+        // What COUNT(DISTINCT …) leaves out.
+        filter.push_str(&format!(" AND {col} IS NOT NULL"));
+    }
+    let count_sql = match measure {
+        Measure::Distinct(col) => format!(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT {}, {col} FROM {from} WHERE {filter}) t",
+            source.org_column
+        ),
+        Measure::Count | Measure::Sum(_) => format!("SELECT COUNT(*) FROM {from} WHERE {filter}"),
+    };
+    d.total = bound(&count_sql, &params)
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+    if let Measure::Sum(col) = measure {
+        let sum_sql = format!(
+            "SELECT CAST(COALESCE(SUM({col}), 0) AS BIGINT) FROM {from} WHERE {filter}"
+        );
+        d.sum = Some(
+            bound(&sum_sql, &params)
                 .fetch_one(db.pool())
                 .await?
-                .try_get(0)?;
-            let list_sql = format!(
-                "SELECT o.id, o.code, o.name, o.level, o.org_type, o.founded_on, o.legal_cert_status, o.legal_cert_no, o.status \
-                 FROM orgs o WHERE {filter} ORDER BY o.code LIMIT {lim} OFFSET {off}"
-            );
-            let rows = bound(&list_sql, &params)
-                .bind(per_page)
-                .bind(offset)
-                .fetch_all(db.pool())
-                .await?;
-            for r in &rows {
-                let level: String = r.try_get("level")?;
-                d.orgs.push(OrgRecord {
-                    id: r.try_get("id")?,
-                    code: r.try_get("code")?,
-                    name: r.try_get("name")?,
-                    level: ::orgs::model::OrgLevel::parse(&level)
-                        .map(|l| l.label().zh)
-                        .unwrap_or(level),
-                    org_type: r.try_get("org_type")?,
-                    founded_on: r.try_get("founded_on")?,
-                    legal_cert_status: ::orgs::model::LegalCertStatus::label(
-                        &r.try_get::<String, _>("legal_cert_status")?,
-                    )
-                    .zh,
-                    legal_cert_no: r.try_get("legal_cert_no")?,
-                    status: r.try_get("status")?,
-                });
-            }
+                .try_get(0)?,
+        );
+    }
+    let select: Vec<String> = source
+        .drill_columns
+        .iter()
+        .map(|c| c.expr.to_string())
+        .collect();
+    let group = match (measure, source.drill_group) {
+        (Measure::Distinct(_), Some(g)) => format!(" GROUP BY {g}"),
+        _ => String::new(),
+    };
+    let list_sql = format!(
+        "SELECT {} FROM {from} WHERE {filter}{group} ORDER BY {} LIMIT {lim} OFFSET {off}",
+        select.join(", "),
+        source.drill_order
+    );
+    let rows = bound(&list_sql, &params)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await?;
+    for r in &rows {
+        let mut row = DrillRow::new();
+        for (i, c) in source.drill_columns.iter().enumerate() {
+            row.insert(c.key.to_string(), cell_value(r, i, c, &period)?);
         }
-        Source::Memberships | Source::MemberEvents => {
-            d.subject = "members";
-            let person_cols = "p.name, p.gender, p.birth_date, p.id_masked, p.phone_masked, p.education, \
-                               p.new_employment_group, p.migrant, o.code AS org_code, o.name AS org_name";
-            let (count_sql, list_sql) = if source == Source::Memberships {
-                let from = format!(
-                    "FROM {} WHERE o.path LIKE $1 AND ({cond})",
-                    from_clause(source)
-                );
-                (
-                    format!("SELECT COUNT(*) {from}"),
-                    format!(
-                        "SELECT {person_cols}, m.member_no, m.joined_on AS on_date {from} \
-                         ORDER BY o.code, m.member_no LIMIT {lim} OFFSET {off}"
-                    ),
-                )
-            } else {
-                let from = format!(
-                    "FROM {} WHERE o.path LIKE $1 AND ({cond})",
-                    from_clause(source)
-                );
-                (
-                    format!("SELECT COUNT(*) FROM (SELECT DISTINCT e.org_id, e.person_id {from}) t"),
-                    format!(
-                        "SELECT {person_cols}, MIN(e.on_date) AS on_date {from} \
-                         GROUP BY o.id, p.id ORDER BY o.code, on_date, p.name LIMIT {lim} OFFSET {off}"
-                    ),
-                )
-            };
-            d.total = bound(&count_sql, &params)
-                .fetch_one(db.pool())
-                .await?
-                .try_get(0)?;
-            let rows = bound(&list_sql, &params)
-                .bind(per_page)
-                .bind(offset)
-                .fetch_all(db.pool())
-                .await?;
-            for r in &rows {
-                let birth: Option<String> = r.try_get("birth_date")?;
-                let gender: String = r.try_get("gender")?;
-                d.members.push(MemberRecord {
-                    org_code: r.try_get("org_code")?,
-                    org_name: r.try_get("org_name")?,
-                    member_no: if source == Source::Memberships {
-                        Some(r.try_get("member_no")?)
-                    } else {
-                        None
-                    },
-                    name: r.try_get("name")?,
-                    gender: match gender.as_str() {
-                        "male" => "男".into(),
-                        "female" => "女".into(),
-                        _ => gender,
-                    },
-                    age: birth
-                        .as_deref()
-                        .and_then(time::parse_date)
-                        .map(|b| ident::age_on(b, period.end)),
-                    id_masked: r.try_get("id_masked")?,
-                    phone_masked: r.try_get("phone_masked")?,
-                    education: r.try_get("education")?,
-                    new_employment_group: r.try_get("new_employment_group")?,
-                    migrant: r.try_get::<i64, _>("migrant")? == 1,
-                    date: r.try_get("on_date")?,
-                });
-            }
-            audit::record(
-                db,
-                &scope.actor,
-                Event::new("report.drill", "indicator", ind.code).org(org.id).detail(json!({
-                    "period": period.spec(), "page": page, "rows": d.members.len(), "total": d.total
-                })),
-            )
-            .await?;
-        }
+        d.rows.push(row);
+    }
+    if source.personal {
+        audit::record(
+            db,
+            &scope.actor,
+            Event::new("report.drill", "indicator", ind.code).org(org.id).detail(json!({
+                "period": period.spec(), "page": page, "rows": d.rows.len(), "total": d.total
+            })),
+        )
+        .await?;
     }
     Ok(d)
 }
@@ -1404,7 +1472,7 @@ pub async fn set_manual(
     value: i64,
     note: &str,
 ) -> AppResult<ManualValue> {
-    let ind = find(code)?;
+    let ind = db.indicator(code)?;
     if !ind.is_manual() {
         let what = match ind.kind {
             Kind::Ratio { .. } => "由分子和分母计算得出",
@@ -1517,7 +1585,7 @@ pub async fn own_manual(
     .fetch_all(db.pool())
     .await?;
     let mut out = Vec::new();
-    for i in catalogue().into_iter().filter(|i| i.is_manual()) {
+    for i in db.catalogue().iter().filter(|i| i.is_manual()) {
         if let Some(r) = rows
             .iter()
             .find(|r| r.try_get::<String, _>("indicator").ok().as_deref() == Some(i.code))
@@ -1539,6 +1607,20 @@ pub async fn own_manual(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The catalogue of the modules whose indicators the engine serves here.
+    fn catalogue() -> Vec<Indicator> {
+        let r = platform::module::Registry::new(vec![
+            crate::module(),
+            ::orgs::module(),
+            members::module(),
+        ]);
+        r.indicators()
+    }
+
+    fn find(code: &str) -> AppResult<Indicator> {
+        platform::indicator::find(&catalogue(), code)
+    }
 
     #[test]
     fn binder_numbers_tokens_once_per_period() {
@@ -1563,10 +1645,10 @@ mod tests {
     #[test]
     fn cached_conditions_read_only_member_records() {
         for i in catalogue() {
-            let Definition::Records { source, when } = i.definition else {
+            let Definition::Records { source, when, .. } = i.definition else {
                 continue;
             };
-            if !cacheable(source) {
+            if !source.cached {
                 continue;
             }
             let b = when.as_bytes();
@@ -1635,19 +1717,21 @@ mod tests {
     #[test]
     fn the_member_sources_share_their_period_test() {
         let p = Period::parse("2026").unwrap();
-        for source in [Source::Memberships, Source::MemberEvents] {
+        for source in [&members::indicators::MEMBERSHIPS, &members::indicators::MEMBER_EVENTS] {
             let mut b = Binder::new("/1/%".into());
             let conds: Vec<String> = catalogue()
                 .iter()
                 .filter_map(|i| match i.definition {
-                    Definition::Records { source: s, when } if s == source => {
+                    Definition::Records {
+                        source: s, when, ..
+                    } if s.key == source.key => {
                         Some(b.when(when, 0, &p))
                     }
                     _ => None,
                 })
                 .collect();
             let (shared, _) = factor(&conds);
-            assert_eq!(shared.len(), 2, "{source:?}: {shared:?}");
+            assert_eq!(shared.len(), 2, "{}: {shared:?}", source.key);
         }
     }
 
@@ -1657,17 +1741,24 @@ mod tests {
         let q = p.previous_year();
         let col = |when, period| Col {
             when,
+            measure: Measure::Count,
+            flow: false,
             period_no: 0,
             period,
         };
-        let a = cache_key(Source::Memberships, &[col("x = 1", p)]);
-        assert_eq!(a, cache_key(Source::Memberships, &[col("x = 1", p)]));
-        assert_ne!(a, cache_key(Source::Memberships, &[col("x = 1", q)]));
-        assert_ne!(a, cache_key(Source::Memberships, &[col("x = 2", p)]));
-        assert_ne!(a, cache_key(Source::MemberEvents, &[col("x = 1", p)]));
+        let a = cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", p)]);
+        assert_eq!(a, cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", p)]));
+        assert_ne!(a, cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", q)]));
+        assert_ne!(a, cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 2", p)]));
+        assert_ne!(a, cache_key(&members::indicators::MEMBER_EVENTS, &[col("x = 1", p)]));
+        let sum = Col {
+            measure: Measure::Sum("m.x"),
+            ..col("x = 1", p)
+        };
+        assert_ne!(a, cache_key(&members::indicators::MEMBERSHIPS, &[sum]));
         assert_ne!(
-            cache_key(Source::Memberships, &[col("x = 1", p), col("x = 2", p)]),
-            cache_key(Source::Memberships, &[col("x = 2", p), col("x = 1", p)])
+            cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", p), col("x = 2", p)]),
+            cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 2", p), col("x = 1", p)])
         );
     }
 
@@ -1690,12 +1781,14 @@ mod tests {
         };
         let cols = [Col {
             when,
+            measure: Measure::Count,
+            flow: false,
             period_no: 0,
             period,
         }];
         let read_first = dataver::versions(db, &like).await.unwrap();
         enrol_in_union(&env, &scope, "竞态").await;
-        let values = per_org_cached(db, &like, Source::Memberships, &cols, true, &read_first)
+        let values = per_org_cached(db, &like, &members::indicators::MEMBERSHIPS, &cols, true, &read_first)
             .await
             .unwrap();
         assert_eq!(values[&union.id.0], vec![1], "computed after the write");
@@ -1703,7 +1796,7 @@ mod tests {
         assert_eq!(now[&union.id.0], read_first[&union.id.0] + 1);
         let l = db
             .org_cache()
-            .lookup(&cache_key(Source::Memberships, &cols), 1, &now);
+            .lookup(&cache_key(&members::indicators::MEMBERSHIPS, &cols), 1, &now);
         assert_eq!(l.stale, vec![union.id.0], "stale: recomputed next time");
         let served = table(db, &scope, union.id, period).await.unwrap();
         let fresh = table_uncached(db, &scope, union.id, period).await.unwrap();

@@ -20,7 +20,7 @@ use super::{
 };
 use charts::{self as svg, ChartOpts, Series};
 use numfmt::{Rounding, Unit};
-use platform::indicator::{catalogue, IndicatorInfo};
+use platform::indicator::IndicatorInfo;
 use platform::{
     audit::{self, Event},
     error::{AppError, AppResult},
@@ -70,8 +70,7 @@ pub fn routes() -> Router<AppState> {
         super::figures::OrgRef,
         super::period::PeriodOut,
         Drill,
-        super::figures::OrgRecord,
-        super::figures::MemberRecord,
+        super::figures::DrillColumnOut,
         super::figures::ManualRecord,
         ManualValue,
         ManualBody
@@ -649,8 +648,10 @@ async fn manual_page(
     let own = figures::own_manual(&st.db, staff.scope(), org_id, period).await?;
     let org = ::orgs::store::get(&st.db, staff.scope(), org_id).await?;
     let en = staff.ctx.tr().is_en();
-    let rows = catalogue()
-        .into_iter()
+    let rows = st
+        .db
+        .catalogue()
+        .iter()
         .filter(|i| i.is_manual())
         .map(|i| {
             let mine = own.iter().find(|m| m.code == i.code);
@@ -765,8 +766,8 @@ async fn export_xlsx(
 /// The indicator catalogue: every indicator of every module.
 #[utoipa::path(get, path = "/api/v1/reports/indicators", tag = "reports",
     responses((status = 200, body = [IndicatorInfo])))]
-async fn api_indicators(_staff: Staff) -> Json<Vec<IndicatorInfo>> {
-    Json(catalogue().iter().map(IndicatorInfo::from).collect())
+async fn api_indicators(State(st): State<AppState>, _staff: Staff) -> Json<Vec<IndicatorInfo>> {
+    Json(st.db.catalogue().iter().map(IndicatorInfo::from).collect())
 }
 
 /// Every figure for an org subtree and period, with last year and the breakdown by child org.

@@ -458,11 +458,11 @@ async fn every_figure_equals_the_count_of_its_drill_down() {
             .await;
         assert_eq!(s, StatusCode::OK, "{code}: {d}");
         assert_eq!(d["total"], f["value"], "{code}");
-        let listed = d["orgs"].as_array().unwrap().len() + d["members"].as_array().unwrap().len();
+        let listed = d["rows"].as_array().unwrap().len();
         assert_eq!(listed as i64, f["value"].as_i64().unwrap(), "{code} list");
         if d["subject"] == "members" {
             member_drills += 1;
-            for m in d["members"].as_array().unwrap() {
+            for m in d["rows"].as_array().unwrap() {
                 assert!(m["id_masked"].as_str().unwrap().contains('*'), "{m}");
                 assert!(m["org_code"].as_str().unwrap().starts_with("SF-01"), "{m}");
             }
@@ -512,7 +512,7 @@ async fn every_figure_equals_the_count_of_its_drill_down() {
         .get_json(&format!("/api/v1/reports/drill?org={county}&period=2026&code=orgs_grassroots&per_page=20&page=3"))
         .await;
     assert_eq!(p2["total"], 52);
-    assert_eq!(p2["orgs"].as_array().unwrap().len(), 12);
+    assert_eq!(p2["rows"].as_array().unwrap().len(), 12);
 }
 
 #[tokio::test]
@@ -991,7 +991,7 @@ async fn on_the_demo_data_a_county_dashboard_is_scoped_and_figures_match_drill_d
             ))
             .await;
         assert_eq!(s, StatusCode::OK, "{code}: {d}");
-        let listed = d["orgs"].as_array().unwrap().len() + d["members"].as_array().unwrap().len();
+        let listed = d["rows"].as_array().unwrap().len();
         assert_eq!(listed as i64, f["value"].as_i64().unwrap(), "{code}");
     }
     // The big ones: the total, counted page by page.
@@ -1003,7 +1003,7 @@ async fn on_the_demo_data_a_county_dashboard_is_scoped_and_figures_match_drill_d
                 "/api/v1/reports/drill?org={county}&period={year}&code=members_total&per_page=500&page={page_no}"
             ))
             .await;
-        let n = d["members"].as_array().unwrap().len();
+        let n = d["rows"].as_array().unwrap().len();
         listed += n;
         if n < 500 {
             break;
