@@ -4,8 +4,7 @@
 
 use numfmt::Unit;
 use platform::indicator::{
-    Aggregation, DrillColumn, Indicator, Kind, Measure, RecordSource, Show, MEMBERS,
-    MEMBER_PROFILE,
+    Aggregation, DrillColumn, Indicator, Kind, Measure, RecordSource, Show, MEMBERS, MEMBER_PROFILE,
 };
 
 const GENDERS: &[(&str, &str, &str)] = &[("male", "男", "Male"), ("female", "女", "Female")];
@@ -187,7 +186,8 @@ pub fn indicators() -> Vec<Indicator> {
         .about(
             "期末在册会员人数(入会日期不晚于期末、期末未退会或转出;保留会籍者计入)",
             "Members on the roll at the end of the period (joined by then, not left or transferred out by then; retained memberships count)",
-        ),
+        )
+        .headline(),
         event!(
             "members_joined",
             "新入会会员",
@@ -195,7 +195,8 @@ pub fn indicators() -> Vec<Indicator> {
             "e.kind = 'join'",
             "统计期内办理入会的人数(会籍变化“入会”)",
             "People who joined a union in the period (join events)"
-        ),
+        )
+        .headline(),
         event!(
             "members_transfer_in",
             "转入会员",
@@ -244,7 +245,8 @@ pub fn indicators() -> Vec<Indicator> {
             "p.migrant = 1",
             "期末在册会员中农民工人数",
             "Members at the end of the period who are migrant workers"
-        ),
+        )
+        .headline(),
         stock!(
             "members_women",
             "女会员",
@@ -253,7 +255,8 @@ pub fn indicators() -> Vec<Indicator> {
             "p.gender = 'female'",
             "期末在册会员中女性人数",
             "Women among the members at the end of the period"
-        ),
+        )
+        .headline(),
         stock!(
             "members_new_employment",
             "新就业形态会员",
@@ -262,7 +265,8 @@ pub fn indicators() -> Vec<Indicator> {
             "p.new_employment_group <> ''",
             "期末在册会员中新就业形态劳动者人数",
             "Members at the end of the period who are new-employment workers"
-        ),
+        )
+        .headline(),
         stock!(
             "members_activated",
             "实名制上网会员",
@@ -283,7 +287,8 @@ pub fn indicators() -> Vec<Indicator> {
         .about(
             "实名制上网会员 ÷ 会员总数",
             "Members activated online ÷ members",
-        ),
+        )
+        .headline(),
         neg!("members_neg_courier", "快递员", "couriers"),
         neg!("members_neg_food_delivery", "外卖送餐员", "food-delivery riders"),
         neg!("members_neg_truck_driver", "货车司机", "truck drivers"),

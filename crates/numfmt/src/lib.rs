@@ -68,11 +68,14 @@ pub enum Unit {
     Times,
     /// 名 — headcount (先进个人).
     Headcount,
+    /// 元, counted in fen: money summed from records (an integer number of
+    /// fen), written in 元 with its fen digits.
+    Fen,
 }
 
 impl Unit {
     /// Every unit, in declaration order.
-    pub const ALL: [Unit; 18] = [
+    pub const ALL: [Unit; 19] = [
         Unit::Ge,
         Unit::Person,
         Unit::PersonTime,
@@ -91,6 +94,7 @@ impl Unit {
         Unit::Card,
         Unit::Times,
         Unit::Headcount,
+        Unit::Fen,
     ];
 
     /// The Chinese symbol written after the number.
@@ -114,6 +118,7 @@ impl Unit {
             Unit::Card => "张",
             Unit::Times => "次",
             Unit::Headcount => "名",
+            Unit::Fen => "元",
         }
     }
 
@@ -122,6 +127,8 @@ impl Unit {
     pub fn from_symbol(s: &str) -> Option<Unit> {
         let s = s.trim();
         let unit = match s {
+            // 元 is the yuan count; fen-counted money is declared, not typed.
+            "元" => Unit::Yuan,
             "％" | "percent" => Unit::Percent,
             "平方米" | "m²" | "m2" | "平米" => Unit::SquareMetre,
             _ => return Unit::ALL.into_iter().find(|u| u.symbol() == s),
@@ -150,6 +157,7 @@ impl Unit {
             Unit::Card => "cards",
             Unit::Times => "times",
             Unit::Headcount => "people",
+            Unit::Fen => "yuan",
         }
     }
 
@@ -431,6 +439,15 @@ fn signed(neg: bool, body: String) -> String {
 /// [`Unit::WanYuan`] counts are already in 万元 and move to 亿元 when
 /// scaled; [`Unit::Percent`] is never scaled or approximated.
 pub fn format_count(n: i64, unit: Unit, style: Rounding) -> String {
+    if unit == Unit::Fen {
+        // Money keeps its fen: exact, or 万元 with two decimals.
+        let money = if style == Rounding::Exact {
+            Rounding::Exact
+        } else {
+            Rounding::MONEY
+        };
+        return format_money_fen(n, money);
+    }
     let v = i128::from(n);
     let neg = v < 0;
     let a = v.abs();
@@ -705,7 +722,9 @@ mod tests {
 
     #[test]
     fn unit_symbols_round_trip() {
-        for u in Unit::ALL {
+        // Fen-counted money is written in 元 like Unit::Yuan; typed 元 is yuan.
+        assert_eq!(Unit::Fen.symbol(), Unit::Yuan.symbol());
+        for u in Unit::ALL.into_iter().filter(|u| *u != Unit::Fen) {
             assert_eq!(Unit::from_symbol(u.symbol()), Some(u), "{u:?}");
             assert!(!u.en().is_empty());
             assert_eq!(u.to_string(), u.symbol());
@@ -716,10 +735,27 @@ mod tests {
         assert_eq!(Unit::from_symbol("斤"), None);
         assert_eq!(Unit::from_symbol(""), None);
         assert_eq!(Unit::WanYuan.en(), "10k yuan");
-        let mut syms: Vec<_> = Unit::ALL.iter().map(|u| u.symbol()).collect();
+        let mut syms: Vec<_> = Unit::ALL
+            .iter()
+            .filter(|u| **u != Unit::Fen)
+            .map(|u| u.symbol())
+            .collect();
         syms.sort_unstable();
         syms.dedup();
-        assert_eq!(syms.len(), Unit::ALL.len());
+        assert_eq!(syms.len(), Unit::ALL.len() - 1);
+    }
+
+    #[test]
+    fn money_counted_in_fen() {
+        assert_eq!(
+            format_count(135_050, Unit::Fen, Rounding::Exact),
+            "1350.50元"
+        );
+        assert_eq!(
+            format_count(58_112_700 * Y, Unit::Fen, Rounding::WAN),
+            "5811.27万元"
+        );
+        assert_eq!(format_count(0, Unit::Fen, Rounding::WAN), "0元");
     }
 
     #[test]

@@ -22,9 +22,21 @@ const ORG_COLUMNS: &[DrillColumn] = &[
             id_key: "id",
         },
     ),
-    DrillColumn::new("level", "o.level", "层级", "Level", Show::Label(LEVEL_LABELS)),
+    DrillColumn::new(
+        "level",
+        "o.level",
+        "层级",
+        "Level",
+        Show::Label(LEVEL_LABELS),
+    ),
     DrillColumn::new("org_type", "o.org_type", "组织类型", "Type", Show::Text),
-    DrillColumn::new("founded_on", "o.founded_on", "成立日期", "Founded", Show::Text),
+    DrillColumn::new(
+        "founded_on",
+        "o.founded_on",
+        "成立日期",
+        "Founded",
+        Show::Text,
+    ),
     DrillColumn::new(
         "legal_cert_status",
         "o.legal_cert_status",
@@ -32,7 +44,13 @@ const ORG_COLUMNS: &[DrillColumn] = &[
         "Legal person",
         Show::Label(CERT_LABELS),
     ),
-    DrillColumn::new("legal_cert_no", "o.legal_cert_no", "证书编号", "Certificate no.", Show::Text),
+    DrillColumn::new(
+        "legal_cert_no",
+        "o.legal_cert_no",
+        "证书编号",
+        "Certificate no.",
+        Show::Text,
+    ),
     DrillColumn::new(
         "status",
         "o.status",
@@ -131,7 +149,8 @@ pub fn indicators() -> Vec<Indicator> {
         .about(
             "期末存续的基层工会个数(成立日期不晚于期末、期末未撤销)",
             "Grassroots unions existing at the end of the period (founded by then, not closed by then)",
-        ),
+        )
+        .headline(),
         Indicator::records(
             "orgs_grassroots_new",
             "新建基层工会",
@@ -186,7 +205,8 @@ pub fn indicators() -> Vec<Indicator> {
         .about(
             "期末存续、持有效工会法人资格证书(含已变更)的各级工会个数",
             "Unions at any level holding a valid (or amended) legal-person certificate at the end of the period",
-        ),
+        )
+        .headline(),
         Indicator::records(
             "orgs_legal_cert_new",
             "新办法人资格证",

@@ -245,6 +245,8 @@ pub struct Indicator {
     /// What the figure counts, in words, for the catalogue page and the API.
     pub about_zh: &'static str,
     pub about_en: &'static str,
+    /// Shown among the dashboard's headline figures.
+    pub headline: bool,
 }
 
 impl Indicator {
@@ -276,6 +278,7 @@ impl Indicator {
             },
             about_zh: "",
             about_en: "",
+            headline: false,
         }
     }
 
@@ -300,6 +303,7 @@ impl Indicator {
             definition: Definition::Derived,
             about_zh: "",
             about_en: "",
+            headline: false,
         }
     }
 
@@ -323,6 +327,7 @@ impl Indicator {
             definition: Definition::Entered,
             about_zh: "",
             about_en: "",
+            headline: false,
         }
     }
 
@@ -337,6 +342,12 @@ impl Indicator {
             };
             self.aggregation = aggregation;
         }
+        self
+    }
+
+    /// A headline figure of the dashboard.
+    pub const fn headline(mut self) -> Indicator {
+        self.headline = true;
         self
     }
 

@@ -1,7 +1,8 @@
 //! The figures table as an xlsx workbook: a summary sheet with every figure,
 //! one sheet per section, and the breakdown by child org. The numbers are the
 //! JSON's numbers (counts as integers, ratios as percentages with one
-//! decimal), so a test can read the file back and compare.
+//! decimal), so a test can read the file back and compare — except money
+//! counted in fen, which the sheet shows in 元 with its fen digits.
 
 use super::figures::{Amount, Figure, FigureTable};
 use platform::error::{AppError, AppResult};
@@ -20,8 +21,9 @@ pub const HEADERS: [&str; 10] = [
     "统计期",
 ];
 
-fn amount_cell(a: Amount) -> CellOut {
+fn amount_cell(a: Amount, unit: Option<numfmt::Unit>) -> CellOut {
     match a {
+        Amount::Count(n) if unit == Some(numfmt::Unit::Fen) => CellOut::Num(n as f64 / 100.0),
         Amount::Count(n) => CellOut::Int(n),
         Amount::Ratio(n, d) => {
             super::figures::percent_1dp(n, d).map_or(CellOut::Empty, CellOut::Num)
@@ -35,8 +37,8 @@ fn figure_row(f: &Figure, period: &str) -> Vec<CellOut> {
         f.code.into(),
         f.name.into(),
         f.unit.into(),
-        amount_cell(f.amount),
-        amount_cell(f.previous_amount),
+        amount_cell(f.amount, f.unit_kind),
+        amount_cell(f.previous_amount, f.unit_kind),
         f.change.clone().into(),
         f.numerator.into(),
         f.denominator.into(),
@@ -87,7 +89,11 @@ pub fn sheets(t: &FigureTable) -> Vec<SheetOut> {
             .figures()
             .map(|f| {
                 let mut r: Vec<CellOut> = vec![f.code.into(), f.name.into()];
-                r.extend(f.breakdown.iter().map(|c| amount_cell(c.amount)));
+                r.extend(
+                    f.breakdown
+                        .iter()
+                        .map(|c| amount_cell(c.amount, f.unit_kind)),
+                );
                 r
             })
             .collect(),

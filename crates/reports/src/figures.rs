@@ -663,6 +663,8 @@ pub struct Figure {
     pub previous_amount: Amount,
     #[serde(skip)]
     pub unit_kind: Option<numfmt::Unit>,
+    /// One of the dashboard's headline figures.
+    pub headline: bool,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -918,6 +920,7 @@ async fn table_with(
             amount: r.cur,
             previous_amount: r.prev,
             unit_kind: Some(i.unit),
+            headline: i.headline,
         };
         match sections.iter_mut().find(|s| s.key == i.section.key) {
             Some(s) => s.figures.push(f),
@@ -1198,7 +1201,13 @@ impl Drill {
         let text = match row.get(col.key) {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Bool(b)) => if *b { "✓".into() } else { String::new() },
+            Some(Value::Bool(b)) => {
+                if *b {
+                    "✓".into()
+                } else {
+                    String::new()
+                }
+            }
             Some(Value::Number(n)) if col.show == "money" => n
                 .as_i64()
                 .map(|f| numfmt::format_fen_table(f, false))
@@ -1398,9 +1407,8 @@ pub async fn drill(
         .await?
         .try_get(0)?;
     if let Measure::Sum(col) = measure {
-        let sum_sql = format!(
-            "SELECT CAST(COALESCE(SUM({col}), 0) AS BIGINT) FROM {from} WHERE {filter}"
-        );
+        let sum_sql =
+            format!("SELECT CAST(COALESCE(SUM({col}), 0) AS BIGINT) FROM {from} WHERE {filter}");
         d.sum = Some(
             bound(&sum_sql, &params)
                 .fetch_one(db.pool())
@@ -1408,10 +1416,15 @@ pub async fn drill(
                 .try_get(0)?,
         );
     }
+    // Integers as BIGINT on both backends (PostgreSQL's SUM of a BIGINT is
+    // NUMERIC), so a module's aggregates decode the same everywhere.
     let select: Vec<String> = source
         .drill_columns
         .iter()
-        .map(|c| c.expr.to_string())
+        .map(|c| match c.show {
+            Show::Number | Show::Money => format!("CAST({} AS BIGINT)", c.expr),
+            _ => c.expr.to_string(),
+        })
         .collect();
     let group = match (measure, source.drill_group) {
         (Measure::Distinct(_), Some(g)) => format!(" GROUP BY {g}"),
@@ -1438,9 +1451,11 @@ pub async fn drill(
         audit::record(
             db,
             &scope.actor,
-            Event::new("report.drill", "indicator", ind.code).org(org.id).detail(json!({
-                "period": period.spec(), "page": page, "rows": d.rows.len(), "total": d.total
-            })),
+            Event::new("report.drill", "indicator", ind.code)
+                .org(org.id)
+                .detail(json!({
+                    "period": period.spec(), "page": page, "rows": d.rows.len(), "total": d.total
+                })),
         )
         .await?;
     }
@@ -1717,16 +1732,17 @@ mod tests {
     #[test]
     fn the_member_sources_share_their_period_test() {
         let p = Period::parse("2026").unwrap();
-        for source in [&members::indicators::MEMBERSHIPS, &members::indicators::MEMBER_EVENTS] {
+        for source in [
+            &members::indicators::MEMBERSHIPS,
+            &members::indicators::MEMBER_EVENTS,
+        ] {
             let mut b = Binder::new("/1/%".into());
             let conds: Vec<String> = catalogue()
                 .iter()
                 .filter_map(|i| match i.definition {
                     Definition::Records {
                         source: s, when, ..
-                    } if s.key == source.key => {
-                        Some(b.when(when, 0, &p))
-                    }
+                    } if s.key == source.key => Some(b.when(when, 0, &p)),
                     _ => None,
                 })
                 .collect();
@@ -1747,18 +1763,36 @@ mod tests {
             period,
         };
         let a = cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", p)]);
-        assert_eq!(a, cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", p)]));
-        assert_ne!(a, cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", q)]));
-        assert_ne!(a, cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 2", p)]));
-        assert_ne!(a, cache_key(&members::indicators::MEMBER_EVENTS, &[col("x = 1", p)]));
+        assert_eq!(
+            a,
+            cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", p)])
+        );
+        assert_ne!(
+            a,
+            cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", q)])
+        );
+        assert_ne!(
+            a,
+            cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 2", p)])
+        );
+        assert_ne!(
+            a,
+            cache_key(&members::indicators::MEMBER_EVENTS, &[col("x = 1", p)])
+        );
         let sum = Col {
             measure: Measure::Sum("m.x"),
             ..col("x = 1", p)
         };
         assert_ne!(a, cache_key(&members::indicators::MEMBERSHIPS, &[sum]));
         assert_ne!(
-            cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 1", p), col("x = 2", p)]),
-            cache_key(&members::indicators::MEMBERSHIPS, &[col("x = 2", p), col("x = 1", p)])
+            cache_key(
+                &members::indicators::MEMBERSHIPS,
+                &[col("x = 1", p), col("x = 2", p)]
+            ),
+            cache_key(
+                &members::indicators::MEMBERSHIPS,
+                &[col("x = 2", p), col("x = 1", p)]
+            )
         );
     }
 
@@ -1788,15 +1822,24 @@ mod tests {
         }];
         let read_first = dataver::versions(db, &like).await.unwrap();
         enrol_in_union(&env, &scope, "竞态").await;
-        let values = per_org_cached(db, &like, &members::indicators::MEMBERSHIPS, &cols, true, &read_first)
-            .await
-            .unwrap();
+        let values = per_org_cached(
+            db,
+            &like,
+            &members::indicators::MEMBERSHIPS,
+            &cols,
+            true,
+            &read_first,
+        )
+        .await
+        .unwrap();
         assert_eq!(values[&union.id.0], vec![1], "computed after the write");
         let now = dataver::versions(db, &like).await.unwrap();
         assert_eq!(now[&union.id.0], read_first[&union.id.0] + 1);
-        let l = db
-            .org_cache()
-            .lookup(&cache_key(&members::indicators::MEMBERSHIPS, &cols), 1, &now);
+        let l = db.org_cache().lookup(
+            &cache_key(&members::indicators::MEMBERSHIPS, &cols),
+            1,
+            &now,
+        );
         assert_eq!(l.stale, vec![union.id.0], "stale: recomputed next time");
         let served = table(db, &scope, union.id, period).await.unwrap();
         let fresh = table_uncached(db, &scope, union.id, period).await.unwrap();

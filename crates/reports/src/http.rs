@@ -488,19 +488,10 @@ async fn dashboard(
         &ChartOpts::with_unit(unit_person),
     ));
 
-    let kpi_codes = [
-        "orgs_grassroots",
-        "members_total",
-        "members_joined",
-        "members_online_rate",
-        "members_new_employment",
-        "members_migrant",
-        "members_women",
-        "orgs_legal_person",
-    ];
-    let kpis = kpi_codes
-        .iter()
-        .filter_map(|c| t.get(c))
+    // The headline figures every module declares, in catalogue order.
+    let kpis = t
+        .figures()
+        .filter(|f| f.headline)
         .map(|f| Kpi {
             label: name_of(f, en),
             value: value_view(f, f.amount, org, &spec, Rounding::WAN),

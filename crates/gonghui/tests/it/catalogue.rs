@@ -11,7 +11,7 @@ fn catalogue() -> Vec<Indicator> {
 
 #[test]
 fn catalogue_is_consistent() {
-        let all = catalogue();
+    let all = catalogue();
     assert!(all.len() > 30, "{}", all.len());
     let mut codes: Vec<&str> = all.iter().map(|i| i.code).collect();
     codes.sort_unstable();
@@ -77,7 +77,7 @@ fn catalogue_is_consistent() {
 
 #[test]
 fn groups_stay_inside_one_section() {
-        let all = catalogue();
+    let all = catalogue();
     for i in &all {
         if let Some(g) = i.group {
             assert!(all

@@ -6,6 +6,7 @@
 mod catalogue;
 mod common;
 mod join_and_cards;
+mod kit;
 mod members;
 mod platform;
 mod reports;
