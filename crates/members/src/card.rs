@@ -11,13 +11,13 @@ use axum::{
     extract::{Path, Query, State},
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
-    Json, Router,
+    routing::get,
+    Json,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
-use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use super::{join::Public, model, store};
 use platform::{
@@ -32,7 +32,7 @@ use platform::{
         ctx::{Ctx, Staff},
         html,
         pages::Chrome,
-        AppState,
+        AppState, Routes,
     },
 };
 
@@ -445,23 +445,12 @@ pub async fn view_by_token(db: &Db, keys: &Keys, raw: &str) -> AppResult<HolderV
 
 // ------------------------------------------------------------------ HTTP
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/members/{id}/card", get(card_page).post(card_issue))
-        .route("/cards/view", get(view_page))
-        .route("/cards/verify", get(verify_page))
-        .route("/api/v1/cards/verify", post(api_verify))
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(api_verify),
-    components(schemas(VerifyBody, Verification, CardRow))
-)]
-struct ApiDoc;
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+pub fn routes() -> Routes {
+    Routes::new()
+        .page("/members/{id}/card", get(card_page).post(card_issue))
+        .page("/cards/view", get(view_page))
+        .page("/cards/verify", get(verify_page))
+        .api(routes!(api_verify))
 }
 
 fn actor_of(ctx: &Ctx) -> AppResult<Actor> {

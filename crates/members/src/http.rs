@@ -7,11 +7,11 @@ use askama::Template;
 use axum::{
     extract::{DefaultBodyLimit, Multipart, Path, Query, State},
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
-    Form, Json, Router,
+    routing::{get, post, MethodRouter},
+    Form, Json,
 };
 use serde::Deserialize;
-use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use super::{
     import::{self, JobRow},
@@ -29,93 +29,46 @@ use {
         i18n::Msg,
         scope::{Perm, Scope},
         time,
-        web::{ctx::Staff, download, html, pages::Chrome, AppState, XLSX},
+        web::{ctx::Staff, download, html, pages::Chrome, AppState, Routes, XLSX},
     },
 };
 
 /// Uploads may be large rosters.
 const MAX_UPLOAD: usize = 300 * 1024 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/members", get(list_page).post(create_submit))
-        .route("/members/new", get(new_form))
-        .route("/members/export", get(export))
-        .route(
+/// The roster pages and the members API, registered with its documentation.
+pub fn routes() -> Routes {
+    let upload_limit = |m: MethodRouter<AppState>| m.layer(DefaultBodyLimit::max(MAX_UPLOAD));
+    Routes::new()
+        .page("/members", get(list_page).post(create_submit))
+        .page("/members/new", get(new_form))
+        .page("/members/export", get(export))
+        .page(
             "/members/import",
-            get(import_page)
-                .post(import_upload)
-                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+            upload_limit(get(import_page).post(import_upload)),
         )
-        .route("/members/import/template.xlsx", get(template))
-        .route("/members/import/{job}", get(job_page))
-        .route("/members/import/{job}/rejects.xlsx", get(job_rejects))
-        .route(
+        .page("/members/import/template.xlsx", get(template))
+        .page("/members/import/{job}", get(job_page))
+        .page("/members/import/{job}/rejects.xlsx", get(job_rejects))
+        .page(
             "/members/transfers",
             get(transfers_page).post(transfer_start),
         )
-        .route("/members/transfers/{id}/approve", post(transfer_approve))
-        .route("/members/transfers/{id}/reject", post(transfer_reject))
-        .route("/members/{id}", get(show_page))
-        .route("/members/{id}/unmask", post(unmask_page))
-        .route("/members/{id}/status", post(status_submit))
-        .route("/api/v1/members", get(api_list).post(api_create))
-        .route("/api/v1/members/counts", get(api_counts))
-        .route("/api/v1/members/export", get(export))
-        .route(
-            "/api/v1/members/import",
-            post(api_import).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
-        )
-        .route("/api/v1/members/import/{job}", get(api_job))
-        .route(
-            "/api/v1/members/transfers",
-            get(api_transfers).post(api_transfer_start),
-        )
-        .route(
-            "/api/v1/members/transfers/{id}/approve",
-            post(api_transfer_approve),
-        )
-        .route(
-            "/api/v1/members/transfers/{id}/reject",
-            post(api_transfer_reject),
-        )
-        .route("/api/v1/members/{id}", get(api_get))
-        .route("/api/v1/members/{id}/unmask", post(api_unmask))
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        api_list,
-        api_create,
-        api_counts,
-        api_get,
-        api_unmask,
-        api_import,
-        api_job,
-        api_transfers,
-        api_transfer_start,
-        api_transfer_approve,
-        api_transfer_reject
-    ),
-    components(schemas(
-        MemberListRow,
-        MemberDetail,
-        RosterCounts,
-        Unmasked,
-        RawMember,
-        JobRow,
-        TransferRow,
-        TransferBody,
-        DecisionBody,
-        ListResponse,
-        CreateResponse
-    ))
-)]
-struct ApiDoc;
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+        .page("/members/transfers/{id}/approve", post(transfer_approve))
+        .page("/members/transfers/{id}/reject", post(transfer_reject))
+        .page("/members/{id}", get(show_page))
+        .page("/members/{id}/unmask", post(unmask_page))
+        .page("/members/{id}/status", post(status_submit))
+        .api(routes!(api_list, api_create))
+        .api(routes!(api_counts))
+        .api(routes!(api_export))
+        .api_with(routes!(api_import), upload_limit)
+        .api(routes!(api_job))
+        .api(routes!(api_transfers, api_transfer_start))
+        .api(routes!(api_transfer_approve))
+        .api(routes!(api_transfer_reject))
+        .api(routes!(api_get))
+        .api(routes!(api_unmask))
 }
 
 // ------------------------------------------------------------------ list
@@ -281,6 +234,19 @@ async fn api_counts(
 }
 
 // ---------------------------------------------------------------- export
+
+/// The roster as xlsx (or CSV with `format=csv`), masked unless `unmasked=1`
+/// and the caller may unmask; every export is audited.
+#[utoipa::path(get, path = "/api/v1/members/export", tag = "members", params(ListParams),
+    responses((status = 200, description = "xlsx or CSV file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              (status = 403), (status = 404)))]
+async fn api_export(
+    st: State<AppState>,
+    staff: Staff,
+    p: Query<ListParams>,
+) -> AppResult<Response> {
+    export(st, staff, p).await
+}
 
 async fn export(
     State(st): State<AppState>,

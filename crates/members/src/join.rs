@@ -12,11 +12,11 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
-    Form, Json, Router,
+    Form, Json,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use super::{
     card,
@@ -39,7 +39,7 @@ use {
             ctx::{Ctx, Staff},
             html,
             pages::Chrome,
-            AppState,
+            AppState, Routes,
         },
     },
 };
@@ -637,29 +637,18 @@ pub fn join_url(base: &str, code: &str) -> String {
 
 // ------------------------------------------------------------------ HTTP
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/join", get(find_page))
-        .route("/join/status", get(status_form).post(status_submit))
-        .route("/join/{code}", get(form_page).post(form_submit))
-        .route("/members/joins", get(review_page))
-        .route("/members/joins/qr", get(qr_page))
-        .route("/members/joins/{id}/approve", post(approve_submit))
-        .route("/members/joins/{id}/reject", post(reject_submit))
-        .route("/api/v1/joins", get(api_list))
-        .route("/api/v1/joins/{id}/approve", post(api_approve))
-        .route("/api/v1/joins/{id}/reject", post(api_reject))
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(api_list, api_approve, api_reject),
-    components(schemas(JoinRow, RejectBody, Approved, JoinForm, StatusView, UnionHit))
-)]
-struct ApiDoc;
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+pub fn routes() -> Routes {
+    Routes::new()
+        .page("/join", get(find_page))
+        .page("/join/status", get(status_form).post(status_submit))
+        .page("/join/{code}", get(form_page).post(form_submit))
+        .page("/members/joins", get(review_page))
+        .page("/members/joins/qr", get(qr_page))
+        .page("/members/joins/{id}/approve", post(approve_submit))
+        .page("/members/joins/{id}/reject", post(reject_submit))
+        .api(routes!(api_list))
+        .api(routes!(api_approve))
+        .api(routes!(api_reject))
 }
 
 #[derive(Deserialize, Default)]

@@ -49,18 +49,7 @@ pub fn module() -> Module {
         nav: Some(("nav.members", "/members")),
         migrations: MIGRATIONS,
         i18n: i18n::CATALOG,
-        routes: || {
-            axum::Router::new()
-                .merge(http::routes())
-                .merge(join::routes())
-                .merge(card::routes())
-        },
-        openapi: || {
-            let mut doc = http::openapi();
-            doc.merge(join::openapi());
-            doc.merge(card::openapi());
-            doc
-        },
+        routes: || http::routes().merge(join::routes()).merge(card::routes()),
         indicators: indicators::indicators,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
         org_holds: &[OrgHold {

@@ -6,10 +6,10 @@ use axum::{
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
-    Form, Json, Router,
+    Form, Json,
 };
 use serde::Deserialize;
-use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use super::{
     model::{LegalCertStatus, OrgLevel, ORG_TYPES},
@@ -19,55 +19,25 @@ use platform::{
     error::{AppError, AppResult},
     ids::OrgId,
     time,
-    web::{ctx::Staff, html, pages::Chrome, AppState},
+    web::{ctx::Staff, html, pages::Chrome, AppState, Routes},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/orgs", get(index))
-        .route("/orgs/{id}", get(show))
-        .route("/orgs/{id}/new", get(new_child_form))
-        .route("/orgs/{id}/children", post(create_child))
-        .route("/orgs/{id}/edit", get(edit_form).post(edit_submit))
-        .route("/orgs/{id}/move", post(move_submit))
-        .route("/orgs/{id}/close", post(close_submit))
-        .route("/api/v1/orgs", get(api_list))
-        .route("/api/v1/orgs/{id}", get(api_get).patch(api_update))
-        .route(
-            "/api/v1/orgs/{id}/children",
-            get(api_children).post(api_create),
-        )
-        .route("/api/v1/orgs/{id}/move", post(api_move))
-        .route("/api/v1/orgs/{id}/close", post(api_close))
-        .route("/api/v1/orgs/{id}/history", get(api_history))
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        api_list,
-        api_get,
-        api_children,
-        api_create,
-        api_update,
-        api_move,
-        api_close,
-        api_history
-    ),
-    components(schemas(
-        Org,
-        OrgInput,
-        OrgLevel,
-        MoveBody,
-        CloseBody,
-        SubtreeCounts,
-        HistoryEntry
-    ))
-)]
-struct ApiDoc;
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The org pages and the JSON API, registered with its documentation.
+pub fn routes() -> Routes {
+    Routes::new()
+        .page("/orgs", get(index))
+        .page("/orgs/{id}", get(show))
+        .page("/orgs/{id}/new", get(new_child_form))
+        .page("/orgs/{id}/children", post(create_child))
+        .page("/orgs/{id}/edit", get(edit_form).post(edit_submit))
+        .page("/orgs/{id}/move", post(move_submit))
+        .page("/orgs/{id}/close", post(close_submit))
+        .api(routes!(api_list))
+        .api(routes!(api_get, api_update))
+        .api(routes!(api_children, api_create))
+        .api(routes!(api_move))
+        .api(routes!(api_close))
+        .api(routes!(api_history))
 }
 
 async fn index(staff: Staff) -> Response {

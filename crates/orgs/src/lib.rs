@@ -16,7 +16,6 @@ pub fn module() -> platform::module::Module {
         nav: Some(("nav.orgs", "/orgs")),
         i18n: i18n::CATALOG,
         routes: http::routes,
-        openapi: http::openapi,
         indicators: indicators::indicators,
         seed_demo: Some(|st| {
             Box::pin(async move { demo::seed_orgs_and_accounts(st).await.map(|_| ()) })

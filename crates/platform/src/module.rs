@@ -14,7 +14,11 @@ use std::{future::Future, pin::Pin};
 
 use axum::Router;
 
-use crate::{i18n, indicator::Indicator, web::AppState};
+use crate::{
+    i18n,
+    indicator::Indicator,
+    web::{AppState, RoutePath, Routes},
+};
 
 /// One schema change, in portable SQL (see `db` for the tokens).
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +55,8 @@ pub struct Module {
     pub migrations: &'static [Migration],
     /// The module's strings, sorted by key.
     pub i18n: i18n::Catalog,
-    pub routes: fn() -> Router<AppState>,
-    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// Its pages and its JSON API, registered together ([`Routes`]).
+    pub routes: fn() -> Routes,
     /// The module's statistical indicators (see `indicator`).
     pub indicators: fn() -> Vec<Indicator>,
     /// What keeps an org from closing while it has them.
@@ -73,8 +77,7 @@ impl Module {
             nav: None,
             migrations: &[],
             i18n: &[],
-            routes: Router::new,
-            openapi: empty_openapi,
+            routes: Routes::new,
             indicators: Vec::new,
             org_holds: &[],
             seed_demo: None,
@@ -83,14 +86,14 @@ impl Module {
     }
 }
 
-fn empty_openapi() -> utoipa::openapi::OpenApi {
-    utoipa::openapi::OpenApiBuilder::new().build()
-}
-
 /// The modules of this binary, in registry order.
 pub struct Registry {
     modules: Vec<Module>,
     nav: crate::web::ctx::Nav,
+    /// The API document of every module's JSON endpoints, built once.
+    openapi: utoipa::openapi::OpenApi,
+    /// Every path every module registered.
+    paths: Vec<RoutePath>,
 }
 
 impl Registry {
@@ -120,9 +123,28 @@ impl Registry {
             .iter()
             .filter_map(|m| m.nav.map(|(label, href)| (m.key, label, href)))
             .collect::<Vec<_>>();
+        let mut openapi = utoipa::openapi::OpenApiBuilder::new()
+            .info(
+                utoipa::openapi::InfoBuilder::new()
+                    .title("Gonghui 智慧工会 API")
+                    .version(env!("CARGO_PKG_VERSION"))
+                    .description(Some(
+                        "JSON API. Sign in through /login (session cookie); state-changing calls need the X-CSRF-Token header.",
+                    ))
+                    .build(),
+            )
+            .build();
+        let mut paths = Vec::new();
+        for m in &modules {
+            let (_, doc, p) = (m.routes)().split();
+            openapi.merge(doc);
+            paths.extend(p);
+        }
         let r = Registry {
             modules,
             nav: std::sync::Arc::new(nav),
+            openapi,
+            paths,
         };
         let all = r.indicators();
         let mut codes = std::collections::HashSet::new();
@@ -153,23 +175,21 @@ impl Registry {
         all
     }
 
-    /// The API document of every module's routes.
+    /// The API document of every module's JSON endpoints.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut doc = utoipa::openapi::OpenApiBuilder::new()
-            .info(
-                utoipa::openapi::InfoBuilder::new()
-                    .title("Gonghui 智慧工会 API")
-                    .version(env!("CARGO_PKG_VERSION"))
-                    .description(Some(
-                        "JSON API. Sign in through /login (session cookie); state-changing calls need the X-CSRF-Token header.",
-                    ))
-                    .build(),
-            )
-            .build();
-        for m in &self.modules {
-            doc.merge((m.openapi)());
-        }
-        doc
+        self.openapi.clone()
+    }
+
+    /// Every path the modules registered (pages and API).
+    pub fn paths(&self) -> &[RoutePath] {
+        &self.paths
+    }
+
+    /// Every module's routes as one router.
+    pub fn router(&self) -> Router<AppState> {
+        self.modules
+            .iter()
+            .fold(Router::new(), |r, m| r.merge((m.routes)().split().0))
     }
 
     /// Every module's [`OrgHold`]s.

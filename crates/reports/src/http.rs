@@ -7,11 +7,11 @@ use axum::{
     extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::get,
-    Form, Json, Router,
+    Form, Json,
 };
 use chrono::Datelike;
 use serde::Deserialize;
-use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use super::{
     export,
@@ -30,56 +30,23 @@ use platform::{
         ctx::{urlencode, Staff},
         html,
         pages::Chrome,
-        AppState,
+        AppState, Routes,
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/reports", get(dashboard))
-        .route("/reports/table", get(table_page))
-        .route("/reports/drill", get(drill_page))
-        .route("/reports/manual", get(manual_page).post(manual_submit))
-        .route("/reports/export.xlsx", get(export_xlsx))
-        .route("/api/v1/reports/indicators", get(api_indicators))
-        .route("/api/v1/reports/figures", get(api_figures))
-        .route("/api/v1/reports/drill", get(api_drill))
-        .route(
-            "/api/v1/reports/manual",
-            get(api_manual_list).post(api_manual_set),
-        )
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        api_indicators,
-        api_figures,
-        api_drill,
-        api_manual_list,
-        api_manual_set,
-        export_xlsx
-    ),
-    components(schemas(
-        IndicatorInfo,
-        platform::indicator::Aggregation,
-        FigureTable,
-        super::figures::SectionOut,
-        Figure,
-        super::figures::Cell,
-        super::figures::OrgRef,
-        super::period::PeriodOut,
-        Drill,
-        super::figures::DrillColumnOut,
-        super::figures::ManualRecord,
-        ManualValue,
-        ManualBody
-    ))
-)]
-struct ApiDoc;
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The statistics pages and API, registered with its documentation.
+pub fn routes() -> Routes {
+    Routes::new()
+        .page("/reports", get(dashboard))
+        .page("/reports/table", get(table_page))
+        .page("/reports/drill", get(drill_page))
+        .page("/reports/manual", get(manual_page).post(manual_submit))
+        // A file, documented with the API (scripts fetch it).
+        .api(routes!(export_xlsx))
+        .api(routes!(api_indicators))
+        .api(routes!(api_figures))
+        .api(routes!(api_drill))
+        .api(routes!(api_manual_list, api_manual_set))
 }
 
 /// Query parameters shared by every statistics route. All optional: the

@@ -58,7 +58,6 @@ pub fn module() -> Module {
         migrations: MIGRATIONS,
         i18n: i18n::CATALOG,
         routes: http::routes,
-        openapi: http::openapi,
         indicators,
         // The city's first dashboard view served from a warm cache, kept
         // warm after writes in this process and by a watch for others.

@@ -65,3 +65,41 @@ fn dependencies_point_from_the_binary_down_to_the_leaves() {
     );
     assert!(deps["gonghui"].contains(&"platform".to_string()));
 }
+
+/// Every JSON route of every module is in the API document: they are
+/// registered through `routes!`, which takes the path from the handler's
+/// documentation; pages cannot take an `/api/` path.
+#[test]
+fn every_api_route_is_documented() {
+    let r = gonghui::modules::registry();
+    let doc = r.openapi();
+    let api: Vec<&str> = r
+        .paths()
+        .iter()
+        .filter(|p| p.api)
+        .map(|p| p.path.as_str())
+        .collect();
+    assert!(api.len() >= 25, "{api:?}");
+    for p in r.paths() {
+        if p.path.starts_with("/api/") {
+            assert!(p.api, "{} is an API route", p.path);
+        }
+        if p.api {
+            assert!(
+                doc.paths.paths.contains_key(&p.path),
+                "{} documented",
+                p.path
+            );
+        }
+    }
+    for documented in doc.paths.paths.keys() {
+        assert!(api.contains(&documented.as_str()), "{documented} is routed");
+    }
+}
+
+#[test]
+#[should_panic(expected = "registered with Routes::api")]
+fn an_api_path_cannot_be_a_page() {
+    let _ = gonghui::platform::web::Routes::new()
+        .page("/api/v1/undocumented", axum::routing::get(|| async { "x" }));
+}

@@ -4,6 +4,9 @@
 
 pub mod ctx;
 pub mod pages;
+pub mod routes;
+
+pub use routes::{RoutePath, Routes};
 
 use std::{future::Future, net::SocketAddr, sync::Arc, sync::OnceLock};
 
@@ -79,9 +82,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
         .merge(pages::routes());
-    for m in state.registry.modules() {
-        router = router.merge((m.routes)());
-    }
+    router = router.merge(state.registry.router());
     router
         .fallback(|| async { crate::error::AppError::NotFound })
         .layer(middleware::from_fn_with_state(
