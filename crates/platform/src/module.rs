@@ -7,14 +7,16 @@
 //! - its interface strings (registered with `i18n`), its typed ids (`id_type!`);
 //! - its routes and their OpenAPI paths, its navigation entry;
 //! - its statistical indicators (`indicator`);
+//! - its review kinds (`review::ReviewKind`): what its records do on the
+//!   shared review chain;
 //! - its demo data, seeded when the demo asks every module to seed;
 //! - what it starts when the server starts listening.
 
-use std::{future::Future, pin::Pin};
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
 
 use axum::Router;
 
-use crate::{i18n, indicator::Indicator, web::AppState};
+use crate::{i18n, indicator::Indicator, review::ReviewKind, web::AppState};
 
 /// One schema change, in portable SQL (see `db` for the tokens).
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +65,9 @@ pub struct Module {
     /// Called once when the server starts listening; must not block
     /// (background work is spawned).
     pub on_start: fn(&AppState),
+    /// The kinds of record the module sends up the review chain (审批流);
+    /// keys are unique across modules.
+    pub review_kinds: fn() -> Vec<Arc<dyn ReviewKind>>,
 }
 
 impl Module {
@@ -79,6 +84,7 @@ impl Module {
             org_holds: &[],
             seed_demo: None,
             on_start: |_| {},
+            review_kinds: Vec::new,
         }
     }
 }
@@ -91,6 +97,9 @@ fn empty_openapi() -> utoipa::openapi::OpenApi {
 pub struct Registry {
     modules: Vec<Module>,
     nav: crate::web::ctx::Nav,
+    /// Every module's review kinds by key, built once: the web shell looks
+    /// an item's kind up by the key stored on its row.
+    review_kinds: HashMap<&'static str, Arc<dyn ReviewKind>>,
 }
 
 impl Registry {
@@ -116,13 +125,29 @@ impl Registry {
                 );
             }
         }
-        let nav = modules
+        let mut review_kinds: HashMap<&'static str, Arc<dyn ReviewKind>> = HashMap::new();
+        for m in &modules {
+            for k in (m.review_kinds)() {
+                let key = k.key();
+                assert!(
+                    review_kinds.insert(key, k).is_none(),
+                    "module {}: review kind {key} is declared twice",
+                    m.key
+                );
+            }
+        }
+        let mut nav = modules
             .iter()
             .filter_map(|m| m.nav.map(|(label, href)| (m.key, label, href)))
             .collect::<Vec<_>>();
+        // The review inbox is the platform's, shown once some module reviews.
+        if !review_kinds.is_empty() {
+            nav.push(("reviews", "nav.reviews", "/reviews"));
+        }
         let r = Registry {
             modules,
             nav: std::sync::Arc::new(nav),
+            review_kinds,
         };
         let all = r.indicators();
         let mut codes = std::collections::HashSet::new();
@@ -146,6 +171,11 @@ impl Registry {
         self.nav.clone()
     }
 
+    /// The review kind registered under `key` (`ReviewKind::key`).
+    pub fn review_kind(&self, key: &str) -> Option<Arc<dyn ReviewKind>> {
+        self.review_kinds.get(key).cloned()
+    }
+
     /// Every indicator of every module, in section order then declaration order.
     pub fn indicators(&self) -> Vec<Indicator> {
         let mut all: Vec<Indicator> = self.modules.iter().flat_map(|m| (m.indicators)()).collect();
@@ -154,7 +184,7 @@ impl Registry {
         all
     }
 
-    /// The API document of every module's routes.
+    /// The API document of the platform's JSON routes and every module's.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = utoipa::openapi::OpenApiBuilder::new()
             .info(
@@ -167,6 +197,7 @@ impl Registry {
                     .build(),
             )
             .build();
+        doc.merge(crate::web::review::openapi());
         for m in &self.modules {
             doc.merge((m.openapi)());
         }

@@ -1,9 +1,11 @@
 //! The web shell: router assembly from the modules, shared state, the
 //! server that runs from a listener (so tests use port 0), and the
-//! platform's own pages (login, language switch, audit log, accounts).
+//! platform's own pages (login, language switch, audit log, accounts) and
+//! the review inbox with its API.
 
 pub mod ctx;
 pub mod pages;
+pub mod review;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, sync::OnceLock};
 
@@ -78,7 +80,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
-        .merge(pages::routes());
+        .merge(pages::routes())
+        .merge(review::routes());
     for m in state.registry.modules() {
         router = router.merge((m.routes)());
     }

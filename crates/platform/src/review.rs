@@ -1,0 +1,890 @@
+//! The shared review chain (审批流): a module's record — a hardship file, a
+//! disbursement, a mutual-aid claim — goes up a chain of org levels above
+//! the applicant, each step decided by one org:
+//!
+//! ```text
+//! 基层工会 submits → 县(区)总工会 初审 → 市总工会 终审      chain ["county", "city"]
+//! ```
+//!
+//! The deciding org of a step is the applicant's ancestor-or-self whose
+//! `orgs.level` is the step's level, resolved from the applicant's path at
+//! submit and kept on the item (`deciders`), so the chain an applicant was
+//! told about is the chain that decides. A decider may approve (the next step,
+//! or the final approval), return for changes (back to the submitting org,
+//! which resubmits from the first step) or reject (final).
+//!
+//! Who may act, in the order it is checked (the web layer adds nothing):
+//! - an item outside the caller's subtree is "not found", and audited (`Scope::admit`);
+//! - an org that has no part in the item (neither the submitting org nor a
+//!   decider — a street union on the path, a level not in the chain) is "not
+//!   found" too, and audited: it cannot tell the item from an absent one;
+//! - read-only roles (auditors) are refused (`Scope::require_write`);
+//! - a party acting out of turn (the city before the county, twice on one
+//!   step, on a decided item) is a conflict (409) naming the reason; it can
+//!   see the item anyway, so hiding it would only confuse.
+//!
+//! Each step, the module's `check`, its `on_decided` on a final decision and
+//! the audit entry run in one write transaction: if any fails, nothing of the
+//! step is written. Two deciders racing on one step: the step is claimed with
+//! a conditional UPDATE (`… AND step = $ AND status = 'pending'`), so exactly
+//! one wins and the other is told it was already handled.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use utoipa::ToSchema;
+
+use crate::{
+    audit::{self, Event},
+    db::Db,
+    error::{is_unique_violation, AppError, AppResult},
+    i18n::{Lang, Msg},
+    ids::{OrgId, UserId},
+    module::BoxFuture,
+    scope::Scope,
+    time,
+};
+
+crate::id_type!(ReviewId);
+
+/// Where an item stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for the current step's deciding org.
+    Pending,
+    /// Sent back to the submitting org for changes.
+    Returned,
+    /// Refused for good.
+    Rejected,
+    /// Approved at the last step.
+    Approved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Returned => "returned",
+            Status::Rejected => "rejected",
+            Status::Approved => "approved",
+        }
+    }
+    fn parse(s: &str) -> AppResult<Status> {
+        Ok(match s {
+            "pending" => Status::Pending,
+            "returned" => Status::Returned,
+            "rejected" => Status::Rejected,
+            "approved" => Status::Approved,
+            other => return Err(anyhow::anyhow!("unknown review status {other}").into()),
+        })
+    }
+    pub fn label(self) -> Msg {
+        match self {
+            Status::Pending => Msg::new("审批中", "Pending"),
+            Status::Returned => Msg::new("已退回", "Returned"),
+            Status::Rejected => Msg::new("未通过", "Rejected"),
+            Status::Approved => Msg::new("已通过", "Approved"),
+        }
+    }
+}
+
+/// What was done at a step; also what a module's `check` is asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Submit,
+    Approve,
+    Return,
+    Reject,
+    Resubmit,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::Approve => "approve",
+            Action::Return => "return",
+            Action::Reject => "reject",
+            Action::Resubmit => "resubmit",
+        }
+    }
+    fn parse(s: &str) -> AppResult<Action> {
+        Ok(match s {
+            "submit" => Action::Submit,
+            "approve" => Action::Approve,
+            "return" => Action::Return,
+            "reject" => Action::Reject,
+            "resubmit" => Action::Resubmit,
+            other => return Err(anyhow::anyhow!("unknown review action {other}").into()),
+        })
+    }
+    pub fn label(self) -> Msg {
+        match self {
+            Action::Submit => Msg::new("提交", "Submitted"),
+            Action::Approve => Msg::new("同意", "Approved"),
+            Action::Return => Msg::new("退回修改", "Returned for changes"),
+            Action::Reject => Msg::new("不同意", "Rejected"),
+            Action::Resubmit => Msg::new("重新提交", "Resubmitted"),
+        }
+    }
+}
+
+/// The final decision handed to [`ReviewKind::on_decided`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Approved,
+    Rejected,
+}
+
+/// What a module's kind of record does on the review chain. Registered
+/// through `Module::review_kinds`; the registry refuses a key twice.
+pub trait ReviewKind: Send + Sync + 'static {
+    /// Stable key stored on every item: `"hardship_file"`.
+    fn key(&self) -> &'static str;
+    /// The levels that decide, in order, bottom up: `&["county", "city"]`.
+    /// A submit may name another chain ([`submit_with_chain`]).
+    fn chain(&self) -> &'static [&'static str];
+    /// The name shown in the inbox.
+    fn label(&self) -> Msg {
+        Msg::new(self.key(), self.key())
+    }
+    /// Refuses a step (budget used up, the record incomplete …) inside the
+    /// step's transaction; `item` is as it was before the step. Runs for
+    /// every action, submit included. Its refusal reaches the user as is.
+    fn check<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        item: &'a ReviewItem,
+        action: Action,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        let _ = (tx, item, action);
+        Box::pin(async { Ok(()) })
+    }
+    /// What the final approval or a rejection does to the module's record,
+    /// inside the step's transaction (`item` as decided). An error undoes
+    /// the whole step.
+    fn on_decided<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        item: &'a ReviewItem,
+        outcome: Outcome,
+    ) -> BoxFuture<'a, AppResult<()>>;
+}
+
+/// One record under review.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ReviewItem {
+    #[schema(value_type = i64)]
+    pub id: ReviewId,
+    /// The module's review kind key.
+    pub kind: String,
+    /// The module's own record.
+    pub record_id: i64,
+    /// The applicant org.
+    #[schema(value_type = i64)]
+    pub org_id: OrgId,
+    pub org_name: String,
+    #[serde(skip)]
+    pub org_path: String,
+    #[serde(skip)]
+    pub region_root: Option<i64>,
+    pub title: String,
+    /// The deciding levels, in order.
+    pub chain: Vec<String>,
+    /// The deciding org of each step.
+    #[schema(value_type = Vec<i64>)]
+    pub deciders: Vec<OrgId>,
+    /// Index of the current step (the last one once decided).
+    pub step: i64,
+    pub status: Status,
+    /// Whose inbox it is in; none once decided.
+    #[schema(value_type = Option<i64>)]
+    pub waiting_org_id: Option<OrgId>,
+    #[schema(value_type = Option<i64>)]
+    pub submitted_by: Option<UserId>,
+    #[schema(value_type = i64)]
+    pub submitter_org_id: OrgId,
+    pub submitted_at: String,
+    pub updated_at: String,
+}
+
+impl ReviewItem {
+    /// The level deciding the current step.
+    pub fn level(&self) -> &str {
+        self.chain.get(self.step as usize).map_or("", String::as_str)
+    }
+
+    /// True when `org` submitted it or decides one of its steps.
+    fn is_party(&self, org: OrgId) -> bool {
+        self.submitter_org_id == org || self.deciders.contains(&org)
+    }
+}
+
+/// One step of an item's history.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StepRow {
+    pub step: i64,
+    /// The acting org's level.
+    pub level: String,
+    pub action: Action,
+    #[schema(value_type = Option<i64>)]
+    pub actor_id: Option<UserId>,
+    pub actor: String,
+    #[schema(value_type = i64)]
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub comment: String,
+    pub at: String,
+}
+
+/// The org levels (`orgs.level`) and their names. The platform does not
+/// depend on the orgs crate, which owns the levels; these are its keys.
+const LEVELS: &[(&str, &str, &str)] = &[
+    ("city", "市总工会", "city federation"),
+    ("county", "县(区)总工会", "county federation"),
+    ("industry", "产业工会", "industry union"),
+    ("street", "乡镇(街道)工会", "street union"),
+    ("grassroots", "基层工会", "grassroots union"),
+];
+
+/// The name of a level, for messages and pages.
+pub fn level_label(level: &str, lang: Lang) -> String {
+    match LEVELS.iter().find(|(k, ..)| *k == level) {
+        Some((_, zh, en)) => Msg::new(*zh, *en).get(lang).to_string(),
+        None => level.to_string(),
+    }
+}
+
+fn level_msg(level: &str) -> Msg {
+    Msg::new(level_label(level, Lang::Zh), level_label(level, Lang::En))
+}
+
+const MAX_TITLE: usize = 200;
+const MAX_COMMENT: usize = 2000;
+
+// ─── submitting ──────────────────────────────────────────────────────────
+
+/// Sends `record_id` of the applicant org `org_id` up the kind's chain.
+/// The applicant must be inside the caller's subtree (the caller's own org,
+/// or one it files for); the caller's org is the one a return goes back to.
+pub async fn submit(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    org_id: OrgId,
+    record_id: i64,
+    title: &str,
+) -> AppResult<ReviewId> {
+    submit_with_chain(db, scope, kind, org_id, record_id, title, kind.chain()).await
+}
+
+/// [`submit`] along another chain than the kind's default (a large grant
+/// that also needs the city, a small one the county alone).
+pub async fn submit_with_chain(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    org_id: OrgId,
+    record_id: i64,
+    title: &str,
+    chain: &[&str],
+) -> AppResult<ReviewId> {
+    scope.require_write()?;
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(AppError::invalid(
+            "审批事项的标题不能为空",
+            "The title of the review item must not be empty",
+        ));
+    }
+    if title.chars().count() > MAX_TITLE {
+        return Err(AppError::invalid(
+            format!("标题不能超过 {MAX_TITLE} 个字"),
+            format!("The title must be at most {MAX_TITLE} characters"),
+        ));
+    }
+    check_chain(chain)?;
+    let org = crate::tree::node(db, scope, org_id).await?;
+    let path_orgs = orgs_on_path(db, &org.path).await?;
+    let applicant = path_orgs
+        .last()
+        .filter(|o| o.id == org_id)
+        .ok_or(AppError::NotFound)?;
+    if applicant.status != "active" {
+        return Err(AppError::invalid(
+            format!("“{}”已撤销,不能提交审批", org.name),
+            format!("“{}” is closed and cannot submit for review", org.name),
+        ));
+    }
+    let deciders = resolve_deciders(&path_orgs, chain, &org.name)?;
+    let submitter_level = level_of(db, scope.org_id).await?;
+    let now = time::now_rfc3339();
+    let chain_text = chain.join(",");
+    let mut tx = db.begin_write().await?;
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO review_items (region_root, org_id, org_path, kind, record_id, title, chain, deciders, \
+         step, status, waiting_org_id, submitted_by, submitter_org_id, submitted_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'pending', $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(applicant.region_root)
+    .bind(org_id.0)
+    .bind(&org.path)
+    .bind(kind.key())
+    .bind(record_id)
+    .bind(title)
+    .bind(&chain_text)
+    .bind(join_ids(&deciders))
+    .bind(deciders[0].0)
+    .bind(scope.actor.user_id.map(|u| u.0))
+    .bind(scope.org_id.0)
+    .bind(&now)
+    .fetch_one(&mut *tx.tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => ReviewId(id),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::conflict(
+                "该记录已在审批中,请勿重复提交",
+                "This record is already under review; it cannot be submitted twice",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let item = ReviewItem {
+        id,
+        kind: kind.key().to_string(),
+        record_id,
+        org_id,
+        org_name: org.name.clone(),
+        org_path: org.path.clone(),
+        region_root: applicant.region_root,
+        title: title.to_string(),
+        chain: chain.iter().map(|s| s.to_string()).collect(),
+        deciders: deciders.clone(),
+        step: 0,
+        status: Status::Pending,
+        waiting_org_id: Some(deciders[0]),
+        submitted_by: scope.actor.user_id,
+        submitter_org_id: scope.org_id,
+        submitted_at: now.clone(),
+        updated_at: now,
+    };
+    kind.check(&mut tx, &item, Action::Submit).await?;
+    write_step(&mut tx, scope, &item, 0, &submitter_level, Action::Submit, "").await?;
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new("review.submit", "review", id)
+            .org(org_id)
+            .detail(serde_json::json!({
+                "kind": kind.key(), "record_id": record_id, "title": title,
+                "chain": chain, "deciders": deciders,
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A chain is a non-empty list of known levels.
+fn check_chain(chain: &[&str]) -> AppResult<()> {
+    if chain.is_empty() {
+        return Err(AppError::invalid(
+            "审批流程至少需要一级审批",
+            "A review chain needs at least one deciding level",
+        ));
+    }
+    for level in chain {
+        if !LEVELS.iter().any(|(k, ..)| k == level) {
+            return Err(AppError::invalid(
+                format!("审批流程中的层级“{level}”未知"),
+                format!("Unknown level “{level}” in the review chain"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An org on the applicant's path, root first.
+struct PathOrg {
+    id: OrgId,
+    level: String,
+    status: String,
+    region_root: Option<i64>,
+}
+
+/// The orgs of a materialised path ('/1/2/3/'), root first: the applicant's
+/// ancestors and itself, read by id (a handful of primary-key lookups).
+async fn orgs_on_path(db: &Db, path: &str) -> AppResult<Vec<PathOrg>> {
+    let ids: Vec<i64> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("bad org path {path}: {e}"))?;
+    if ids.is_empty() {
+        return Err(anyhow::anyhow!("empty org path").into());
+    }
+    let mut sql = String::from("SELECT id, level, status, region_root FROM orgs WHERE id IN (");
+    for i in 1..=ids.len() {
+        let _ = write!(sql, "{}${i}", if i > 1 { ", " } else { "" });
+    }
+    sql.push(')');
+    let mut q = sqlx::query(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let mut found = Vec::with_capacity(ids.len());
+    for r in &rows {
+        found.push(PathOrg {
+            id: OrgId(r.try_get("id")?),
+            level: r.try_get("level")?,
+            status: r.try_get("status")?,
+            region_root: r.try_get("region_root")?,
+        });
+    }
+    // Root first, as the path lists them.
+    found.sort_by_key(|o| ids.iter().position(|i| *i == o.id.0));
+    Ok(found)
+}
+
+/// The deciding org of each step: walking up from the applicant, the first
+/// org at the step's level, each step strictly above the one before (the
+/// first may be the applicant itself: ancestor-or-self).
+fn resolve_deciders(path: &[PathOrg], chain: &[&str], org_name: &str) -> AppResult<Vec<OrgId>> {
+    let mut out = Vec::with_capacity(chain.len());
+    // Index into `path` (root first) at or above which the next step is sought.
+    let mut below = path.len();
+    for level in chain {
+        match path[..below].iter().rposition(|o| o.level == *level) {
+            Some(i) => {
+                out.push(path[i].id);
+                below = i;
+            }
+            None => {
+                let l = level_msg(level);
+                return Err(AppError::invalid(
+                    format!(
+                        "“{org_name}”的上级中没有按此顺序的{},无法按此审批流程提交",
+                        l.zh
+                    ),
+                    format!(
+                        "“{org_name}” has no {} above it in this order; it cannot be submitted along this review chain",
+                        l.en
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn level_of(db: &Db, org: OrgId) -> AppResult<String> {
+    let level: Option<String> = sqlx::query_scalar("SELECT level FROM orgs WHERE id = $1")
+        .bind(org.0)
+        .fetch_optional(db.pool())
+        .await?;
+    level.ok_or(AppError::NotFound)
+}
+
+fn join_ids(ids: &[OrgId]) -> String {
+    ids.iter()
+        .map(|i| i.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+// ─── deciding ────────────────────────────────────────────────────────────
+
+/// The current step's deciding org agrees: the item moves to the next step,
+/// or, at the last, is approved and the module's `on_decided(Approved)` runs.
+pub async fn approve(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    id: ReviewId,
+    comment: &str,
+) -> AppResult<ReviewItem> {
+    act(db, scope, kind, id, comment, Action::Approve).await
+}
+
+/// Sends the item back to the submitting org for changes (a comment saying
+/// what to change is required); it resubmits from the first step.
+pub async fn return_for_changes(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    id: ReviewId,
+    comment: &str,
+) -> AppResult<ReviewItem> {
+    act(db, scope, kind, id, comment, Action::Return).await
+}
+
+/// Refuses the item for good (a reason is required); the module's
+/// `on_decided(Rejected)` runs.
+pub async fn reject(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    id: ReviewId,
+    comment: &str,
+) -> AppResult<ReviewItem> {
+    act(db, scope, kind, id, comment, Action::Reject).await
+}
+
+/// The submitting org sends a returned item again, from the first step.
+pub async fn resubmit(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    id: ReviewId,
+    comment: &str,
+) -> AppResult<ReviewItem> {
+    act(db, scope, kind, id, comment, Action::Resubmit).await
+}
+
+/// One of the four actions on an existing item (the web shell's entry).
+pub(crate) async fn act(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    id: ReviewId,
+    comment: &str,
+    action: Action,
+) -> AppResult<ReviewItem> {
+    if action == Action::Submit {
+        return Err(AppError::invalid(
+            "请使用提交功能提交新的审批事项",
+            "A new item is submitted through submit",
+        ));
+    }
+    let comment = comment.trim();
+    // Input first: it says nothing about the item, so it may come before
+    // the scope checks, and a refusal writes nothing.
+    if comment.is_empty() && matches!(action, Action::Return | Action::Reject) {
+        return Err(if action == Action::Return {
+            AppError::invalid(
+                "退回时请填写需要修改的内容",
+                "Say what needs changing when returning an item",
+            )
+        } else {
+            AppError::invalid(
+                "不同意时请填写理由",
+                "Give a reason when rejecting an item",
+            )
+        });
+    }
+    if comment.chars().count() > MAX_COMMENT {
+        return Err(AppError::invalid(
+            format!("意见不能超过 {MAX_COMMENT} 个字"),
+            format!("The comment must be at most {MAX_COMMENT} characters"),
+        ));
+    }
+    let item = fetch(db, id).await?.ok_or(AppError::NotFound)?;
+    // A module acts on its own kind only; another kind's id is "absent".
+    if item.kind != kind.key() {
+        return Err(AppError::NotFound);
+    }
+    scope.admit(db, &item.org_path, "review", id).await?;
+    if !item.is_party(scope.org_id) {
+        audit::record_denied(db, scope, "review", id).await;
+        return Err(AppError::NotFound);
+    }
+    scope.require_write()?;
+    let my_turn = match action {
+        Action::Resubmit => {
+            item.status == Status::Returned && item.submitter_org_id == scope.org_id
+        }
+        _ => {
+            item.status == Status::Pending
+                && item.deciders.get(item.step as usize) == Some(&scope.org_id)
+        }
+    };
+    if !my_turn {
+        return Err(out_of_turn(&item, action));
+    }
+
+    let last = item.step as usize + 1 >= item.deciders.len();
+    let (status, step, waiting) = match action {
+        Action::Approve if last => (Status::Approved, item.step, None),
+        Action::Approve => (
+            Status::Pending,
+            item.step + 1,
+            Some(item.deciders[item.step as usize + 1]),
+        ),
+        Action::Return => (Status::Returned, item.step, Some(item.submitter_org_id)),
+        Action::Reject => (Status::Rejected, item.step, None),
+        Action::Resubmit => (Status::Pending, 0, Some(item.deciders[0])),
+        Action::Submit => return Err(AppError::Internal(anyhow::anyhow!("submit in act"))),
+    };
+    // The step row records where the action was taken: a decider's own
+    // step, or step 0 for a resubmission.
+    let (at_step, level) = match action {
+        Action::Resubmit => (0, level_of(db, scope.org_id).await?),
+        _ => (item.step, item.level().to_string()),
+    };
+    let now = time::now_rfc3339();
+    let mut tx = db.begin_write().await?;
+    // Claim the step: only the state read above may move on, so of two
+    // deciders racing on one step exactly one changes a row (on PostgreSQL
+    // the loser waits on the row lock, then finds the step moved on).
+    let claimed = sqlx::query(
+        "UPDATE review_items SET status = $1, step = $2, waiting_org_id = $3, updated_at = $4 \
+         WHERE id = $5 AND step = $6 AND status = $7",
+    )
+    .bind(status.as_str())
+    .bind(step)
+    .bind(waiting.map(|o| o.0))
+    .bind(&now)
+    .bind(id.0)
+    .bind(item.step)
+    .bind(item.status.as_str())
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    if claimed != 1 {
+        return Err(AppError::conflict(
+            "该审批事项刚刚已被他人处理,请刷新后查看",
+            "Someone else has just acted on this item; reload to see where it stands",
+        ));
+    }
+    kind.check(&mut tx, &item, action).await?;
+    let after = ReviewItem {
+        status,
+        step,
+        waiting_org_id: waiting,
+        updated_at: now,
+        ..item.clone()
+    };
+    write_step(&mut tx, scope, &after, at_step, &level, action, comment).await?;
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new(audit_action(action), "review", id)
+            .org(item.org_id)
+            .detail(serde_json::json!({
+                "kind": item.kind, "record_id": item.record_id, "step": at_step,
+                "level": level, "status": status.as_str(), "comment": comment,
+            })),
+    )
+    .await?;
+    let outcome = match status {
+        Status::Approved => Some(Outcome::Approved),
+        Status::Rejected => Some(Outcome::Rejected),
+        _ => None,
+    };
+    if let Some(o) = outcome {
+        kind.on_decided(&mut tx, &after, o).await?;
+    }
+    tx.commit().await?;
+    Ok(after)
+}
+
+fn audit_action(a: Action) -> &'static str {
+    match a {
+        Action::Submit => "review.submit",
+        Action::Approve => "review.approve",
+        Action::Return => "review.return",
+        Action::Reject => "review.reject",
+        Action::Resubmit => "review.resubmit",
+    }
+}
+
+/// Why a party may not take this action now.
+fn out_of_turn(item: &ReviewItem, action: Action) -> AppError {
+    match item.status {
+        Status::Approved | Status::Rejected => AppError::conflict(
+            format!("该审批事项已办结({}),不能再处理", item.status.label().zh),
+            format!(
+                "This item is already decided ({}); it cannot be acted on",
+                item.status.label().en
+            ),
+        ),
+        Status::Returned if action != Action::Resubmit => AppError::conflict(
+            "该审批事项已退回申请单位修改,等待重新提交",
+            "This item was returned to the applicant for changes and awaits resubmission",
+        ),
+        Status::Pending if action == Action::Resubmit => AppError::conflict(
+            "该审批事项正在审批中,无需重新提交",
+            "This item is under review; there is nothing to resubmit",
+        ),
+        _ => {
+            let l = level_msg(item.level());
+            AppError::conflict(
+                format!("该审批事项当前由{}审批,不在您单位的审批环节", l.zh),
+                format!(
+                    "This item is now with the {} for review, not with your organisation",
+                    l.en
+                ),
+            )
+        }
+    }
+}
+
+async fn write_step(
+    tx: &mut AnyConnection,
+    scope: &Scope,
+    item: &ReviewItem,
+    step: i64,
+    level: &str,
+    action: Action,
+    comment: &str,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO review_steps (region_root, item_id, step, level, action, actor_id, actor, org_id, comment, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(item.region_root)
+    .bind(item.id.0)
+    .bind(step)
+    .bind(level)
+    .bind(action.as_str())
+    .bind(scope.actor.user_id.map(|u| u.0))
+    .bind(&scope.actor.name)
+    .bind(scope.org_id.0)
+    .bind(comment)
+    .bind(&item.updated_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+// ─── reading ─────────────────────────────────────────────────────────────
+
+const ITEM_SELECT: &str = "SELECT r.id, r.kind, r.record_id, r.org_id, o.name AS org_name, r.org_path, \
+     r.region_root, r.title, r.chain, r.deciders, r.step, r.status, r.waiting_org_id, r.submitted_by, \
+     r.submitter_org_id, r.submitted_at, r.updated_at \
+     FROM review_items r JOIN orgs o ON o.id = r.org_id";
+
+fn item_from_row(r: &sqlx::any::AnyRow) -> AppResult<ReviewItem> {
+    let chain: String = r.try_get("chain")?;
+    let deciders: String = r.try_get("deciders")?;
+    let status: String = r.try_get("status")?;
+    Ok(ReviewItem {
+        id: ReviewId(r.try_get("id")?),
+        kind: r.try_get("kind")?,
+        record_id: r.try_get("record_id")?,
+        org_id: OrgId(r.try_get("org_id")?),
+        org_name: r.try_get("org_name")?,
+        org_path: r.try_get("org_path")?,
+        region_root: r.try_get("region_root")?,
+        title: r.try_get("title")?,
+        chain: chain.split(',').map(str::to_string).collect(),
+        deciders: deciders
+            .split(',')
+            .map(|s| s.parse().map(OrgId))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("bad deciders {deciders}: {e}"))?,
+        step: r.try_get("step")?,
+        status: Status::parse(&status)?,
+        waiting_org_id: r.try_get::<Option<i64>, _>("waiting_org_id")?.map(OrgId),
+        submitted_by: r.try_get::<Option<i64>, _>("submitted_by")?.map(UserId),
+        submitter_org_id: OrgId(r.try_get("submitter_org_id")?),
+        submitted_at: r.try_get("submitted_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// The row, unscoped.
+async fn fetch(db: &Db, id: ReviewId) -> AppResult<Option<ReviewItem>> {
+    let row = sqlx::query(&format!("{ITEM_SELECT} WHERE r.id = $1"))
+        .bind(id.0)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(item_from_row).transpose()
+}
+
+/// One item, for staff whose subtree holds the applicant or whose org
+/// decides one of its steps; otherwise "not found", and audited.
+pub async fn get(db: &Db, scope: &Scope, id: ReviewId) -> AppResult<ReviewItem> {
+    require_staff(scope)?;
+    let item = fetch(db, id).await?.ok_or(AppError::NotFound)?;
+    if !(scope.contains_path(&item.org_path) || item.deciders.contains(&scope.org_id)) {
+        audit::record_denied(db, scope, "review", id).await;
+        return Err(AppError::NotFound);
+    }
+    Ok(item)
+}
+
+/// The latest review of a module's record, if it was ever submitted (for the
+/// module's own pages: "审批中 / 已通过").
+pub async fn latest_for_record(
+    db: &Db,
+    scope: &Scope,
+    kind: &dyn ReviewKind,
+    record_id: i64,
+) -> AppResult<Option<ReviewItem>> {
+    require_staff(scope)?;
+    let row = sqlx::query(&format!(
+        "{ITEM_SELECT} WHERE r.kind = $1 AND r.record_id = $2 ORDER BY r.id DESC LIMIT 1"
+    ))
+    .bind(kind.key())
+    .bind(record_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(item) = row.as_ref().map(item_from_row).transpose()? else {
+        return Ok(None);
+    };
+    if !(scope.contains_path(&item.org_path) || item.deciders.contains(&scope.org_id)) {
+        audit::record_denied(db, scope, "review", item.id).await;
+        return Err(AppError::NotFound);
+    }
+    Ok(Some(item))
+}
+
+/// What waits for the caller's org: items whose current step it decides,
+/// and items returned to it for changes; oldest first.
+pub async fn inbox(db: &Db, scope: &Scope) -> AppResult<Vec<ReviewItem>> {
+    require_staff(scope)?;
+    let rows = sqlx::query(&format!(
+        "{ITEM_SELECT} WHERE r.waiting_org_id = $1 ORDER BY r.updated_at, r.id"
+    ))
+    .bind(scope.org_id.0)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(item_from_row).collect()
+}
+
+/// Every step of an item, in the order taken (scoped as [`get`]).
+pub async fn history(db: &Db, scope: &Scope, id: ReviewId) -> AppResult<Vec<StepRow>> {
+    let item = get(db, scope, id).await?;
+    let rows = sqlx::query(
+        "SELECT s.step, s.level, s.action, s.actor_id, s.actor, s.org_id, o.name AS org_name, s.comment, s.at \
+         FROM review_steps s JOIN orgs o ON o.id = s.org_id WHERE s.item_id = $1 ORDER BY s.id",
+    )
+    .bind(item.id.0)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let action: String = r.try_get("action")?;
+            Ok(StepRow {
+                step: r.try_get("step")?,
+                level: r.try_get("level")?,
+                action: Action::parse(&action)?,
+                actor_id: r.try_get::<Option<i64>, _>("actor_id")?.map(UserId),
+                actor: r.try_get("actor")?,
+                org_id: OrgId(r.try_get("org_id")?),
+                org_name: r.try_get("org_name")?,
+                comment: r.try_get("comment")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+/// Members and merchants have no part in reviews.
+fn require_staff(scope: &Scope) -> AppResult<()> {
+    if scope.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "审批仅供工会工作人员使用",
+            "Reviews are for union staff",
+        ))
+    }
+}
