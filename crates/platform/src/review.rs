@@ -888,3 +888,422 @@ fn require_staff(scope: &Scope) -> AppResult<()> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        module::{Migration, Module, Registry},
+        scope::{Actor, Role},
+        testing::{self, TestEnv},
+    };
+
+    /// The test module's tables: what its `on_decided` records, and flags
+    /// that make its `check` or `on_decided` refuse.
+    static TEST_MIGRATIONS: &[Migration] = &[Migration {
+        version: 1,
+        name: "review_test",
+        sql: "CREATE TABLE review_test_decisions (id ID_PK, item_id BIGINT NOT NULL, record_id BIGINT NOT NULL, outcome TEXT NOT NULL);\n\
+              CREATE TABLE review_test_flags (name TEXT PRIMARY KEY, value BIGINT NOT NULL);",
+    }];
+
+    /// 基层 → 县(区)总工会 初审 → 市总工会 终审.
+    struct TestKind;
+
+    async fn flag(tx: &mut AnyConnection, name: &str) -> AppResult<bool> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT value FROM review_test_flags WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        Ok(v == Some(1))
+    }
+
+    impl ReviewKind for TestKind {
+        fn key(&self) -> &'static str {
+            "test_application"
+        }
+        fn chain(&self) -> &'static [&'static str] {
+            &["county", "city"]
+        }
+        fn check<'a>(
+            &'a self,
+            tx: &'a mut AnyConnection,
+            _item: &'a ReviewItem,
+            action: Action,
+        ) -> BoxFuture<'a, AppResult<()>> {
+            Box::pin(async move {
+                if flag(tx, &format!("refuse_{}", action.as_str())).await? {
+                    return Err(AppError::invalid("本年度预算已用完", "This year's budget is used up"));
+                }
+                Ok(())
+            })
+        }
+        fn on_decided<'a>(
+            &'a self,
+            tx: &'a mut AnyConnection,
+            item: &'a ReviewItem,
+            outcome: Outcome,
+        ) -> BoxFuture<'a, AppResult<()>> {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO review_test_decisions (item_id, record_id, outcome) VALUES ($1, $2, $3)")
+                    .bind(item.id.0)
+                    .bind(item.record_id)
+                    .bind(format!("{outcome:?}"))
+                    .execute(&mut *tx)
+                    .await?;
+                // Fails after writing, so a rollback must undo its own row too.
+                if flag(tx, "fail_decided").await? {
+                    return Err(AppError::Internal(anyhow::anyhow!("test: on_decided failed")));
+                }
+                Ok(())
+            })
+        }
+    }
+
+    fn test_module() -> Module {
+        Module {
+            migrations: TEST_MIGRATIONS,
+            review_kinds: || vec![Arc::new(TestKind) as Arc<dyn ReviewKind>],
+            ..Module::new("review_test")
+        }
+    }
+
+    /// city 1 /1/ → county 2 /1/2/ → street 3 /1/2/3/ → grassroots 4
+    /// /1/2/3/4/; another county 5 /1/5/.
+    async fn env() -> TestEnv {
+        let env = testing::env(Arc::new(Registry::new(vec![test_module()])))
+            .await
+            .unwrap();
+        let now = time::now_rfc3339();
+        for (id, level, parent, path, root) in [
+            (1, "city", None, "/1/", None),
+            (2, "county", Some(1), "/1/2/", Some(2)),
+            (3, "street", Some(2), "/1/2/3/", Some(2)),
+            (4, "grassroots", Some(3), "/1/2/3/4/", Some(2)),
+            (5, "county", Some(1), "/1/5/", Some(5)),
+        ] {
+            sqlx::query(
+                "INSERT INTO orgs (id, code, name, level, parent_id, path, region_root, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(id as i64)
+            .bind(format!("T{id}"))
+            .bind(format!("{level}工会{id}"))
+            .bind(level)
+            .bind(parent.map(|p: i64| p))
+            .bind(path)
+            .bind(root.map(|r: i64| r))
+            .bind(&now)
+            .execute(env.state.db.pool())
+            .await
+            .unwrap();
+        }
+        env
+    }
+
+    fn path_of(org: i64) -> &'static str {
+        ["", "/1/", "/1/2/", "/1/2/3/", "/1/2/3/4/", "/1/5/"][org as usize]
+    }
+
+    /// An account `user` of org `org`.
+    fn scope(org: i64, role: Role, user: i64) -> Scope {
+        let actor = Actor {
+            user_id: Some(UserId(user)),
+            name: format!("u{user}"),
+            ip: "127.0.0.1".into(),
+        };
+        Scope::new(actor, OrgId(org), path_of(org).into(), role, "")
+    }
+    fn staff(org: i64) -> Scope {
+        scope(org, Role::Staff, org * 10)
+    }
+
+    async fn count(db: &Db, sql: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT CAST(({sql}) AS BIGINT)"))
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    }
+    async fn denied(db: &Db) -> i64 {
+        count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'scope.denied'").await
+    }
+    async fn steps(db: &Db) -> i64 {
+        count(db, "SELECT COUNT(*) FROM review_steps").await
+    }
+    async fn audited(db: &Db) -> i64 {
+        count(db, "SELECT COUNT(*) FROM audit_log").await
+    }
+    async fn set_flag(db: &Db, name: &str, on: bool) {
+        sqlx::query("DELETE FROM review_test_flags WHERE name = $1")
+            .bind(name)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO review_test_flags (name, value) VALUES ($1, $2)")
+            .bind(name)
+            .bind(i64::from(on))
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+
+    /// The inbox of each org of the tree, as the item ids in it.
+    async fn inboxes(db: &Db) -> Vec<Vec<i64>> {
+        let mut out = Vec::new();
+        for org in 1..=5 {
+            let items = inbox(db, &staff(org)).await.unwrap();
+            out.push(items.iter().map(|i| i.id.0).collect());
+        }
+        out
+    }
+
+    fn both_languages(e: &AppError) -> bool {
+        let m = e.user_message();
+        !m.zh.is_empty() && !m.en.is_empty() && m.zh != m.en
+    }
+
+    #[tokio::test]
+    async fn review_three_level_chain_with_return_and_resubmission() {
+        let env = env().await;
+        let db = &env.state.db;
+        let k = &TestKind;
+        let id = submit(db, &staff(4), k, OrgId(4), 42, "困难职工帮扶申请:张三")
+            .await
+            .unwrap();
+        let item = get(db, &staff(4), id).await.unwrap();
+        assert_eq!(item.deciders, [OrgId(2), OrgId(1)]);
+        assert_eq!((item.status, item.step, item.region_root), (Status::Pending, 0, Some(2)));
+        // Only the county (初审) sees it.
+        assert_eq!(inboxes(db).await, [vec![], vec![id.0], vec![], vec![], vec![]]);
+
+        // The street union is on the path but decides nothing; the other
+        // county is outside the subtree: both "not found", both audited.
+        let before = (steps(db).await, denied(db).await);
+        for outsider in [staff(3), staff(5)] {
+            let e = approve(db, &outsider, k, id, "").await.unwrap_err();
+            assert!(matches!(e, AppError::NotFound), "{e:?}");
+        }
+        assert_eq!(steps(db).await, before.0);
+        assert_eq!(denied(db).await, before.1 + 2);
+        // The city decides later, not now: told so (409), nothing written.
+        let e = approve(db, &staff(1), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::Conflict(_)) && both_languages(&e), "{e:?}");
+        // An auditor of the county cannot decide.
+        let e = approve(db, &scope(2, Role::Auditor, 29), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::Forbidden(_)), "{e:?}");
+        assert_eq!(denied(db).await, before.1 + 2);
+
+        // Returning needs a comment: refused in both languages, nothing written.
+        let (s0, a0) = (steps(db).await, audited(db).await);
+        let e = return_for_changes(db, &staff(2), k, id, "  ").await.unwrap_err();
+        assert!(matches!(e, AppError::Invalid(_)) && both_languages(&e), "{e:?}");
+        assert_eq!((steps(db).await, audited(db).await), (s0, a0));
+        assert_eq!(get(db, &staff(2), id).await.unwrap().status, Status::Pending);
+
+        let r = return_for_changes(db, &staff(2), k, id, "请补充收入证明").await.unwrap();
+        assert_eq!((r.status, r.waiting_org_id), (Status::Returned, Some(OrgId(4))));
+        assert_eq!(inboxes(db).await, [vec![], vec![], vec![], vec![id.0], vec![]]);
+        let e = approve(db, &staff(2), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::Conflict(_)), "a returned item waits: {e:?}");
+
+        let r = resubmit(db, &staff(4), k, id, "已补充收入证明").await.unwrap();
+        assert_eq!((r.status, r.step), (Status::Pending, 0));
+        assert_eq!(inboxes(db).await, [vec![], vec![id.0], vec![], vec![], vec![]]);
+        let e = resubmit(db, &staff(4), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::Conflict(_)), "{e:?}");
+
+        let r = approve(db, &staff(2), k, id, "同意,报市总工会").await.unwrap();
+        assert_eq!((r.status, r.step), (Status::Pending, 1));
+        assert_eq!(inboxes(db).await, [vec![id.0], vec![], vec![], vec![], vec![]]);
+        assert_eq!(count(db, "SELECT COUNT(*) FROM review_test_decisions").await, 0);
+
+        let r = approve(db, &staff(1), k, id, "同意").await.unwrap();
+        assert_eq!((r.status, r.waiting_org_id), (Status::Approved, None));
+        assert_eq!(inboxes(db).await, vec![Vec::<i64>::new(); 5]);
+        let decided: Vec<(i64, String)> =
+            sqlx::query_as("SELECT record_id, outcome FROM review_test_decisions")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(decided, [(42, "Approved".to_string())]);
+        let e = approve(db, &staff(1), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::Conflict(_)) && both_languages(&e), "{e:?}");
+
+        // Every step, in order, as the city (a decider) sees it.
+        let h = history(db, &staff(1), id).await.unwrap();
+        let seen: Vec<_> = h
+            .iter()
+            .map(|s| (s.action, s.step, s.org_id.0, s.level.as_str(), s.comment.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Action::Submit, 0, 4, "grassroots", ""),
+                (Action::Return, 0, 2, "county", "请补充收入证明"),
+                (Action::Resubmit, 0, 4, "grassroots", "已补充收入证明"),
+                (Action::Approve, 0, 2, "county", "同意,报市总工会"),
+                (Action::Approve, 1, 1, "city", "同意"),
+            ]
+        );
+        assert_eq!(h[4].actor, "u10");
+        assert_eq!(h[0].actor_id, Some(UserId(40)));
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'").await,
+            5
+        );
+        // The other county cannot read it either.
+        let d = denied(db).await;
+        assert!(matches!(history(db, &staff(5), id).await, Err(AppError::NotFound)));
+        assert_eq!(denied(db).await, d + 1);
+        // The chain of audit entries is still whole.
+        assert!(audit::verify(db).await.unwrap().problems.is_empty());
+    }
+
+    #[tokio::test]
+    async fn review_decision_runs_the_module_action_in_the_same_transaction() {
+        let env = env().await;
+        let db = &env.state.db;
+        let k = &TestKind;
+        // A one-step chain: the county decides alone.
+        let id = submit_with_chain(db, &staff(4), k, OrgId(4), 7, "小额补助", &["county"])
+            .await
+            .unwrap();
+        let (s0, a0) = (steps(db).await, audited(db).await);
+
+        // The module's final action fails: nothing of the step remains.
+        set_flag(db, "fail_decided", true).await;
+        let e = approve(db, &staff(2), k, id, "同意").await.unwrap_err();
+        assert!(matches!(e, AppError::Internal(_)), "{e:?}");
+        // The module's check refuses: its message reaches the user, nothing written.
+        set_flag(db, "fail_decided", false).await;
+        set_flag(db, "refuse_approve", true).await;
+        let e = approve(db, &staff(2), k, id, "同意").await.unwrap_err();
+        assert!(
+            matches!(&e, AppError::Invalid(m) if m.zh.contains("预算")) && both_languages(&e),
+            "{e:?}"
+        );
+        assert_eq!((steps(db).await, audited(db).await), (s0, a0));
+        assert_eq!(count(db, "SELECT COUNT(*) FROM review_test_decisions").await, 0);
+        let item = get(db, &staff(2), id).await.unwrap();
+        assert_eq!((item.status, item.step), (Status::Pending, 0));
+        assert_eq!(inbox(db, &staff(2)).await.unwrap().len(), 1);
+
+        // Rejecting needs a reason; with one, the module records the rejection.
+        let e = reject(db, &staff(2), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::Invalid(_)) && both_languages(&e), "{e:?}");
+        assert_eq!((steps(db).await, audited(db).await), (s0, a0));
+        let r = reject(db, &staff(2), k, id, "不符合帮扶条件").await.unwrap();
+        assert_eq!(r.status, Status::Rejected);
+        let decided: Vec<(i64, String)> =
+            sqlx::query_as("SELECT record_id, outcome FROM review_test_decisions")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(decided, [(7, "Rejected".to_string())]);
+        assert!(inbox(db, &staff(2)).await.unwrap().is_empty());
+        let e = resubmit(db, &staff(4), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::Conflict(_)), "a rejection is final: {e:?}");
+
+        // A decided record may be submitted again (a new review); the module
+        // reads the latest.
+        let again = submit_with_chain(db, &staff(4), k, OrgId(4), 7, "小额补助(复议)", &["county"])
+            .await
+            .unwrap();
+        let latest = latest_for_record(db, &staff(4), k, 7).await.unwrap().unwrap();
+        assert_eq!(latest.id, again);
+        // One successful approval decides the one-step chain.
+        set_flag(db, "refuse_approve", false).await;
+        let r = approve(db, &staff(2), k, again, "").await.unwrap();
+        assert_eq!(r.status, Status::Approved);
+        assert_eq!(count(db, "SELECT COUNT(*) FROM review_test_decisions").await, 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn review_racing_approvals_one_wins() {
+        let env = env().await;
+        let db = &env.state.db;
+        let k = &TestKind;
+        for record in 0..4 {
+            let id = submit(db, &staff(4), k, OrgId(4), record, "并发审批")
+                .await
+                .unwrap();
+            let (a, b) = (scope(2, Role::Staff, 21), scope(2, Role::Admin, 22));
+            let (ra, rb) = tokio::join!(approve(db, &a, k, id, "甲"), approve(db, &b, k, id, "乙"));
+            let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+            assert_eq!(wins, 1, "{ra:?} {rb:?}");
+            let lost = if ra.is_ok() { rb } else { ra };
+            assert!(matches!(lost, Err(AppError::Conflict(_))), "{lost:?}");
+            let item = get(db, &staff(1), id).await.unwrap();
+            assert_eq!(item.step, 1);
+            let n = count(
+                db,
+                &format!("SELECT COUNT(*) FROM review_steps WHERE item_id = {} AND action = 'approve'", id.0),
+            )
+            .await;
+            assert_eq!(n, 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn review_submissions_are_checked() {
+        let env = env().await;
+        let db = &env.state.db;
+        let k = &TestKind;
+        let bad = |r: AppResult<ReviewId>| matches!(r, Err(ref e @ AppError::Invalid(_)) if both_languages(e));
+        assert!(bad(submit_with_chain(db, &staff(4), k, OrgId(4), 1, "x", &[]).await));
+        assert!(bad(submit_with_chain(db, &staff(4), k, OrgId(4), 1, "x", &["province"]).await));
+        // Levels go upward: the city cannot review before the county.
+        assert!(bad(submit_with_chain(db, &staff(4), k, OrgId(4), 1, "x", &["city", "county"]).await));
+        // A county has no street union above it.
+        assert!(bad(submit_with_chain(db, &staff(2), k, OrgId(2), 1, "x", &["street"]).await));
+        assert!(bad(submit(db, &staff(4), k, OrgId(4), 1, "  ").await));
+        assert_eq!(steps(db).await, 0);
+
+        // Auditors submit nothing; an org outside the subtree is "not found" (audited).
+        let e = submit(db, &scope(4, Role::Auditor, 49), k, OrgId(4), 1, "x").await;
+        assert!(matches!(e, Err(AppError::Forbidden(_))));
+        let d = denied(db).await;
+        let e = submit(db, &staff(5), k, OrgId(4), 1, "x").await;
+        assert!(matches!(e, Err(AppError::NotFound)));
+        assert_eq!(denied(db).await, d + 1);
+
+        // The street union files for its grassroots union (ancestor-or-self:
+        // the street level would decide its own step); a return goes back to it.
+        let id = submit_with_chain(db, &staff(3), k, OrgId(4), 1, "代报", &["street", "county"])
+            .await
+            .unwrap();
+        assert_eq!(get(db, &staff(4), id).await.unwrap().deciders, [OrgId(3), OrgId(2)]);
+        // One open review per record.
+        let e = submit(db, &staff(4), k, OrgId(4), 1, "again").await;
+        assert!(matches!(e, Err(AppError::Conflict(_))), "{e:?}");
+        // The applicant is not a decider: "not found" for it, and audited.
+        let d = denied(db).await;
+        assert!(matches!(approve(db, &staff(4), k, id, "").await, Err(AppError::NotFound)));
+        assert_eq!(denied(db).await, d + 1);
+        return_for_changes(db, &staff(3), k, id, "补材料").await.unwrap();
+        assert_eq!(inbox(db, &staff(3)).await.unwrap().len(), 1);
+        assert!(inbox(db, &staff(4)).await.unwrap().is_empty());
+        // Another module's kind cannot act on this item.
+        struct Other;
+        impl ReviewKind for Other {
+            fn key(&self) -> &'static str {
+                "other"
+            }
+            fn chain(&self) -> &'static [&'static str] {
+                &["county"]
+            }
+            fn on_decided<'a>(
+                &'a self,
+                _: &'a mut AnyConnection,
+                _: &'a ReviewItem,
+                _: Outcome,
+            ) -> BoxFuture<'a, AppResult<()>> {
+                Box::pin(async { Ok(()) })
+            }
+        }
+        assert!(matches!(resubmit(db, &staff(3), &Other, id, "").await, Err(AppError::NotFound)));
+        resubmit(db, &staff(3), k, id, "").await.unwrap();
+    }
+}
