@@ -214,7 +214,9 @@ pub struct ReviewItem {
 impl ReviewItem {
     /// The level deciding the current step.
     pub fn level(&self) -> &str {
-        self.chain.get(self.step as usize).map_or("", String::as_str)
+        self.chain
+            .get(self.step as usize)
+            .map_or("", String::as_str)
     }
 
     /// True when `org` submitted it or decides one of its steps.
@@ -373,7 +375,16 @@ pub async fn submit_with_chain(
         updated_at: now,
     };
     kind.check(&mut tx, &item, Action::Submit).await?;
-    write_step(&mut tx, scope, &item, 0, &submitter_level, Action::Submit, "").await?;
+    write_step(
+        &mut tx,
+        scope,
+        &item,
+        0,
+        &submitter_level,
+        Action::Submit,
+        "",
+    )
+    .await?;
     audit::append(
         &mut tx,
         &scope.actor,
@@ -572,10 +583,7 @@ pub(crate) async fn act(
                 "Say what needs changing when returning an item",
             )
         } else {
-            AppError::invalid(
-                "不同意时请填写理由",
-                "Give a reason when rejecting an item",
-            )
+            AppError::invalid("不同意时请填写理由", "Give a reason when rejecting an item")
         });
     }
     if comment.chars().count() > MAX_COMMENT {
@@ -629,29 +637,7 @@ pub(crate) async fn act(
     };
     let now = time::now_rfc3339();
     let mut tx = db.begin_write().await?;
-    // Claim the step: only the state read above may move on, so of two
-    // deciders racing on one step exactly one changes a row (on PostgreSQL
-    // the loser waits on the row lock, then finds the step moved on).
-    let claimed = sqlx::query(
-        "UPDATE review_items SET status = $1, step = $2, waiting_org_id = $3, updated_at = $4 \
-         WHERE id = $5 AND step = $6 AND status = $7",
-    )
-    .bind(status.as_str())
-    .bind(step)
-    .bind(waiting.map(|o| o.0))
-    .bind(&now)
-    .bind(id.0)
-    .bind(item.step)
-    .bind(item.status.as_str())
-    .execute(&mut *tx.tx)
-    .await?
-    .rows_affected();
-    if claimed != 1 {
-        return Err(AppError::conflict(
-            "该审批事项刚刚已被他人处理,请刷新后查看",
-            "Someone else has just acted on this item; reload to see where it stands",
-        ));
-    }
+    claim(&mut tx, &item, status, step, waiting, &now).await?;
     kind.check(&mut tx, &item, action).await?;
     let after = ReviewItem {
         status,
@@ -682,6 +668,41 @@ pub(crate) async fn act(
     }
     tx.commit().await?;
     Ok(after)
+}
+
+/// Moves the item on from the state it was read in (`item`): of two
+/// deciders racing on one step exactly one changes the row — on PostgreSQL
+/// the loser waits on the row lock, then finds the step moved on; on SQLite
+/// the writer lock orders them. The loser is told, and writes nothing.
+async fn claim(
+    tx: &mut AnyConnection,
+    item: &ReviewItem,
+    status: Status,
+    step: i64,
+    waiting: Option<OrgId>,
+    now: &str,
+) -> AppResult<()> {
+    let claimed = sqlx::query(
+        "UPDATE review_items SET status = $1, step = $2, waiting_org_id = $3, updated_at = $4 \
+         WHERE id = $5 AND step = $6 AND status = $7",
+    )
+    .bind(status.as_str())
+    .bind(step)
+    .bind(waiting.map(|o| o.0))
+    .bind(now)
+    .bind(item.id.0)
+    .bind(item.step)
+    .bind(item.status.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed != 1 {
+        return Err(AppError::conflict(
+            "该审批事项刚刚已被他人处理,请刷新后查看",
+            "Someone else has just acted on this item; reload to see where it stands",
+        ));
+    }
+    Ok(())
 }
 
 fn audit_action(a: Action) -> &'static str {
@@ -913,10 +934,11 @@ mod tests {
     struct TestKind;
 
     async fn flag(tx: &mut AnyConnection, name: &str) -> AppResult<bool> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT value FROM review_test_flags WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM review_test_flags WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
         Ok(v == Some(1))
     }
 
@@ -935,7 +957,10 @@ mod tests {
         ) -> BoxFuture<'a, AppResult<()>> {
             Box::pin(async move {
                 if flag(tx, &format!("refuse_{}", action.as_str())).await? {
-                    return Err(AppError::invalid("本年度预算已用完", "This year's budget is used up"));
+                    return Err(AppError::invalid(
+                        "本年度预算已用完",
+                        "This year's budget is used up",
+                    ));
                 }
                 Ok(())
             })
@@ -955,7 +980,9 @@ mod tests {
                     .await?;
                 // Fails after writing, so a rollback must undo its own row too.
                 if flag(tx, "fail_decided").await? {
-                    return Err(AppError::Internal(anyhow::anyhow!("test: on_decided failed")));
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "test: on_decided failed"
+                    )));
                 }
                 Ok(())
             })
@@ -1027,7 +1054,11 @@ mod tests {
             .unwrap()
     }
     async fn denied(db: &Db) -> i64 {
-        count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'scope.denied'").await
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'scope.denied'",
+        )
+        .await
     }
     async fn steps(db: &Db) -> i64 {
         count(db, "SELECT COUNT(*) FROM review_steps").await
@@ -1074,9 +1105,15 @@ mod tests {
             .unwrap();
         let item = get(db, &staff(4), id).await.unwrap();
         assert_eq!(item.deciders, [OrgId(2), OrgId(1)]);
-        assert_eq!((item.status, item.step, item.region_root), (Status::Pending, 0, Some(2)));
+        assert_eq!(
+            (item.status, item.step, item.region_root),
+            (Status::Pending, 0, Some(2))
+        );
         // Only the county (初审) sees it.
-        assert_eq!(inboxes(db).await, [vec![], vec![id.0], vec![], vec![], vec![]]);
+        assert_eq!(
+            inboxes(db).await,
+            [vec![], vec![id.0], vec![], vec![], vec![]]
+        );
 
         // The street union is on the path but decides nothing; the other
         // county is outside the subtree: both "not found", both audited.
@@ -1089,35 +1126,72 @@ mod tests {
         assert_eq!(denied(db).await, before.1 + 2);
         // The city decides later, not now: told so (409), nothing written.
         let e = approve(db, &staff(1), k, id, "").await.unwrap_err();
-        assert!(matches!(e, AppError::Conflict(_)) && both_languages(&e), "{e:?}");
+        assert!(
+            matches!(e, AppError::Conflict(_)) && both_languages(&e),
+            "{e:?}"
+        );
         // An auditor of the county cannot decide.
-        let e = approve(db, &scope(2, Role::Auditor, 29), k, id, "").await.unwrap_err();
+        let e = approve(db, &scope(2, Role::Auditor, 29), k, id, "")
+            .await
+            .unwrap_err();
         assert!(matches!(e, AppError::Forbidden(_)), "{e:?}");
         assert_eq!(denied(db).await, before.1 + 2);
 
         // Returning needs a comment: refused in both languages, nothing written.
         let (s0, a0) = (steps(db).await, audited(db).await);
-        let e = return_for_changes(db, &staff(2), k, id, "  ").await.unwrap_err();
-        assert!(matches!(e, AppError::Invalid(_)) && both_languages(&e), "{e:?}");
+        let e = return_for_changes(db, &staff(2), k, id, "  ")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, AppError::Invalid(_)) && both_languages(&e),
+            "{e:?}"
+        );
         assert_eq!((steps(db).await, audited(db).await), (s0, a0));
-        assert_eq!(get(db, &staff(2), id).await.unwrap().status, Status::Pending);
+        assert_eq!(
+            get(db, &staff(2), id).await.unwrap().status,
+            Status::Pending
+        );
 
-        let r = return_for_changes(db, &staff(2), k, id, "请补充收入证明").await.unwrap();
-        assert_eq!((r.status, r.waiting_org_id), (Status::Returned, Some(OrgId(4))));
-        assert_eq!(inboxes(db).await, [vec![], vec![], vec![], vec![id.0], vec![]]);
+        let r = return_for_changes(db, &staff(2), k, id, "请补充收入证明")
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status, r.waiting_org_id),
+            (Status::Returned, Some(OrgId(4)))
+        );
+        assert_eq!(
+            inboxes(db).await,
+            [vec![], vec![], vec![], vec![id.0], vec![]]
+        );
         let e = approve(db, &staff(2), k, id, "").await.unwrap_err();
-        assert!(matches!(e, AppError::Conflict(_)), "a returned item waits: {e:?}");
+        assert!(
+            matches!(e, AppError::Conflict(_)),
+            "a returned item waits: {e:?}"
+        );
 
-        let r = resubmit(db, &staff(4), k, id, "已补充收入证明").await.unwrap();
+        let r = resubmit(db, &staff(4), k, id, "已补充收入证明")
+            .await
+            .unwrap();
         assert_eq!((r.status, r.step), (Status::Pending, 0));
-        assert_eq!(inboxes(db).await, [vec![], vec![id.0], vec![], vec![], vec![]]);
+        assert_eq!(
+            inboxes(db).await,
+            [vec![], vec![id.0], vec![], vec![], vec![]]
+        );
         let e = resubmit(db, &staff(4), k, id, "").await.unwrap_err();
         assert!(matches!(e, AppError::Conflict(_)), "{e:?}");
 
-        let r = approve(db, &staff(2), k, id, "同意,报市总工会").await.unwrap();
+        let r = approve(db, &staff(2), k, id, "同意,报市总工会")
+            .await
+            .unwrap();
         assert_eq!((r.status, r.step), (Status::Pending, 1));
-        assert_eq!(inboxes(db).await, [vec![id.0], vec![], vec![], vec![], vec![]]);
-        assert_eq!(count(db, "SELECT COUNT(*) FROM review_test_decisions").await, 0);
+        assert_eq!(
+            inboxes(db).await,
+            [vec![id.0], vec![], vec![], vec![], vec![]]
+        );
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM review_test_decisions").await,
+            0
+        );
 
         let r = approve(db, &staff(1), k, id, "同意").await.unwrap();
         assert_eq!((r.status, r.waiting_org_id), (Status::Approved, None));
@@ -1129,13 +1203,24 @@ mod tests {
                 .unwrap();
         assert_eq!(decided, [(42, "Approved".to_string())]);
         let e = approve(db, &staff(1), k, id, "").await.unwrap_err();
-        assert!(matches!(e, AppError::Conflict(_)) && both_languages(&e), "{e:?}");
+        assert!(
+            matches!(e, AppError::Conflict(_)) && both_languages(&e),
+            "{e:?}"
+        );
 
         // Every step, in order, as the city (a decider) sees it.
         let h = history(db, &staff(1), id).await.unwrap();
         let seen: Vec<_> = h
             .iter()
-            .map(|s| (s.action, s.step, s.org_id.0, s.level.as_str(), s.comment.as_str()))
+            .map(|s| {
+                (
+                    s.action,
+                    s.step,
+                    s.org_id.0,
+                    s.level.as_str(),
+                    s.comment.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             seen,
@@ -1150,12 +1235,19 @@ mod tests {
         assert_eq!(h[4].actor, "u10");
         assert_eq!(h[0].actor_id, Some(UserId(40)));
         assert_eq!(
-            count(db, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'").await,
+            count(
+                db,
+                "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'"
+            )
+            .await,
             5
         );
         // The other county cannot read it either.
         let d = denied(db).await;
-        assert!(matches!(history(db, &staff(5), id).await, Err(AppError::NotFound)));
+        assert!(matches!(
+            history(db, &staff(5), id).await,
+            Err(AppError::NotFound)
+        ));
         assert_eq!(denied(db).await, d + 1);
         // The chain of audit entries is still whole.
         assert!(audit::verify(db).await.unwrap().problems.is_empty());
@@ -1185,16 +1277,24 @@ mod tests {
             "{e:?}"
         );
         assert_eq!((steps(db).await, audited(db).await), (s0, a0));
-        assert_eq!(count(db, "SELECT COUNT(*) FROM review_test_decisions").await, 0);
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM review_test_decisions").await,
+            0
+        );
         let item = get(db, &staff(2), id).await.unwrap();
         assert_eq!((item.status, item.step), (Status::Pending, 0));
         assert_eq!(inbox(db, &staff(2)).await.unwrap().len(), 1);
 
         // Rejecting needs a reason; with one, the module records the rejection.
         let e = reject(db, &staff(2), k, id, "").await.unwrap_err();
-        assert!(matches!(e, AppError::Invalid(_)) && both_languages(&e), "{e:?}");
+        assert!(
+            matches!(e, AppError::Invalid(_)) && both_languages(&e),
+            "{e:?}"
+        );
         assert_eq!((steps(db).await, audited(db).await), (s0, a0));
-        let r = reject(db, &staff(2), k, id, "不符合帮扶条件").await.unwrap();
+        let r = reject(db, &staff(2), k, id, "不符合帮扶条件")
+            .await
+            .unwrap();
         assert_eq!(r.status, Status::Rejected);
         let decided: Vec<(i64, String)> =
             sqlx::query_as("SELECT record_id, outcome FROM review_test_decisions")
@@ -1204,20 +1304,29 @@ mod tests {
         assert_eq!(decided, [(7, "Rejected".to_string())]);
         assert!(inbox(db, &staff(2)).await.unwrap().is_empty());
         let e = resubmit(db, &staff(4), k, id, "").await.unwrap_err();
-        assert!(matches!(e, AppError::Conflict(_)), "a rejection is final: {e:?}");
+        assert!(
+            matches!(e, AppError::Conflict(_)),
+            "a rejection is final: {e:?}"
+        );
 
         // A decided record may be submitted again (a new review); the module
         // reads the latest.
         let again = submit_with_chain(db, &staff(4), k, OrgId(4), 7, "小额补助(复议)", &["county"])
             .await
             .unwrap();
-        let latest = latest_for_record(db, &staff(4), k, 7).await.unwrap().unwrap();
+        let latest = latest_for_record(db, &staff(4), k, 7)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(latest.id, again);
         // One successful approval decides the one-step chain.
         set_flag(db, "refuse_approve", false).await;
         let r = approve(db, &staff(2), k, again, "").await.unwrap();
         assert_eq!(r.status, Status::Approved);
-        assert_eq!(count(db, "SELECT COUNT(*) FROM review_test_decisions").await, 2);
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM review_test_decisions").await,
+            2
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1239,7 +1348,10 @@ mod tests {
             assert_eq!(item.step, 1);
             let n = count(
                 db,
-                &format!("SELECT COUNT(*) FROM review_steps WHERE item_id = {} AND action = 'approve'", id.0),
+                &format!(
+                    "SELECT COUNT(*) FROM review_steps WHERE item_id = {} AND action = 'approve'",
+                    id.0
+                ),
             )
             .await;
             assert_eq!(n, 1);
@@ -1252,12 +1364,48 @@ mod tests {
         let db = &env.state.db;
         let k = &TestKind;
         let bad = |r: AppResult<ReviewId>| matches!(r, Err(ref e @ AppError::Invalid(_)) if both_languages(e));
-        assert!(bad(submit_with_chain(db, &staff(4), k, OrgId(4), 1, "x", &[]).await));
-        assert!(bad(submit_with_chain(db, &staff(4), k, OrgId(4), 1, "x", &["province"]).await));
+        assert!(bad(submit_with_chain(
+            db,
+            &staff(4),
+            k,
+            OrgId(4),
+            1,
+            "x",
+            &[]
+        )
+        .await));
+        assert!(bad(submit_with_chain(
+            db,
+            &staff(4),
+            k,
+            OrgId(4),
+            1,
+            "x",
+            &["province"]
+        )
+        .await));
         // Levels go upward: the city cannot review before the county.
-        assert!(bad(submit_with_chain(db, &staff(4), k, OrgId(4), 1, "x", &["city", "county"]).await));
+        assert!(bad(submit_with_chain(
+            db,
+            &staff(4),
+            k,
+            OrgId(4),
+            1,
+            "x",
+            &["city", "county"]
+        )
+        .await));
         // A county has no street union above it.
-        assert!(bad(submit_with_chain(db, &staff(2), k, OrgId(2), 1, "x", &["street"]).await));
+        assert!(bad(submit_with_chain(
+            db,
+            &staff(2),
+            k,
+            OrgId(2),
+            1,
+            "x",
+            &["street"]
+        )
+        .await));
         assert!(bad(submit(db, &staff(4), k, OrgId(4), 1, "  ").await));
         assert_eq!(steps(db).await, 0);
 
@@ -1274,15 +1422,23 @@ mod tests {
         let id = submit_with_chain(db, &staff(3), k, OrgId(4), 1, "代报", &["street", "county"])
             .await
             .unwrap();
-        assert_eq!(get(db, &staff(4), id).await.unwrap().deciders, [OrgId(3), OrgId(2)]);
+        assert_eq!(
+            get(db, &staff(4), id).await.unwrap().deciders,
+            [OrgId(3), OrgId(2)]
+        );
         // One open review per record.
         let e = submit(db, &staff(4), k, OrgId(4), 1, "again").await;
         assert!(matches!(e, Err(AppError::Conflict(_))), "{e:?}");
         // The applicant is not a decider: "not found" for it, and audited.
         let d = denied(db).await;
-        assert!(matches!(approve(db, &staff(4), k, id, "").await, Err(AppError::NotFound)));
+        assert!(matches!(
+            approve(db, &staff(4), k, id, "").await,
+            Err(AppError::NotFound)
+        ));
         assert_eq!(denied(db).await, d + 1);
-        return_for_changes(db, &staff(3), k, id, "补材料").await.unwrap();
+        return_for_changes(db, &staff(3), k, id, "补材料")
+            .await
+            .unwrap();
         assert_eq!(inbox(db, &staff(3)).await.unwrap().len(), 1);
         assert!(inbox(db, &staff(4)).await.unwrap().is_empty());
         // Another module's kind cannot act on this item.
@@ -1303,7 +1459,237 @@ mod tests {
                 Box::pin(async { Ok(()) })
             }
         }
-        assert!(matches!(resubmit(db, &staff(3), &Other, id, "").await, Err(AppError::NotFound)));
+        assert!(matches!(
+            resubmit(db, &staff(3), &Other, id, "").await,
+            Err(AppError::NotFound)
+        ));
         resubmit(db, &staff(3), k, id, "").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn review_a_stale_claim_changes_nothing() {
+        let env = env().await;
+        let db = &env.state.db;
+        let id = submit(db, &staff(4), &TestKind, OrgId(4), 9, "x")
+            .await
+            .unwrap();
+        // Read by one decider, moved on by another before the first claims.
+        let stale = get(db, &staff(2), id).await.unwrap();
+        approve(db, &staff(2), &TestKind, id, "").await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        let e = claim(&mut tx, &stale, Status::Rejected, 0, None, "t")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(_)) && both_languages(&e),
+            "{e:?}"
+        );
+        drop(tx);
+        let now = get(db, &staff(1), id).await.unwrap();
+        assert_eq!((now.status, now.step), (Status::Pending, 1));
+    }
+
+    /// The JSON API and the inbox page on the real server, signed in
+    /// through sessions written directly (no password hashing in tests).
+    #[tokio::test]
+    async fn review_http_api_and_inbox_page() {
+        let env = env().await;
+        let db = env.state.db.clone();
+        let now = time::now_rfc3339();
+        let mut sessions = std::collections::HashMap::new();
+        for org in [1i64, 2, 4, 5] {
+            let uid: i64 = sqlx::query_scalar(
+                "INSERT INTO users (username, display_name, kind, role, org_id, password_hash, created_at) \
+                 VALUES ($1, $2, 'staff', 'staff', $3, 'x', $4) RETURNING id",
+            )
+            .bind(format!("staff{org}"))
+            .bind(format!("工作人员{org}"))
+            .bind(org)
+            .bind(&now)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            let token = format!("token-{org}");
+            let csrf = format!("csrf-{org}");
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(crate::crypto::sha256_hex(token.as_bytes()))
+            .bind(uid)
+            .bind(&csrf)
+            .bind(&now)
+            .bind(time::to_rfc3339(time::now() + chrono::Duration::hours(1)))
+            .execute(db.pool())
+            .await
+            .unwrap();
+            sessions.insert(org, (token, csrf));
+        }
+        let id = submit(&db, &staff(4), &TestKind, OrgId(4), 3, "慰问金申请")
+            .await
+            .unwrap();
+        let server = testing::TestServer::start(env).await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let get = |org: i64, path: &str| {
+            let (token, _) = &sessions[&org];
+            http.get(server.url(path))
+                .header("cookie", format!("gh_session={token}"))
+                .send()
+        };
+        let post = |org: i64, path: &str, body: serde_json::Value| {
+            let (token, csrf) = &sessions[&org];
+            http.post(server.url(path))
+                .header("cookie", format!("gh_session={token}"))
+                .header("x-csrf-token", csrf)
+                .json(&body)
+                .send()
+        };
+
+        let inbox: serde_json::Value = get(2, "/api/v1/reviews/inbox")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+        assert_eq!(inbox[0]["id"], id.0);
+        assert_eq!(inbox[0]["status"], "pending");
+        assert!(inbox[0].get("org_path").is_none());
+        let inbox: serde_json::Value = get(1, "/api/v1/reviews/inbox")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(inbox, serde_json::json!([]));
+
+        // An empty comment on a return: 422, in both languages.
+        let r = post(
+            2,
+            &format!("/api/v1/reviews/{id}/return"),
+            serde_json::json!({"comment": ""}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(!body["error"]["message_zh"].as_str().unwrap().is_empty());
+        assert!(!body["error"]["message_en"].as_str().unwrap().is_empty());
+        // A wrong kind in the body is refused; the right one, or none, is taken.
+        let r = post(
+            2,
+            &format!("/api/v1/reviews/{id}/approve"),
+            serde_json::json!({"kind": "other"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422);
+        let r = post(
+            2,
+            &format!("/api/v1/reviews/{id}/approve"),
+            serde_json::json!({"kind": "test_application", "comment": "同意"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let item: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            (item["step"].as_i64(), item["waiting_org_id"].as_i64()),
+            (Some(1), Some(1))
+        );
+        // Outside the subtree: 404; the county again: 409; no CSRF token: 403.
+        assert_eq!(
+            get(5, &format!("/api/v1/reviews/{id}"))
+                .await
+                .unwrap()
+                .status(),
+            404
+        );
+        let r = post(
+            2,
+            &format!("/api/v1/reviews/{id}/approve"),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 409);
+        let r = http
+            .post(server.url(&format!("/api/v1/reviews/{id}/approve")))
+            .header("cookie", format!("gh_session={}", sessions[&1].0))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+
+        // The city's inbox page shows it, and its form approves it.
+        let r = get(1, "/reviews").await.unwrap();
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("慰问金申请") && page.contains("审批待办"),
+            "{page}"
+        );
+        assert!(
+            page.contains("2/2 市总工会") && page.contains("value=\"approve\""),
+            "{page}"
+        );
+        assert!(
+            page.contains("href=\"/reviews\" class=\"on\""),
+            "the nav entry: {page}"
+        );
+        let (token, csrf) = &sessions[&1];
+        let r = http
+            .post(server.url(&format!("/reviews/{id}")))
+            .header("cookie", format!("gh_session={token}"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("action", "approve"),
+                ("comment", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/reviews?done=1");
+
+        let detail: serde_json::Value = get(4, &format!("/api/v1/reviews/{id}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["item"]["status"], "approved");
+        let actions: Vec<&str> = detail["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["submit", "approve", "approve"]);
+        let page = get(4, "/reviews").await.unwrap().text().await.unwrap();
+        assert!(page.contains("暂无待您单位处理的审批事项"), "{page}");
+
+        let doc: serde_json::Value = get(1, "/api/v1/openapi.json")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for p in [
+            "/api/v1/reviews/inbox",
+            "/api/v1/reviews/{id}",
+            "/api/v1/reviews/{id}/approve",
+            "/api/v1/reviews/{id}/return",
+            "/api/v1/reviews/{id}/reject",
+            "/api/v1/reviews/{id}/resubmit",
+        ] {
+            assert!(
+                doc["paths"].get(p).is_some(),
+                "{p} missing from the API document"
+            );
+        }
     }
 }

@@ -34,14 +34,7 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(
-        api_inbox,
-        api_get,
-        api_approve,
-        api_return,
-        api_reject,
-        api_resubmit
-    ),
+    paths(api_inbox, api_get, api_approve, api_return, api_reject, api_resubmit),
     components(schemas(ReviewItem, StepRow, Status, Action, ActBody, ReviewDetail))
 )]
 struct ApiDoc;
