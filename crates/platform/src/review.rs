@@ -15,13 +15,15 @@
 //!
 //! Who may act, in the order it is checked (the web layer adds nothing):
 //! - an item outside the caller's subtree is "not found", and audited (`Scope::admit`);
-//! - an org that has no part in the item (neither the submitting org nor a
-//!   decider — a street union on the path, a level not in the chain) is "not
-//!   found" too, and audited: it cannot tell the item from an absent one;
+//! - an org at the wrong level for the action is "not found" too, and
+//!   audited: a street union on the path or any level not in the chain, the
+//!   city trying to decide before the county (skipping the 初审), the
+//!   applicant deciding, a decider resubmitting;
 //! - read-only roles (auditors) are refused (`Scope::require_write`);
-//! - a party acting out of turn (the city before the county, twice on one
-//!   step, on a decided item) is a conflict (409) naming the reason; it can
-//!   see the item anyway, so hiding it would only confuse.
+//! - a decider or submitter who is merely late — the step already moved on
+//!   (a double click, a lost race), the item decided, or returned and not yet
+//!   resubmitted — is told so with a conflict (409); nothing is audited,
+//!   since nothing was attempted beyond its authority.
 //!
 //! Each step, the module's `check`, its `on_decided` on a final decision and
 //! the audit entry run in one write transaction: if any fails, nothing of the
@@ -219,9 +221,23 @@ impl ReviewItem {
             .map_or("", String::as_str)
     }
 
-    /// True when `org` submitted it or decides one of its steps.
-    fn is_party(&self, org: OrgId) -> bool {
-        self.submitter_org_id == org || self.deciders.contains(&org)
+    /// Whether `org` has any business taking `action` on the item: the
+    /// submitting org resubmits; a decider decides, but not ahead of its
+    /// step while the item is pending (that would skip the 初审). Everyone
+    /// else is at the wrong level, refused as if the item were absent. Being
+    /// late (the step moved on, the item was decided or returned) is not
+    /// this: it is a conflict the caller is told about.
+    fn may_take(&self, org: OrgId, action: Action) -> bool {
+        match action {
+            Action::Submit => false,
+            Action::Resubmit => self.submitter_org_id == org,
+            Action::Approve | Action::Return | Action::Reject => {
+                match self.deciders.iter().position(|d| *d == org) {
+                    Some(i) => !(self.status == Status::Pending && i as i64 > self.step),
+                    None => false,
+                }
+            }
+        }
     }
 }
 
@@ -598,7 +614,7 @@ pub(crate) async fn act(
         return Err(AppError::NotFound);
     }
     scope.admit(db, &item.org_path, "review", id).await?;
-    if !item.is_party(scope.org_id) {
+    if !item.may_take(scope.org_id, action) {
         audit::record_denied(db, scope, "review", id).await;
         return Err(AppError::NotFound);
     }
@@ -1124,18 +1140,17 @@ mod tests {
         }
         assert_eq!(steps(db).await, before.0);
         assert_eq!(denied(db).await, before.1 + 2);
-        // The city decides later, not now: told so (409), nothing written.
+        // The city decides later, not now: trying to skip the county is the
+        // wrong level too.
         let e = approve(db, &staff(1), k, id, "").await.unwrap_err();
-        assert!(
-            matches!(e, AppError::Conflict(_)) && both_languages(&e),
-            "{e:?}"
-        );
+        assert!(matches!(e, AppError::NotFound), "{e:?}");
+        assert_eq!(denied(db).await, before.1 + 3);
         // An auditor of the county cannot decide.
         let e = approve(db, &scope(2, Role::Auditor, 29), k, id, "")
             .await
             .unwrap_err();
         assert!(matches!(e, AppError::Forbidden(_)), "{e:?}");
-        assert_eq!(denied(db).await, before.1 + 2);
+        assert_eq!(steps(db).await, before.0);
 
         // Returning needs a comment: refused in both languages, nothing written.
         let (s0, a0) = (steps(db).await, audited(db).await);
@@ -1168,6 +1183,11 @@ mod tests {
             matches!(e, AppError::Conflict(_)),
             "a returned item waits: {e:?}"
         );
+        // Only the submitting org resubmits.
+        let d = denied(db).await;
+        let e = resubmit(db, &staff(2), k, id, "").await.unwrap_err();
+        assert!(matches!(e, AppError::NotFound), "{e:?}");
+        assert_eq!(denied(db).await, d + 1);
 
         let r = resubmit(db, &staff(4), k, id, "已补充收入证明")
             .await
@@ -1188,6 +1208,15 @@ mod tests {
             inboxes(db).await,
             [vec![id.0], vec![], vec![], vec![], vec![]]
         );
+        // The county again (a second click): late, not out of bounds — 409,
+        // in both languages, not audited as a denial.
+        let d = denied(db).await;
+        let e = approve(db, &staff(2), k, id, "").await.unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(_)) && both_languages(&e),
+            "{e:?}"
+        );
+        assert_eq!(denied(db).await, d);
         assert_eq!(
             count(db, "SELECT COUNT(*) FROM review_test_decisions").await,
             0
