@@ -141,8 +141,10 @@ pub enum Outcome {
     Rejected,
 }
 
-/// What a module's kind of record does on the review chain. Registered
-/// through `Module::review_kinds`; the registry refuses a key twice.
+/// What a module's kind of record does on the review chain. Register it in
+/// `Module::review_kinds` (the registry refuses a key twice): the inbox and
+/// the API find an item's kind there by the key stored on the item, so an
+/// unregistered kind can be submitted but never decided.
 pub trait ReviewKind: Send + Sync + 'static {
     /// Stable key stored on every item: `"hardship_file"`.
     fn key(&self) -> &'static str;
@@ -269,7 +271,7 @@ const LEVELS: &[(&str, &str, &str)] = &[
 ];
 
 /// The name of a level, for messages and pages.
-pub fn level_label(level: &str, lang: Lang) -> String {
+pub(crate) fn level_label(level: &str, lang: Lang) -> String {
     match LEVELS.iter().find(|(k, ..)| *k == level) {
         Some((_, zh, en)) => Msg::new(*zh, *en).get(lang).to_string(),
         None => level.to_string(),
