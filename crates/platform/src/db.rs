@@ -30,8 +30,9 @@ pub enum Backend {
 pub const PLATFORM_KEY: &str = "platform";
 
 /// The platform's migrations: the org tree, accounts, sessions and the audit
-/// log; the per-org data versions of the statistics cache. Each module brings
-/// its own (`Module::migrations`), run after these.
+/// log; the per-org data versions of the statistics cache; the review chain. Each module brings
+/// its own (`Module::migrations`), run after these. The review chain's
+/// tables (`review`) are the platform's because every module shares them.
 const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -42,6 +43,11 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "org_data_version",
         sql: include_str!("../migrations/0002_org_data_version.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "review",
+        sql: include_str!("../migrations/0003_review.sql"),
     },
 ];
 

@@ -1,7 +1,8 @@
 //! The platform every Gonghui module stands on: configuration, storage and
 //! the migration runner, per-org data versions, errors, the i18n mechanism,
 //! typed ids, time, crypto, the audit log, accounts and sessions, scope, jobs,
-//! the web shell, the `Module` contract and the indicator vocabulary.
+//! the web shell, the `Module` contract, the indicator vocabulary and the
+//! shared review chain (审批流).
 //!
 //! It knows no business module: modules are handed to it as a
 //! [`module::Registry`] by the binary.
@@ -19,6 +20,7 @@ pub mod indicator;
 pub mod jobs;
 pub mod module;
 pub mod money;
+pub mod review;
 pub mod scope;
 pub mod sqlx_util;
 pub mod testing;

@@ -7,16 +7,19 @@
 //! - its interface strings (registered with `i18n`), its typed ids (`id_type!`);
 //! - its routes and their OpenAPI paths, its navigation entry;
 //! - its statistical indicators (`indicator`);
+//! - its review kinds (`review::ReviewKind`): what its records do on the
+//!   shared review chain;
 //! - its demo data, seeded when the demo asks every module to seed;
 //! - what it starts when the server starts listening.
 
-use std::{future::Future, pin::Pin};
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
 
 use axum::Router;
 
 use crate::{
     i18n,
     indicator::Indicator,
+    review::ReviewKind,
     web::{AppState, RoutePath, Routes},
 };
 
@@ -67,6 +70,9 @@ pub struct Module {
     /// Called once when the server starts listening; must not block
     /// (background work is spawned).
     pub on_start: fn(&AppState),
+    /// The kinds of record the module sends up the review chain (审批流);
+    /// keys are unique across modules.
+    pub review_kinds: fn() -> Vec<Arc<dyn ReviewKind>>,
 }
 
 impl Module {
@@ -82,6 +88,7 @@ impl Module {
             org_holds: &[],
             seed_demo: None,
             on_start: |_| {},
+            review_kinds: Vec::new,
         }
     }
 }
@@ -94,6 +101,9 @@ pub struct Registry {
     openapi: utoipa::openapi::OpenApi,
     /// Every path every module registered.
     paths: Vec<RoutePath>,
+    /// Every module's review kinds by key, built once: the web shell looks
+    /// an item's kind up by the key stored on its row.
+    review_kinds: HashMap<&'static str, Arc<dyn ReviewKind>>,
 }
 
 impl Registry {
@@ -119,10 +129,27 @@ impl Registry {
                 );
             }
         }
-        let nav = modules
+        let mut review_kinds: HashMap<&'static str, Arc<dyn ReviewKind>> = HashMap::new();
+        for m in &modules {
+            for k in (m.review_kinds)() {
+                let key = k.key();
+                assert!(
+                    review_kinds.insert(key, k).is_none(),
+                    "module {}: review kind {key} is declared twice",
+                    m.key
+                );
+            }
+        }
+        let mut nav = modules
             .iter()
             .filter_map(|m| m.nav.map(|(label, href)| (m.key, label, href)))
             .collect::<Vec<_>>();
+        // The review inbox is the platform's, shown once some module reviews.
+        if !review_kinds.is_empty() {
+            nav.push(("reviews", "nav.reviews", "/reviews"));
+        }
+        // The platform's own JSON routes first (the review chain), then
+        // every module's: one API document, one list of paths.
         let mut openapi = utoipa::openapi::OpenApiBuilder::new()
             .info(
                 utoipa::openapi::InfoBuilder::new()
@@ -135,8 +162,10 @@ impl Registry {
             )
             .build();
         let mut paths = Vec::new();
-        for m in &modules {
-            let (_, doc, p) = (m.routes)().split();
+        for routes in std::iter::once(crate::web::platform_routes())
+            .chain(modules.iter().map(|m| (m.routes)()))
+        {
+            let (_, doc, p) = routes.split();
             openapi.merge(doc);
             paths.extend(p);
         }
@@ -145,6 +174,7 @@ impl Registry {
             nav: std::sync::Arc::new(nav),
             openapi,
             paths,
+            review_kinds,
         };
         let all = r.indicators();
         let mut codes = std::collections::HashSet::new();
@@ -167,6 +197,11 @@ impl Registry {
         self.nav.clone()
     }
 
+    /// The review kind registered under `key` (`ReviewKind::key`).
+    pub fn review_kind(&self, key: &str) -> Option<Arc<dyn ReviewKind>> {
+        self.review_kinds.get(key).cloned()
+    }
+
     /// Every indicator of every module, in section order then declaration order.
     pub fn indicators(&self) -> Vec<Indicator> {
         let mut all: Vec<Indicator> = self.modules.iter().flat_map(|m| (m.indicators)()).collect();
@@ -185,11 +220,13 @@ impl Registry {
         &self.paths
     }
 
-    /// Every module's routes as one router.
+    /// The platform's routes and every module's as one router.
     pub fn router(&self) -> Router<AppState> {
         self.modules
             .iter()
-            .fold(Router::new(), |r, m| r.merge((m.routes)().split().0))
+            .fold(crate::web::platform_routes().split().0, |r, m| {
+                r.merge((m.routes)().split().0)
+            })
     }
 
     /// Every module's [`OrgHold`]s.

@@ -1,9 +1,11 @@
 //! The web shell: router assembly from the modules, shared state, the
 //! server that runs from a listener (so tests use port 0), and the
-//! platform's own pages (login, language switch, audit log, accounts).
+//! platform's own pages (login, language switch, audit log, accounts) and
+//! the review inbox with its API.
 
 pub mod ctx;
 pub mod pages;
+pub mod review;
 pub mod routes;
 
 pub use routes::{RoutePath, Routes};
@@ -72,6 +74,12 @@ pub fn download(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
 
 pub fn html<T: askama::Template>(t: &T) -> Response {
     axum::response::Html(render(t)).into_response()
+}
+
+/// The platform's own routes that are registered like a module's (pages
+/// and a documented JSON API): the review inbox and its API.
+pub fn platform_routes() -> Routes {
+    review::routes()
 }
 
 /// The whole application: every module's routes under the platform layers.
