@@ -30,7 +30,7 @@ pub enum Backend {
 pub const PLATFORM_KEY: &str = "platform";
 
 /// The platform's migrations: the org tree, accounts, sessions and the audit
-/// log; the per-org data versions of the statistics cache. Each module brings
+/// log; the per-org data versions of the statistics cache; attachments. Each module brings
 /// its own (`Module::migrations`), run after these.
 const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration {
@@ -42,6 +42,13 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "org_data_version",
         sql: include_str!("../migrations/0002_org_data_version.sql"),
+    },
+    // Version 3 is the review tables (another branch); versions only need
+    // to increase, so a database may have 1, 2, 4 until that lands.
+    Migration {
+        version: 4,
+        name: "attachments",
+        sql: include_str!("../migrations/0004_attachments.sql"),
     },
 ];
 

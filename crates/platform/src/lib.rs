@@ -1,11 +1,13 @@
 //! The platform every Gonghui module stands on: configuration, storage and
 //! the migration runner, per-org data versions, errors, the i18n mechanism,
 //! typed ids, time, crypto, the audit log, accounts and sessions, scope, jobs,
+//! attachments (files on a module's records),
 //! the web shell, the `Module` contract and the indicator vocabulary.
 //!
 //! It knows no business module: modules are handed to it as a
 //! [`module::Registry`] by the binary.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -44,8 +46,10 @@ pub async fn open(
         &cfg.data_dir,
         cfg.master_key.as_ref().map(|s| s.expose().as_str()),
     )?;
+    let attachments = Arc::new(attachments::Attachments::local(&cfg)?);
     Ok(web::AppState {
         db,
+        attachments,
         cfg: Arc::new(cfg),
         keys: Arc::new(keys),
         jobs: Default::default(),

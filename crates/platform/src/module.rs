@@ -8,13 +8,14 @@
 //! - its routes and their OpenAPI paths, its navigation entry;
 //! - its statistical indicators (`indicator`);
 //! - its demo data, seeded when the demo asks every module to seed;
-//! - what it starts when the server starts listening.
+//! - what it starts when the server starts listening;
+//! - the record kinds that may carry attachments (`attachments`).
 
-use std::{future::Future, pin::Pin};
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
 
 use axum::Router;
 
-use crate::{i18n, indicator::Indicator, web::AppState};
+use crate::{attachments::AttachmentOwner, i18n, indicator::Indicator, web::AppState};
 
 /// One schema change, in portable SQL (see `db` for the tokens).
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +64,9 @@ pub struct Module {
     /// Called once when the server starts listening; must not block
     /// (background work is spawned).
     pub on_start: fn(&AppState),
+    /// The record kinds of this module that files may be attached to, each
+    /// resolving a record to its org (which decides who may see the files).
+    pub attachment_owners: fn() -> Vec<Arc<dyn AttachmentOwner>>,
 }
 
 impl Module {
@@ -79,6 +83,7 @@ impl Module {
             org_holds: &[],
             seed_demo: None,
             on_start: |_| {},
+            attachment_owners: Vec::new,
         }
     }
 }
@@ -91,6 +96,8 @@ fn empty_openapi() -> utoipa::openapi::OpenApi {
 pub struct Registry {
     modules: Vec<Module>,
     nav: crate::web::ctx::Nav,
+    /// Every module's attachment owner kinds, by kind.
+    attachment_owners: HashMap<&'static str, Arc<dyn AttachmentOwner>>,
 }
 
 impl Registry {
@@ -120,9 +127,21 @@ impl Registry {
             .iter()
             .filter_map(|m| m.nav.map(|(label, href)| (m.key, label, href)))
             .collect::<Vec<_>>();
+        let mut attachment_owners = HashMap::new();
+        for m in &modules {
+            for o in (m.attachment_owners)() {
+                let kind = o.kind();
+                assert!(
+                    attachment_owners.insert(kind, o).is_none(),
+                    "attachment owner kind {kind} is registered twice (module {})",
+                    m.key
+                );
+            }
+        }
         let r = Registry {
             modules,
             nav: std::sync::Arc::new(nav),
+            attachment_owners,
         };
         let all = r.indicators();
         let mut codes = std::collections::HashSet::new();
@@ -167,10 +186,17 @@ impl Registry {
                     .build(),
             )
             .build();
+        // The platform's own API (attachments), then every module's.
+        doc.merge(crate::web::attachments::openapi());
         for m in &self.modules {
             doc.merge((m.openapi)());
         }
         doc
+    }
+
+    /// The owner of attachments of this record kind, if a module registered it.
+    pub fn attachment_owner(&self, kind: &str) -> Option<Arc<dyn AttachmentOwner>> {
+        self.attachment_owners.get(kind).cloned()
     }
 
     /// Every module's [`OrgHold`]s.

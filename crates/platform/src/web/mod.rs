@@ -2,6 +2,7 @@
 //! server that runs from a listener (so tests use port 0), and the
 //! platform's own pages (login, language switch, audit log, accounts).
 
+pub mod attachments;
 pub mod ctx;
 pub mod pages;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub keys: Arc<Keys>,
     pub jobs: Arc<crate::jobs::Jobs>,
+    /// Where attachment bytes are kept, and the upload limits.
+    pub attachments: Arc<crate::attachments::Attachments>,
     /// The modules of this binary.
     pub registry: Arc<crate::module::Registry>,
 }
@@ -74,11 +77,13 @@ pub fn html<T: askama::Template>(t: &T) -> Response {
 /// The whole application: every module's routes under the platform layers.
 pub fn app(state: AppState) -> Router {
     metrics_handle();
+    let upload_limit = state.attachments.limits.max_bytes;
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
-        .merge(pages::routes());
+        .merge(pages::routes())
+        .merge(attachments::routes(upload_limit));
     for m in state.registry.modules() {
         router = router.merge((m.routes)());
     }
@@ -98,6 +103,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    crate::attachments::spawn_collector(&state);
     for m in state.registry.modules() {
         (m.on_start)(&state);
     }
