@@ -402,11 +402,7 @@ impl Limits {
     }
 
     fn too_large(&self) -> AppError {
-        let mib = self.max_bytes as f64 / (1024.0 * 1024.0);
-        AppError::invalid(
-            format!("文件过大,每个附件不能超过 {mib:.0} MB"),
-            format!("The file is too large; each attachment may be at most {mib:.0} MB"),
-        )
+        too_large(self.max_bytes)
     }
 
     fn too_many(&self) -> AppError {
@@ -437,6 +433,14 @@ impl Limits {
             ),
         ))
     }
+}
+
+fn too_large(max_bytes: u64) -> AppError {
+    let mib = max_bytes as f64 / (1024.0 * 1024.0);
+    AppError::invalid(
+        format!("文件过大,每个附件不能超过 {mib:.0} MB"),
+        format!("The file is too large; each attachment may be at most {mib:.0} MB"),
+    )
 }
 
 /// The attachment service's parts: where bytes go, what is accepted.
@@ -627,14 +631,8 @@ pub async fn read_limited(
     max: u64,
     size_hint: Option<u64>,
 ) -> AppResult<Bytes> {
+    let limit = max;
     let max = usize::try_from(max).unwrap_or(usize::MAX);
-    let too_large = || {
-        let mib = max as f64 / (1024.0 * 1024.0);
-        AppError::invalid(
-            format!("文件过大,每个附件不能超过 {mib:.0} MB"),
-            format!("The file is too large; each attachment may be at most {mib:.0} MB"),
-        )
-    };
     let hint = size_hint
         .and_then(|h| usize::try_from(h).ok())
         .unwrap_or(64 * 1024);
@@ -642,7 +640,7 @@ pub async fn read_limited(
     while let Some(chunk) = src.next_chunk().await? {
         let need = buf.len().saturating_add(chunk.len());
         if need > max {
-            return Err(too_large());
+            return Err(too_large(limit));
         }
         if need > buf.capacity() {
             // Grow by doubling, but never past the limit (Vec's own growth
@@ -1025,7 +1023,7 @@ pub fn spawn_collector(st: &AppState) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
@@ -1036,16 +1034,16 @@ mod tests {
     };
 
     /// A 1×1 PNG.
-    const PNG: &[u8] = &[
+    pub(crate) const PNG: &[u8] = &[
         0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
         0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F,
         0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00,
         0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49,
         0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
     ];
-    const PDF: &[u8] =
+    pub(crate) const PDF: &[u8] =
         b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-    const HTML: &[u8] =
+    pub(crate) const HTML: &[u8] =
         b"<!DOCTYPE html>\n<html><body><script>alert(document.cookie)</script></body></html>\n";
     const EXE: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run in DOS mode";
 
@@ -1099,7 +1097,7 @@ mod tests {
 
     /// City /1/, county /1/2/ holding records 10 and 11, other county
     /// /1/3/ holding record 30.
-    async fn setup() -> TestEnv {
+    pub(crate) async fn setup() -> TestEnv {
         let env = crate::testing::env(Arc::new(Registry::new(vec![test_module()])))
             .await
             .unwrap();
