@@ -734,9 +734,6 @@ pub async fn finish_upload(
         .await
         .map_err(anyhow::Error::from)?;
     let mut tx = st.db.begin_write().await?;
-    if live_count(&mut tx, &target.kind, target.owner_id).await? >= limits.max_files {
-        return Err(limits.too_many());
-    }
     let now = time::now_rfc3339();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO attachments (owner_kind, owner_id, org_id, org_path, region_root, sha256, size, mime, \
@@ -767,6 +764,13 @@ pub async fn finish_upload(
             })),
     )
     .await?;
+    // Counted after the audit entry: appending took the audit chain's head
+    // lock, which serialises this with every other upload (the writer lock
+    // does on SQLite), so two uploads racing for the last place cannot both
+    // commit. Ours is among the rows counted.
+    if live_count(&mut tx, &target.kind, target.owner_id).await? > limits.max_files {
+        return Err(limits.too_many());
+    }
     tx.commit().await?;
     // Put again after the commit: if the orphan collector removed the blob
     // between our first put and the commit (it saw no row yet), this brings
@@ -1435,6 +1439,37 @@ pub(crate) mod tests {
         upload(&env.state, &s, "test_record", 10, "p.png", "", png(21))
             .await
             .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn attach_concurrent_uploads_cannot_pass_the_file_limit() {
+        let mut env = setup().await;
+        let mut cfg = Config {
+            attachment_max_files: 3,
+            ..Config::default()
+        };
+        cfg.data_dir = env.data_dir();
+        env.state.attachments = Arc::new(Attachments::local(&cfg).unwrap());
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let st = env.state.clone();
+                tokio::spawn(async move {
+                    upload(&st, &county2(), "test_record", 10, "p.png", "", png(i)).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(e) => assert!(matches!(e, AppError::Invalid(_)), "{e:?}"),
+            }
+        }
+        assert_eq!(ok, 3);
+        assert_eq!(
+            count(&env, "SELECT COUNT(*) FROM attachments WHERE owner_id = 10").await,
+            3
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! A database made before migrations were kept per module (one global
 //! sequence in `schema_migrations`, versions 1–4) is opened by this binary
-//! and upgraded in place: the records move under the module keys, the one
-//! new migration runs, and every row, the audit chain and every figure stay
+//! and upgraded in place: the records move under the module keys, the
+//! newer migrations run, and every row, the audit chain and every figure stay
 //! as they were. On SQLite and on PostgreSQL.
 
 use chrono::Datelike;
@@ -64,9 +64,11 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // Put the migration records back the way the previous main kept them,
     // and take away what that main did not have (the members module's
     // index migration came with the per-module records; its index was
-    // created by the old migration 3, which the demo database has).
+    // created by the old migration 3, which the demo database has; the
+    // platform's attachments table, migration 4, came later still).
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
+        "DROP TABLE attachments",
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'platform', '2026-11-01T00:00:00Z'), \
          (2, 'members', '2026-11-01T00:00:00Z'), (3, 'reports', '2026-11-01T00:00:00Z'), (4, 'figure_cache', '2026-11-01T00:00:00Z')",
@@ -96,6 +98,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
             ("members".to_string(), 2),
             ("platform".to_string(), 1),
             ("platform".to_string(), 2),
+            ("platform".to_string(), 4),
             ("reports".to_string(), 1),
         ]
     );
@@ -131,7 +134,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     )
     .await
     .unwrap();
-    assert_eq!(module_migrations(&again.state.db).await.len(), 5);
+    assert_eq!(module_migrations(&again.state.db).await.len(), 6);
 }
 
 /// A database whose records name a version this binary does not know was
