@@ -667,9 +667,16 @@ pub fn sanitize_file_name(raw: &str, t: &FileType) -> String {
         Some((s, e)) if t.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)) => {
             (s.to_string(), e.to_ascii_lowercase())
         }
-        // No extension, or one that lies about the content (a PNG named
-        // .pdf): the name follows the content.
-        Some((s, _)) if !s.trim().is_empty() => (s.to_string(), t.extensions[0].to_string()),
+        // An extension that lies about the content (a PNG named .pdf): the
+        // name follows the content.
+        Some((s, e))
+            if !s.trim().is_empty()
+                && (1..=5).contains(&e.len())
+                && e.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            (s.to_string(), t.extensions[0].to_string())
+        }
+        // No extension ("张三.2024年体检报告" has none): one is added.
         _ => (cleaned.to_string(), t.extensions[0].to_string()),
     };
     let stem: String = stem.trim().chars().take(100).collect();
@@ -776,8 +783,12 @@ pub async fn finish_upload(
     // between our first put and the commit (it saw no row yet), this brings
     // it back. The collector decides under the audit-chain lock that every
     // upload transaction takes, so a row committed after its decision is
-    // always followed by this put (see `collect_orphans`).
-    store.put(&sha, bytes).await.map_err(anyhow::Error::from)?;
+    // always followed by this put (see `collect_orphans`). The row is
+    // committed by now, so a failure here is logged, not returned: the
+    // client retrying would only attach the file twice.
+    if let Err(e) = store.put(&sha, bytes).await {
+        tracing::error!(error = %e, attachment = id, sha256 = %sha, "could not re-put an attachment blob after commit");
+    }
     let row = sqlx::query(&format!("{SELECT} WHERE a.id = $1"))
         .bind(id)
         .fetch_one(st.db.pool())
@@ -1335,6 +1346,30 @@ pub(crate) mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn attach_office_files_are_recognised() {
+        let env = setup().await;
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        wb.add_worksheet().write_string(0, 0, "困难职工").unwrap();
+        let xlsx = wb.save_to_buffer().unwrap();
+        let a = upload(
+            &env.state,
+            &county2(),
+            "test_record",
+            10,
+            "名单",
+            "",
+            Bytes::from(xlsx),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            a.mime,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert_eq!(a.file_name, "名单.xlsx");
+    }
+
     /// An endless body: counts how many chunks were pulled.
     struct Endless {
         chunk: Bytes,
@@ -1827,6 +1862,10 @@ pub(crate) mod tests {
         assert_eq!(sanitize_file_name("..", &jpeg), "附件.jpg");
         assert_eq!(sanitize_file_name("IMG_1.JPEG", &jpeg), "IMG_1.jpeg");
         assert_eq!(sanitize_file_name("病历 2024.html", &pdf), "病历 2024.pdf");
+        assert_eq!(
+            sanitize_file_name("张三.2024年体检报告", &pdf),
+            "张三.2024年体检报告.pdf"
+        );
         let long = "长".repeat(300) + ".pdf";
         assert_eq!(sanitize_file_name(&long, &pdf).chars().count(), 104);
         assert_eq!(clean_label("  录取\u{7}通知书 "), "录取通知书");
