@@ -267,6 +267,35 @@ mod tests {
     }
 
     #[test]
+    fn attachment_knobs_come_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "attachment_max_mib = 5\nattachment_types = [\"pdf\", \"png\"]\nattachment_gc_hours = 0\n",
+        )
+        .unwrap();
+        let over = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let env = |k: &str| match k {
+            "GONGHUI_ATTACHMENT_MAX_FILES" => Some("8".to_string()),
+            "GONGHUI_ATTACHMENT_TYPES" => Some("pdf, jpeg".to_string()),
+            _ => None,
+        };
+        let cfg = Config::load_from(&over, env).unwrap();
+        assert_eq!(cfg.attachment_max_mib, 5);
+        assert_eq!(cfg.attachment_max_files, 8);
+        assert_eq!(cfg.attachment_types, ["pdf", "jpeg"], "env beats file");
+        assert_eq!(cfg.attachment_gc_hours, 0);
+        let d = Config::default();
+        assert_eq!((d.attachment_max_mib, d.attachment_max_files), (20, 20));
+        let bad = |k: &str| (k == "GONGHUI_ATTACHMENT_MAX_MIB").then(|| "lots".to_string());
+        assert!(Config::load_from(&Overrides::default(), bad).is_err());
+    }
+
+    #[test]
     fn unknown_file_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("g.toml");
