@@ -358,7 +358,7 @@ pub const KNOWN_TYPES: &[FileType] = &[
 ];
 
 /// The types accepted unless configured otherwise: all known ones.
-pub const DEFAULT_TYPES: &[&str] = &[
+pub(crate) const DEFAULT_TYPES: &[&str] = &[
     "pdf", "jpeg", "png", "webp", "heic", "docx", "xlsx", "doc", "xls",
 ];
 
@@ -656,7 +656,7 @@ pub async fn read_limited(
 /// A display name safe to store and to send back in a header: the last path
 /// component, without control or reserved characters, at most 100
 /// characters, ending in an extension of the sniffed type.
-pub fn sanitize_file_name(raw: &str, t: &FileType) -> String {
+fn sanitize_file_name(raw: &str, t: &FileType) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()

@@ -101,9 +101,9 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Registers the modules' strings and checks that keys, migrations and
-    /// indicator codes do not collide (a programming error: panics with the
-    /// culprit named, at start, never later).
+    /// Registers the modules' strings and checks that keys, migrations,
+    /// indicator codes and attachment owner kinds do not collide (a
+    /// programming error: panics with the culprit named, at start, never later).
     pub fn new(modules: Vec<Module>) -> Registry {
         let mut keys = std::collections::HashSet::new();
         for m in &modules {
