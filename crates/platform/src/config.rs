@@ -43,6 +43,16 @@ pub struct Config {
     /// server (a CLI import), after which the dashboard is warmed again
     /// (`reports::figures::keep_warm`); 0 turns the watch off.
     pub stats_watch_secs: u64,
+    /// Attachments: the largest file accepted, in MiB.
+    pub attachment_max_mib: u64,
+    /// Attachments: the most (undeleted) files one record may hold.
+    pub attachment_max_files: i64,
+    /// Attachments: the accepted file types by short name (pdf, jpeg, png,
+    /// webp, heic, docx, xlsx, doc, xls); the type is sniffed from the content.
+    pub attachment_types: Vec<String>,
+    /// Hours between runs of the orphan collector in the server; 0 turns it
+    /// off (run it from the command line instead).
+    pub attachment_gc_hours: u64,
 }
 
 /// The keys a TOML file may set; all optional.
@@ -57,6 +67,10 @@ struct FileConfig {
     session_hours: Option<i64>,
     log: Option<String>,
     stats_watch_secs: Option<u64>,
+    attachment_max_mib: Option<u64>,
+    attachment_max_files: Option<i64>,
+    attachment_types: Option<Vec<String>>,
+    attachment_gc_hours: Option<u64>,
 }
 
 impl Default for Config {
@@ -70,6 +84,13 @@ impl Default for Config {
             session_hours: 12,
             log: "info".into(),
             stats_watch_secs: 30,
+            attachment_max_mib: 20,
+            attachment_max_files: 20,
+            attachment_types: crate::attachments::DEFAULT_TYPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            attachment_gc_hours: 6,
         }
     }
 }
@@ -135,6 +156,18 @@ impl Config {
             if let Some(v) = f.stats_watch_secs {
                 cfg.stats_watch_secs = v;
             }
+            if let Some(v) = f.attachment_max_mib {
+                cfg.attachment_max_mib = v;
+            }
+            if let Some(v) = f.attachment_max_files {
+                cfg.attachment_max_files = v;
+            }
+            if let Some(v) = f.attachment_types {
+                cfg.attachment_types = v;
+            }
+            if let Some(v) = f.attachment_gc_hours {
+                cfg.attachment_gc_hours = v;
+            }
         }
         if let Some(v) = env("GONGHUI_DATA_DIR") {
             cfg.data_dir = v.into();
@@ -162,6 +195,28 @@ impl Config {
                     "GONGHUI_STATS_WATCH_SECS 须为秒数(0 表示关闭) / must be a number of seconds (0 = off): {e}"
                 )
             })?;
+        }
+        let number = |key: &str, v: String| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|e| anyhow::anyhow!("{key} 须为非负整数 / must be a whole number: {e}"))
+        };
+        if let Some(v) = env("GONGHUI_ATTACHMENT_MAX_MIB") {
+            cfg.attachment_max_mib = number("GONGHUI_ATTACHMENT_MAX_MIB", v)?;
+        }
+        if let Some(v) = env("GONGHUI_ATTACHMENT_MAX_FILES") {
+            cfg.attachment_max_files =
+                i64::try_from(number("GONGHUI_ATTACHMENT_MAX_FILES", v)?).unwrap_or(i64::MAX);
+        }
+        if let Some(v) = env("GONGHUI_ATTACHMENT_TYPES") {
+            cfg.attachment_types = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(v) = env("GONGHUI_ATTACHMENT_GC_HOURS") {
+            cfg.attachment_gc_hours = number("GONGHUI_ATTACHMENT_GC_HOURS", v)?;
         }
         if let Some(v) = &over.data_dir {
             cfg.data_dir = v.clone();
@@ -209,6 +264,35 @@ mod tests {
             1,
             "flag beats env"
         );
+    }
+
+    #[test]
+    fn attachment_knobs_come_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "attachment_max_mib = 5\nattachment_types = [\"pdf\", \"png\"]\nattachment_gc_hours = 0\n",
+        )
+        .unwrap();
+        let over = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let env = |k: &str| match k {
+            "GONGHUI_ATTACHMENT_MAX_FILES" => Some("8".to_string()),
+            "GONGHUI_ATTACHMENT_TYPES" => Some("pdf, jpeg".to_string()),
+            _ => None,
+        };
+        let cfg = Config::load_from(&over, env).unwrap();
+        assert_eq!(cfg.attachment_max_mib, 5);
+        assert_eq!(cfg.attachment_max_files, 8);
+        assert_eq!(cfg.attachment_types, ["pdf", "jpeg"], "env beats file");
+        assert_eq!(cfg.attachment_gc_hours, 0);
+        let d = Config::default();
+        assert_eq!((d.attachment_max_mib, d.attachment_max_files), (20, 20));
+        let bad = |k: &str| (k == "GONGHUI_ATTACHMENT_MAX_MIB").then(|| "lots".to_string());
+        assert!(Config::load_from(&Overrides::default(), bad).is_err());
     }
 
     #[test]

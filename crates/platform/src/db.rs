@@ -30,9 +30,9 @@ pub enum Backend {
 pub const PLATFORM_KEY: &str = "platform";
 
 /// The platform's migrations: the org tree, accounts, sessions and the audit
-/// log; the per-org data versions of the statistics cache; the review chain. Each module brings
+/// log; the per-org data versions of the statistics cache; the review chain; attachments. Each module brings
 /// its own (`Module::migrations`), run after these. The review chain's
-/// tables (`review`) are the platform's because every module shares them.
+/// and attachment tables are the platform's because every module shares them.
 const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -48,6 +48,11 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "review",
         sql: include_str!("../migrations/0003_review.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "attachments",
+        sql: include_str!("../migrations/0004_attachments.sql"),
     },
 ];
 

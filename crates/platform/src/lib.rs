@@ -1,12 +1,13 @@
 //! The platform every Gonghui module stands on: configuration, storage and
 //! the migration runner, per-org data versions, errors, the i18n mechanism,
 //! typed ids, time, crypto, the audit log, accounts and sessions, scope, jobs,
-//! the web shell, the `Module` contract, the indicator vocabulary and the
-//! shared review chain (审批流).
+//! attachments (files on a module's records), the web shell, the `Module`
+//! contract, the indicator vocabulary and the shared review chain (审批流).
 //!
 //! It knows no business module: modules are handed to it as a
 //! [`module::Registry`] by the binary.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -47,8 +48,10 @@ pub async fn open(
         &cfg.data_dir,
         cfg.master_key.as_ref().map(|s| s.expose().as_str()),
     )?;
+    let attachments = Arc::new(attachments::Attachments::local(&cfg)?);
     Ok(web::AppState {
         db,
+        attachments,
         cfg: Arc::new(cfg),
         keys: Arc::new(keys),
         jobs: Default::default(),

@@ -10,13 +10,15 @@
 //! - its review kinds (`review::ReviewKind`): what its records do on the
 //!   shared review chain;
 //! - its demo data, seeded when the demo asks every module to seed;
-//! - what it starts when the server starts listening.
+//! - what it starts when the server starts listening;
+//! - the record kinds that may carry attachments (`attachments`).
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
 
 use axum::Router;
 
 use crate::{
+    attachments::AttachmentOwner,
     i18n,
     indicator::Indicator,
     review::ReviewKind,
@@ -73,6 +75,9 @@ pub struct Module {
     /// The kinds of record the module sends up the review chain (审批流);
     /// keys are unique across modules.
     pub review_kinds: fn() -> Vec<Arc<dyn ReviewKind>>,
+    /// The record kinds of this module that files may be attached to, each
+    /// resolving a record to its org (which decides who may see the files).
+    pub attachment_owners: fn() -> Vec<Arc<dyn AttachmentOwner>>,
 }
 
 impl Module {
@@ -89,6 +94,7 @@ impl Module {
             seed_demo: None,
             on_start: |_| {},
             review_kinds: Vec::new,
+            attachment_owners: Vec::new,
         }
     }
 }
@@ -104,12 +110,14 @@ pub struct Registry {
     /// Every module's review kinds by key, built once: the web shell looks
     /// an item's kind up by the key stored on its row.
     review_kinds: HashMap<&'static str, Arc<dyn ReviewKind>>,
+    /// Every module's attachment owner kinds, by kind.
+    attachment_owners: HashMap<&'static str, Arc<dyn AttachmentOwner>>,
 }
 
 impl Registry {
-    /// Registers the modules' strings and checks that keys, migrations and
-    /// indicator codes do not collide (a programming error: panics with the
-    /// culprit named, at start, never later).
+    /// Registers the modules' strings and checks that keys, migrations,
+    /// indicator codes and attachment owner kinds do not collide (a
+    /// programming error: panics with the culprit named, at start, never later).
     pub fn new(modules: Vec<Module>) -> Registry {
         let mut keys = std::collections::HashSet::new();
         for m in &modules {
@@ -144,6 +152,17 @@ impl Registry {
             .iter()
             .filter_map(|m| m.nav.map(|(label, href)| (m.key, label, href)))
             .collect::<Vec<_>>();
+        let mut attachment_owners = HashMap::new();
+        for m in &modules {
+            for o in (m.attachment_owners)() {
+                let kind = o.kind();
+                assert!(
+                    attachment_owners.insert(kind, o).is_none(),
+                    "attachment owner kind {kind} is registered twice (module {})",
+                    m.key
+                );
+            }
+        }
         // The review inbox is the platform's, shown once some module reviews.
         if !review_kinds.is_empty() {
             nav.push(("reviews", "nav.reviews", "/reviews"));
@@ -162,7 +181,7 @@ impl Registry {
             )
             .build();
         let mut paths = Vec::new();
-        for routes in std::iter::once(crate::web::platform_routes())
+        for routes in std::iter::once(crate::web::platform_routes(0))
             .chain(modules.iter().map(|m| (m.routes)()))
         {
             let (_, doc, p) = routes.split();
@@ -175,6 +194,7 @@ impl Registry {
             openapi,
             paths,
             review_kinds,
+            attachment_owners,
         };
         let all = r.indicators();
         let mut codes = std::collections::HashSet::new();
@@ -220,13 +240,16 @@ impl Registry {
         &self.paths
     }
 
-    /// The platform's routes and every module's as one router.
+    /// Every module's routes as one router.
     pub fn router(&self) -> Router<AppState> {
         self.modules
             .iter()
-            .fold(crate::web::platform_routes().split().0, |r, m| {
-                r.merge((m.routes)().split().0)
-            })
+            .fold(Router::new(), |r, m| r.merge((m.routes)().split().0))
+    }
+
+    /// The owner of attachments of this record kind, if a module registered it.
+    pub fn attachment_owner(&self, kind: &str) -> Option<Arc<dyn AttachmentOwner>> {
+        self.attachment_owners.get(kind).cloned()
     }
 
     /// Every module's [`OrgHold`]s.

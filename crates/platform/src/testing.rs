@@ -65,7 +65,7 @@ pub async fn env(registry: Arc<Registry>) -> anyhow::Result<TestEnv> {
 }
 
 /// Opens the platform on `dir` (and the PostgreSQL database, if any) as a
-/// test would: a fixed master key, no background watch.
+/// test would: a fixed master key, no background watch or collector.
 pub async fn open_env(
     dir: tempfile::TempDir,
     database_url: Option<String>,
@@ -78,6 +78,8 @@ pub async fn open_env(
         log: "warn".into(),
         // Tests count cache misses; the background watch would add its own.
         stats_watch_secs: 0,
+        // Tests drive the attachment orphan collector themselves.
+        attachment_gc_hours: 0,
         ..Config::default()
     };
     let state = crate::open(cfg, registry).await?;

@@ -65,9 +65,11 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // and take away what that main did not have (the members module's
     // index migration came with the per-module records; its index was
     // created by the old migration 3, which the demo database has; the
-    // review chain's tables, platform migration 3, came later still).
+    // review chain's tables, platform migration 3, and the attachments
+    // table, migration 4, came later still).
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
+        "DROP TABLE attachments",
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'platform', '2026-11-01T00:00:00Z'), \
          (2, 'members', '2026-11-01T00:00:00Z'), (3, 'reports', '2026-11-01T00:00:00Z'), (4, 'figure_cache', '2026-11-01T00:00:00Z')",
@@ -100,6 +102,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
             ("platform".to_string(), 1),
             ("platform".to_string(), 2),
             ("platform".to_string(), 3),
+            ("platform".to_string(), 4),
             ("reports".to_string(), 1),
         ]
     );
@@ -135,7 +138,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     )
     .await
     .unwrap();
-    assert_eq!(module_migrations(&again.state.db).await.len(), 6);
+    assert_eq!(module_migrations(&again.state.db).await.len(), 7);
 }
 
 /// A database whose records name a version this binary does not know was

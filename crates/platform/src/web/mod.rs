@@ -3,6 +3,7 @@
 //! platform's own pages (login, language switch, audit log, accounts) and
 //! the review inbox with its API.
 
+pub mod attachments;
 pub mod ctx;
 pub mod pages;
 pub mod review;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub keys: Arc<Keys>,
     pub jobs: Arc<crate::jobs::Jobs>,
+    /// Where attachment bytes are kept, and the upload limits.
+    pub attachments: Arc<crate::attachments::Attachments>,
     /// The modules of this binary.
     pub registry: Arc<crate::module::Registry>,
 }
@@ -77,19 +80,21 @@ pub fn html<T: askama::Template>(t: &T) -> Response {
 }
 
 /// The platform's own routes that are registered like a module's (pages
-/// and a documented JSON API): the review inbox and its API.
-pub fn platform_routes() -> Routes {
-    review::routes()
+/// and a documented JSON API): the review inbox and API, attachments.
+pub fn platform_routes(attachment_max_bytes: u64) -> Routes {
+    review::routes().merge(attachments::routes(attachment_max_bytes))
 }
 
 /// The whole application: every module's routes under the platform layers.
 pub fn app(state: AppState) -> Router {
     metrics_handle();
+    let upload_limit = state.attachments.limits.max_bytes;
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
-        .merge(pages::routes());
+        .merge(pages::routes())
+        .merge(platform_routes(upload_limit).split().0);
     router = router.merge(state.registry.router());
     router
         .fallback(|| async { crate::error::AppError::NotFound })
@@ -107,6 +112,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    crate::attachments::spawn_collector(&state);
     for m in state.registry.modules() {
         (m.on_start)(&state);
     }
