@@ -80,74 +80,14 @@ enum Command {
         #[command(subcommand)]
         cmd: OrgCmd,
     },
-    /// Import data from a spreadsheet
-    Import {
-        #[command(subcommand)]
-        what: ImportWhat,
-    },
-    /// Generate test data
-    Gen {
-        #[command(subcommand)]
-        what: GenWhat,
-    },
-    /// Statistics
-    Report {
-        #[command(subcommand)]
-        cmd: ReportCmd,
-    },
 }
 
-#[derive(Subcommand, Debug)]
-enum ImportWhat {
-    /// Import a member roster (.xlsx, .xls, .csv in UTF-8 or GBK)
-    Members {
-        file: PathBuf,
-        /// Union for rows that leave 所属工会编码 empty; also limits the import to that subtree
-        #[arg(long)]
-        org: Option<String>,
-        /// Import nothing if any row is rejected
-        #[arg(long)]
-        all_or_nothing: bool,
-        /// Write rejected rows, with the reason, to this .xlsx
-        #[arg(long)]
-        rejects: Option<PathBuf>,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum GenWhat {
-    /// A realistic fictional roster (valid IDs over real region codes)
-    Members {
-        #[arg(long, default_value_t = 1000)]
-        count: u64,
-        /// .csv or .xlsx
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Comma-separated union codes to spread members over (default: the demo's grassroots unions)
-        #[arg(long)]
-        orgs: Option<String>,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ReportCmd {
-    /// Every indicator for an org subtree and a year
-    Indicators {
-        /// Org code of the subtree's root
-        #[arg(long)]
-        org: String,
-        #[arg(long)]
-        year: i32,
-        /// json | xlsx
-        #[arg(long, default_value = "json")]
-        format: String,
-        /// Output file (stdout for JSON if omitted)
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-}
+/// What the usual verbs of module commands mean (`Module::cli`).
+const VERBS: &[(&str, &str)] = &[
+    ("import", "Import data from a spreadsheet"),
+    ("gen", "Generate test data"),
+    ("report", "Statistics"),
+];
 
 #[derive(Subcommand, Debug)]
 enum UserCmd {
@@ -196,8 +136,66 @@ enum OrgCmd {
     },
 }
 
+/// The command line: the binary's own commands, and every module's under
+/// its verb (`gonghui import members …`).
+fn command_line() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let modules = crate::modules::registry().cli_commands();
+    let mut verbs: Vec<&str> = Vec::new();
+    for c in &modules {
+        if !verbs.contains(&c.verb) {
+            verbs.push(c.verb);
+        }
+    }
+    for verb in verbs {
+        let about = VERBS
+            .iter()
+            .find(|(v, _)| *v == verb)
+            .map_or("Module commands", |(_, a)| *a);
+        let mut sub = clap::Command::new(verb)
+            .about(about)
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        for c in modules.iter().filter(|c| c.verb == verb) {
+            sub = sub.subcommand((c.command)());
+        }
+        cmd = cmd.subcommand(sub);
+    }
+    cmd
+}
+
+/// A parsed command line: one of the binary's commands or a module's.
+enum Parsed {
+    Core(Cli),
+    Module {
+        global: GlobalOpts,
+        verb: String,
+        name: String,
+        matches: clap::ArgMatches,
+    },
+}
+
+fn parse() -> Parsed {
+    use clap::FromArgMatches;
+    let matches = command_line().get_matches();
+    let modules = crate::modules::registry().cli_commands();
+    if let Some((verb, vm)) = matches.subcommand() {
+        if modules.iter().any(|c| c.verb == verb) {
+            let (name, sm) = vm.subcommand().expect("a subcommand is required");
+            return Parsed::Module {
+                global: GlobalOpts::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
+                verb: verb.to_string(),
+                name: name.to_string(),
+                matches: sm.clone(),
+            };
+        }
+    }
+    Parsed::Core(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -226,21 +224,42 @@ fn init_tracing(cfg: &Config) {
         .try_init();
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let listen = match &cli.cmd {
-        Command::Serve { listen } | Command::Demo { listen, .. } => *listen,
-        _ => None,
+async fn run(parsed: Parsed) -> anyhow::Result<ExitCode> {
+    let (global, listen) = match &parsed {
+        Parsed::Core(cli) => match &cli.cmd {
+            Command::Serve { listen } | Command::Demo { listen, .. } => (&cli.global, *listen),
+            _ => (&cli.global, None),
+        },
+        Parsed::Module { global, .. } => (global, None),
     };
     let over = Overrides {
-        config_file: cli.global.config.clone(),
-        data_dir: cli.global.data_dir.clone(),
+        config_file: global.config.clone(),
+        data_dir: global.data_dir.clone(),
         listen,
-        database_url: cli.global.database_url.clone(),
+        database_url: global.database_url.clone(),
     };
     let cfg = Config::load(&over)?;
     init_tracing(&cfg);
     tracing::debug!(config = ?cfg, "configuration");
     let state = platform::open(cfg, crate::modules::registry()).await?;
+    let cli = match parsed {
+        Parsed::Core(cli) => cli,
+        Parsed::Module {
+            verb,
+            name,
+            matches,
+            ..
+        } => {
+            let commands = state.registry.cli_commands();
+            let c = commands
+                .iter()
+                .find(|c| c.verb == verb && (c.command)().get_name() == name)
+                .expect("parsed from these commands");
+            let code = (c.run)(&state, &matches).await?;
+            state.db.close().await;
+            return Ok(code);
+        }
+    };
     match cli.cmd {
         Command::Migrate => {
             println!("数据库已是最新 / migrations applied");
@@ -318,46 +337,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("已创建 / created org id={id}");
         }
         Command::User { cmd } => user_cmd(&state, cmd).await?,
-        Command::Import {
-            what:
-                ImportWhat::Members {
-                    file,
-                    org,
-                    all_or_nothing,
-                    rejects,
-                },
-        } => {
-            return import_members(&state, file, org, all_or_nothing, rejects).await;
-        }
-        Command::Gen {
-            what:
-                GenWhat::Members {
-                    count,
-                    out,
-                    seed,
-                    orgs,
-                },
-        } => {
-            let orgs: Vec<String> = match orgs {
-                Some(list) => list
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-                None => crate::demo::grassroots_codes(),
-            };
-            members::gen::write_file(&out, count, seed, orgs)?;
-            println!("已生成 / generated {count} rows: {}", out.display());
-        }
-        Command::Report {
-            cmd:
-                ReportCmd::Indicators {
-                    org,
-                    year,
-                    format,
-                    out,
-                },
-        } => reports::cli::indicators(&state, &org, year, &format, out).await?,
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
@@ -422,92 +401,6 @@ async fn user_cmd(state: &AppState, cmd: UserCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn import_members(
-    state: &AppState,
-    file: PathBuf,
-    org: Option<String>,
-    all_or_nothing: bool,
-    rejects: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
-    use members::import;
-    let mut scope = platform::tree::system_scope(&state.db).await?;
-    if let Some(code) = &org {
-        let o = orgs::get_by_code(&state.db, &scope, code)
-            .await
-            .map_err(|_| anyhow::anyhow!("找不到组织编码 {code} / no org with code {code}"))?;
-        scope = scope.narrow(o.id, &o.path)?;
-    }
-    let opts = import::Options {
-        org_code: org.clone(),
-        all_or_nothing,
-        file_name: file
-            .file_name()
-            .map(|f| f.to_string_lossy().to_string())
-            .unwrap_or_default(),
-    };
-    let job = import::create_job(state, &scope, &opts).await?;
-    let progress = state.jobs.start(job);
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 rows {per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let run = import::run(state, &scope, job, file, &opts, progress.clone());
-    tokio::pin!(run);
-    let report = loop {
-        tokio::select! {
-            r = &mut run => break r,
-            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
-                let (total, done, _) = progress.snapshot();
-                bar.set_length(total);
-                bar.set_position(done);
-            }
-        }
-    };
-    bar.finish_and_clear();
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("导入失败 / import failed: {}", e.user_message());
-            println!("new=0 updated=0 unchanged=0 rejected=0");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    for r in report.rejects.iter().take(20) {
-        eprintln!(
-            "第{}行 / row {}: {} / {}",
-            r.line, r.line, r.reason.zh, r.reason.en
-        );
-    }
-    if report.rejects.len() > 20 {
-        eprintln!(
-            "…… 另有{}行未导入 / {} more rejected rows",
-            report.rejects.len() - 20,
-            report.rejects.len() - 20
-        );
-    }
-    if let Some(path) = rejects {
-        if !report.rejects.is_empty() {
-            std::fs::write(&path, import::rejects_xlsx(&report.rejects)?)?;
-            eprintln!(
-                "未导入的行已写入 / rejected rows written to {}",
-                path.display()
-            );
-        }
-    }
-    if !report.committed {
-        eprintln!(
-            "全部导入模式:有{}行被拒绝,本次未导入任何数据 / all-or-nothing: nothing was imported",
-            report.counts.rejected
-        );
-        println!("{}", report.counts);
-        return Ok(ExitCode::FAILURE);
-    }
-    println!("{}", report.counts);
-    state.db.close().await;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn print_logins(logins: &[(String, String, String)]) {

@@ -2,6 +2,7 @@
 //! history, import/export, online join, transfers, member cards, search.
 
 pub mod card;
+mod cli;
 pub mod demo;
 pub mod gen;
 pub mod http;
@@ -52,6 +53,7 @@ pub fn module() -> Module {
         routes: || http::routes().merge(join::routes()).merge(card::routes()),
         indicators: indicators::indicators,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
+        cli: cli::COMMANDS,
         org_holds: &[OrgHold {
             count_sql: "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND status <> 'ended'",
             zh: "该组织还有{n}名在籍会员,请先办理转会或退会",

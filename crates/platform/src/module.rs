@@ -47,6 +47,25 @@ pub struct OrgHold {
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A command a module adds to the command line under one of the binary's
+/// verbs: `gonghui <verb> <name> …` (`gonghui import members FILE`,
+/// `gonghui report indicators …`), so a module's batch work needs no edit of
+/// the binary's CLI.
+#[derive(Clone, Copy)]
+pub struct CliCommand {
+    /// import | gen | report | … (the binary knows the usual verbs; a new
+    /// one appears with a generic description).
+    pub verb: &'static str,
+    /// The subcommand: its name, help and arguments (clap's builder; a
+    /// derived `Args` gives it with `augment_args`).
+    pub command: fn() -> clap::Command,
+    /// Runs it on the opened platform; the exit code is the command's.
+    pub run: for<'a> fn(
+        &'a AppState,
+        &'a clap::ArgMatches,
+    ) -> BoxFuture<'a, anyhow::Result<std::process::ExitCode>>,
+}
+
 /// Seeds a module's demo records.
 pub type SeedDemo = for<'a> fn(&'a AppState) -> BoxFuture<'a, anyhow::Result<()>>;
 
@@ -64,6 +83,8 @@ pub struct Module {
     pub routes: fn() -> Routes,
     /// The module's statistical indicators (see `indicator`).
     pub indicators: fn() -> Vec<Indicator>,
+    /// Its commands on the command line.
+    pub cli: &'static [CliCommand],
     /// What keeps an org from closing while it has them.
     pub org_holds: &'static [OrgHold],
     /// Adds the module's records to the demo federation; called in registry
@@ -91,6 +112,7 @@ impl Module {
             routes: Routes::new,
             indicators: Vec::new,
             org_holds: &[],
+            cli: &[],
             seed_demo: None,
             on_start: |_| {},
             review_kinds: Vec::new,
@@ -250,6 +272,14 @@ impl Registry {
     /// The owner of attachments of this record kind, if a module registered it.
     pub fn attachment_owner(&self, kind: &str) -> Option<Arc<dyn AttachmentOwner>> {
         self.attachment_owners.get(kind).cloned()
+    }
+
+    /// Every module's command-line commands.
+    pub fn cli_commands(&self) -> Vec<CliCommand> {
+        self.modules
+            .iter()
+            .flat_map(|m| m.cli.iter().copied())
+            .collect()
     }
 
     /// Every module's [`OrgHold`]s.

@@ -62,3 +62,37 @@ pub async fn indicators(
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug)]
+struct IndicatorArgs {
+    /// Org code of the subtree's root
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    year: i32,
+    /// json | xlsx
+    #[arg(long, default_value = "json")]
+    format: String,
+    /// Output file (stdout for JSON if omitted)
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// `gonghui report indicators --org SF-01 --year 2026 [--format json|xlsx] [--out FILE]`
+pub const COMMANDS: &[platform::module::CliCommand] = &[platform::module::CliCommand {
+    verb: "report",
+    command: || {
+        use clap::Args;
+        IndicatorArgs::augment_args(
+            clap::Command::new("indicators").about("Every indicator for an org subtree and a year"),
+        )
+    },
+    run: |st, m| {
+        Box::pin(async move {
+            use clap::FromArgMatches;
+            let a = IndicatorArgs::from_arg_matches(m)?;
+            indicators(st, &a.org, a.year, &a.format, a.out).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        })
+    },
+}];

@@ -58,6 +58,7 @@ pub fn module() -> Module {
         migrations: MIGRATIONS,
         i18n: i18n::CATALOG,
         routes: http::routes,
+        cli: cli::COMMANDS,
         indicators,
         // The city's first dashboard view served from a warm cache, kept
         // warm after writes in this process and by a watch for others.
