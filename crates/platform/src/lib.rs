@@ -24,6 +24,7 @@ pub mod money;
 pub mod review;
 pub mod scope;
 pub mod sqlx_util;
+pub mod summary;
 pub mod testing;
 pub mod time;
 pub mod tree;

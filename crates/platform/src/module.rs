@@ -85,6 +85,8 @@ pub struct Module {
     pub indicators: fn() -> Vec<Indicator>,
     /// Its commands on the command line.
     pub cli: &'static [CliCommand],
+    /// Its paragraphs of the annual work summary (`summary`).
+    pub summary: fn() -> Vec<crate::summary::Paragraph>,
     /// What keeps an org from closing while it has them.
     pub org_holds: &'static [OrgHold],
     /// Adds the module's records to the demo federation; called in registry
@@ -113,6 +115,7 @@ impl Module {
             indicators: Vec::new,
             org_holds: &[],
             cli: &[],
+            summary: Vec::new,
             seed_demo: None,
             on_start: |_| {},
             review_kinds: Vec::new,
@@ -219,6 +222,21 @@ impl Registry {
             attachment_owners,
         };
         let all = r.indicators();
+        let mut paragraphs = std::collections::HashSet::new();
+        for p in r.summary_paragraphs() {
+            assert!(
+                paragraphs.insert(p.key),
+                "summary paragraph {} is declared twice",
+                p.key
+            );
+            for code in p.indicators {
+                assert!(
+                    all.iter().any(|i| i.code == *code),
+                    "summary paragraph {}: no indicator {code}",
+                    p.key
+                );
+            }
+        }
         let mut codes = std::collections::HashSet::new();
         for i in &all {
             assert!(
@@ -272,6 +290,11 @@ impl Registry {
     /// The owner of attachments of this record kind, if a module registered it.
     pub fn attachment_owner(&self, kind: &str) -> Option<Arc<dyn AttachmentOwner>> {
         self.attachment_owners.get(kind).cloned()
+    }
+
+    /// Every module's paragraphs of the annual work summary.
+    pub fn summary_paragraphs(&self) -> Vec<crate::summary::Paragraph> {
+        self.modules.iter().flat_map(|m| (m.summary)()).collect()
     }
 
     /// Every module's command-line commands.

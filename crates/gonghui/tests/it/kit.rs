@@ -17,6 +17,7 @@ use gonghui::{
             Aggregation, DrillColumn, Indicator, Kind, Measure, RecordSource, Section, Show,
         },
         module::{Migration, Module, Registry},
+        summary::Paragraph,
         time, tree,
     },
     reports::{figures, period::Period},
@@ -146,6 +147,15 @@ fn kit_module() -> Module {
     Module {
         migrations: MIGRATIONS,
         indicators,
+        summary: || {
+            vec![Paragraph {
+                key: "kit.visits",
+                section: "assistance",
+                indicators: &["kit_households", "kit_amount"],
+                zh: "走访慰问困难家庭{kit_households},发放慰问金{kit_amount}。",
+                en: "Visited {kit_households} households in hardship and gave {kit_amount}.",
+            }]
+        },
         ..Module::new("kit_test")
     }
 }
@@ -239,6 +249,14 @@ fn drilled(d: &Value) -> i64 {
 async fn a_module_brings_its_sources_and_the_platform_serves_them() {
     let env = kit_env().await;
     let db = env.state.db.clone();
+    assert!(
+        env.state
+            .registry
+            .summary_paragraphs()
+            .iter()
+            .any(|p| p.key == "kit.visits"),
+        "the module's summary paragraph is registered"
+    );
     let year = time::today().year();
     let (a, b) = (
         org_by_code(&db, "SF-01-S1-001").await,
