@@ -705,15 +705,16 @@ struct TransfersPage {
     unions: Vec<Org>,
     can_write: bool,
     prefill_id: String,
+    prefill_name: String,
     prefill_org: String,
 }
 
 impl TransfersPage {
     fn status(&self, s: &str) -> String {
         let m = match s {
-            "pending" => Msg::new("待审批", "Pending"),
-            "approved" => Msg::new("已同意", "Approved"),
-            _ => Msg::new("不同意", "Rejected"),
+            "pending" => Msg::new("待转出单位确认", "Awaiting release"),
+            "approved" => Msg::new("已转出", "Released"),
+            _ => Msg::new("未同意转出", "Refused"),
         };
         m.get(self.c.tr.0).to_string()
     }
@@ -723,6 +724,7 @@ impl TransfersPage {
 #[serde(default)]
 struct TransferPrefill {
     id_number: String,
+    name: String,
     org_code: String,
 }
 
@@ -739,6 +741,7 @@ async fn transfers_page(
         unions,
         can_write: staff.scope().can_write(),
         prefill_id: pre.id_number,
+        prefill_name: pre.name,
         prefill_org: pre.org_code,
     }))
 }
@@ -748,10 +751,26 @@ struct TransferBody {
     #[serde(default)]
     id_kind: String,
     id_number: String,
+    /// The person's name as on the ID: a request matches a member only when
+    /// both agree.
+    #[serde(default)]
+    name: String,
     /// The receiving grassroots union's code.
     to_org: String,
     #[serde(default)]
     reason: String,
+}
+
+impl TransferBody {
+    fn request(&self) -> transfer::Request<'_> {
+        transfer::Request {
+            id_kind: &self.id_kind,
+            id_number: &self.id_number,
+            name: &self.name,
+            to_code: &self.to_org,
+            reason: &self.reason,
+        }
+    }
 }
 
 async fn transfer_start(
@@ -759,16 +778,7 @@ async fn transfer_start(
     staff: Staff,
     Form(b): Form<TransferBody>,
 ) -> AppResult<Response> {
-    transfer::start(
-        &st.db,
-        &st.keys,
-        staff.scope(),
-        &b.id_kind,
-        &b.id_number,
-        &b.to_org,
-        &b.reason,
-    )
-    .await?;
+    transfer::start(&st.db, &st.keys, staff.scope(), b.request()).await?;
     Ok(Redirect::to("/members/transfers").into_response())
 }
 
@@ -807,7 +817,9 @@ async fn api_transfers(
     Ok(Json(transfer::list(&st.db, staff.scope()).await?))
 }
 
-/// Starts a transfer of an active member of another union into one of the caller's unions.
+/// Asks for a member of another union to move into one of the caller's
+/// unions. The answer is the same whether or not the ID belongs to a member:
+/// the sending union, which alone sees the request, releases it.
 #[utoipa::path(post, path = "/api/v1/members/transfers", tag = "members", request_body = TransferBody,
     responses((status = 200), (status = 409), (status = 422)))]
 async fn api_transfer_start(
@@ -815,19 +827,11 @@ async fn api_transfer_start(
     staff: Staff,
     Json(b): Json<TransferBody>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = transfer::start(
-        &st.db,
-        &st.keys,
-        staff.scope(),
-        &b.id_kind,
-        &b.id_number,
-        &b.to_org,
-        &b.reason,
-    )
-    .await?;
+    let id = transfer::start(&st.db, &st.keys, staff.scope(), b.request()).await?;
     Ok(Json(serde_json::json!({"id": id})))
 }
 
+/// The sending union (or an account above both unions) releases the member.
 #[utoipa::path(post, path = "/api/v1/members/transfers/{id}/approve", tag = "members", params(("id" = i64, Path)),
     request_body = DecisionBody, responses((status = 200), (status = 404)))]
 async fn api_transfer_approve(

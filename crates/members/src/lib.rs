@@ -43,6 +43,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "event_org_date_index",
         sql: include_str!("../migrations/0002_event_org_date_index.sql"),
     },
+    Migration {
+        version: 3,
+        name: "transfer_consent",
+        sql: include_str!("../migrations/0003_transfer_consent.sql"),
+    },
 ];
 
 pub fn module() -> Module {

@@ -554,11 +554,13 @@ async fn enrolling_a_member_of_another_union_leads_to_a_transfer() {
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(page.contains("发起转会"));
+    let name = m["name"].as_str().unwrap();
+    let ask = |id: String, who: &str, to: &str| json!({"id_number": id, "name": who, "to_org": to, "reason": "工作调动"});
     let (s, v) = b
         .json(
             Method::POST,
             "/api/v1/members/transfers",
-            Some(json!({"id_number": full, "to_org": "SF-02-S1-001", "reason": "工作调动"})),
+            Some(ask(full.clone(), name, "SF-02-S1-001")),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -567,25 +569,73 @@ async fn enrolling_a_member_of_another_union_leads_to_a_transfer() {
         .json(
             Method::POST,
             "/api/v1/members/transfers",
-            Some(json!({"id_number": full, "to_org": "SF-02-S1-002"})),
+            Some(ask(full.clone(), name, "SF-02-S1-001")),
         )
         .await;
-    assert_eq!(s, StatusCode::CONFLICT, "one pending transfer at a time");
-    // The sending county cannot decide it.
-    let a = Client::signed_in(&server, "qinchuan_admin").await;
-    let (s, _) = a
-        .json(
-            Method::POST,
-            &format!("/api/v1/members/transfers/{tid}/approve"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, v) = b
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "one pending request per person and union"
+    );
+    // A stranger's ID and a member's ID under another name get the same
+    // answer: the asking side cannot tell who is a member anywhere.
+    let stranger = "11010519491231002X";
+    for (id, who) in [(stranger.to_string(), "路人甲"), (full.clone(), "别人")] {
+        let (s, v) = b
+            .json(
+                Method::POST,
+                "/api/v1/members/transfers",
+                Some(ask(id, who, "SF-02-S1-002")),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["id"].as_i64().is_some());
+    }
+    // Until the release the asking side sees only what it typed.
+    let (_, list) = b.get_json("/api/v1/members/transfers").await;
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == tid)
+        .unwrap();
+    assert_eq!(
+        mine["from_org"],
+        "待转出单位确认 / awaiting the sending union"
+    );
+    assert_eq!(mine["can_release"], false);
+    let listed = list.to_string();
+    assert!(
+        !listed.contains("秦川"),
+        "nothing of the sending side: {listed}"
+    );
+    // The receiving side cannot release it; the sending county sees only the
+    // request that matches its member.
+    let (s, _) = b
         .json(
             Method::POST,
             &format!("/api/v1/members/transfers/{tid}/approve"),
             Some(json!({"note": "同意"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let a = Client::signed_in(&server, "qinchuan_admin").await;
+    let (_, theirs) = a.get_json("/api/v1/members/transfers").await;
+    let theirs = theirs.as_array().unwrap();
+    let t = theirs
+        .iter()
+        .find(|t| t["id"] == tid)
+        .expect("the sending side sees it");
+    assert_eq!(t["can_release"], true);
+    assert_eq!(t["name"], name);
+    assert!(!theirs
+        .iter()
+        .any(|t| t["name"] == "路人甲" || t["name"] == "别人"));
+    let (s, v) = a
+        .json(
+            Method::POST,
+            &format!("/api/v1/members/transfers/{tid}/approve"),
+            Some(json!({"note": "同意转出"})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -605,7 +655,7 @@ async fn enrolling_a_member_of_another_union_leads_to_a_transfer() {
     let (_, found) = b.get_json(&format!("/api/v1/members?q={full}")).await;
     assert_eq!(found["total"], 1);
     assert_eq!(found["rows"][0]["org_code"], "SF-02-S1-001");
-    // The sending side is notified.
+    // Both sides see the outcome; the receiving side now sees its member.
     let (_, list) = a.get_json("/api/v1/members/transfers").await;
     let t = list
         .as_array()
@@ -615,6 +665,15 @@ async fn enrolling_a_member_of_another_union_leads_to_a_transfer() {
         .expect("sending side sees it");
     assert_eq!(t["status"], "approved");
     assert!(!t["incoming"].as_bool().unwrap());
+    let (_, list) = b.get_json("/api/v1/members/transfers").await;
+    let t = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == tid)
+        .unwrap();
+    assert_eq!(t["status"], "approved");
+    assert_eq!(t["name"], name);
 }
 
 #[tokio::test]

@@ -1225,7 +1225,7 @@ async fn cached_figures_follow_every_write_path() {
         .json(
             Method::POST,
             "/api/v1/members/transfers",
-            Some(json!({"id_number": id2, "to_org": "SF-02-S1-001", "reason": "工作调动"})),
+            Some(json!({"id_number": id2, "name": "缓存二", "to_org": "SF-02-S1-001", "reason": "工作调动"})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");

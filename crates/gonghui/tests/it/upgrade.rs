@@ -99,6 +99,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
         vec![
             ("members".to_string(), 1),
             ("members".to_string(), 2),
+            ("members".to_string(), 3),
             ("platform".to_string(), 1),
             ("platform".to_string(), 2),
             ("platform".to_string(), 3),
@@ -138,7 +139,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     )
     .await
     .unwrap();
-    assert_eq!(module_migrations(&again.state.db).await.len(), 7);
+    assert_eq!(module_migrations(&again.state.db).await.len(), 8);
 }
 
 /// A database whose records name a version this binary does not know was
