@@ -759,13 +759,19 @@ fn mask_keep(chars: &[char], head: usize, tail: usize) -> String {
         .collect()
 }
 
-/// Masks a document number for display: first 6 and last 4 kept (110105********002X). Short
-/// numbers (passports) keep 2 + 2 so that masking still hides most of them.
+/// Masks a document number for display: only the last 4 kept (**************002X, "尾号002X").
+///
+/// Why not the usual first 6 and last 4: a citizen ID is region (6) + birth date (8) +
+/// sequence (3) + check digit, so 前6后4 beside a birth date — which every roster shows, and
+/// which the database keeps for the statistics — gives the whole number back. With the last 4
+/// only, the region and the birth date stay unknown to anyone who sees the masked form with an
+/// age, and the region to anyone who sees it with the birth date: hundreds of candidates at the
+/// least, and no 18-digit number. Short numbers (passports) keep the last 2.
 pub fn mask_id(id: &str) -> String {
     let chars: Vec<char> = id.trim().chars().collect();
     match chars.len() {
-        n if n > 10 => mask_keep(&chars, 6, 4),
-        n if n > 4 => mask_keep(&chars, 2, 2),
+        n if n > 8 => mask_keep(&chars, 0, 4),
+        n if n > 4 => mask_keep(&chars, 0, 2),
         n => "*".repeat(n),
     }
 }
@@ -1120,14 +1126,15 @@ mod tests {
 
     #[test]
     fn masking() {
-        assert_eq!(mask_id("11010519491231002X"), "110105********002X");
-        assert_eq!(mask_id("E12345678"), "E1*****78");
+        assert_eq!(mask_id("11010519491231002X"), "**************002X");
+        assert_eq!(mask_id("E12345678"), "*****5678");
+        assert_eq!(mask_id("E1234"), "***34");
         assert_eq!(mask_id("abc"), "***");
         assert_eq!(mask_phone("13800138000"), "138****8000");
         assert_eq!(mask_phone("12"), "**");
         assert_eq!(
             rid("11010519491231002X").unwrap().masked(),
-            "110105********002X"
+            "**************002X"
         );
     }
 

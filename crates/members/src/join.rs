@@ -361,7 +361,8 @@ pub struct JoinRow {
     pub id_masked: String,
     pub phone_masked: String,
     pub gender: String,
-    pub birth_date: Option<String>,
+    /// Age in whole years today (not the birth date: see `ident::mask_id`).
+    pub age: Option<u32>,
     pub workplace: String,
     pub new_employment_group: String,
     pub migrant: bool,
@@ -390,7 +391,11 @@ pub async fn list_pending(db: &Db, scope: &Scope) -> AppResult<Vec<JoinRow>> {
                 id_masked: r.try_get("id_masked")?,
                 phone_masked: r.try_get("phone_masked")?,
                 gender: r.try_get("gender")?,
-                birth_date: r.try_get("birth_date")?,
+                age: r
+                    .try_get::<Option<String>, _>("birth_date")?
+                    .as_deref()
+                    .and_then(time::parse_date)
+                    .map(|b| ident::age_on(b, time::today())),
                 workplace: r.try_get("workplace")?,
                 new_employment_group: r.try_get("new_employment_group")?,
                 migrant: r.try_get::<i64, _>("migrant")? == 1,

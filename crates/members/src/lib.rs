@@ -48,6 +48,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "transfer_consent",
         sql: include_str!("../migrations/0003_transfer_consent.sql"),
     },
+    Migration {
+        version: 4,
+        name: "mask_last_four",
+        sql: include_str!("../migrations/0004_mask_last_four.sql"),
+    },
 ];
 
 pub fn module() -> Module {

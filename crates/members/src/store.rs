@@ -803,7 +803,9 @@ pub struct MemberListRow {
     pub member_no: String,
     pub name: String,
     pub gender: String,
-    pub birth_date: Option<String>,
+    /// Age in whole years today. The birth date is not shown beside the
+    /// masked ID number: with it, fewer digits would be unknown.
+    pub age: Option<u32>,
     pub id_masked: String,
     pub phone_masked: Option<String>,
     pub org_code: String,
@@ -867,7 +869,11 @@ fn list_row(r: &sqlx::any::AnyRow) -> Result<MemberListRow, sqlx::Error> {
         member_no: r.try_get("member_no")?,
         name: r.try_get("name")?,
         gender: r.try_get("gender")?,
-        birth_date: r.try_get("birth_date")?,
+        age: r
+            .try_get::<Option<String>, _>("birth_date")?
+            .as_deref()
+            .and_then(time::parse_date)
+            .map(|b| ident::age_on(b, time::today())),
         id_masked: r.try_get("id_masked")?,
         phone_masked: r.try_get("phone_masked")?,
         org_code: r.try_get("org_code")?,
@@ -1300,7 +1306,7 @@ pub async fn export(
         "会员编号",
         "姓名",
         "性别",
-        "出生日期",
+        "年龄",
         "证件号码",
         "移动电话",
         "所属工会编码",
@@ -1333,7 +1339,7 @@ pub async fn export(
                 } else {
                     "男".into()
                 },
-                r.birth_date.clone().unwrap_or_default(),
+                r.age.map(|a| a.to_string()).unwrap_or_default(),
                 idn,
                 ph,
                 r.org_code.clone(),

@@ -146,7 +146,7 @@ async fn online_join_from_search_to_verified_card() {
     assert_eq!(server.state().keys.decrypt(&id_enc).unwrap(), id);
     assert_eq!(
         r.try_get::<String, _>("id_masked").unwrap(),
-        format!("610402********{}", &id[14..])
+        format!("**************{}", &id[14..])
     );
     assert_eq!(
         r.try_get::<String, _>("phone_masked").unwrap(),

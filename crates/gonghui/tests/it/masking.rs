@@ -1,0 +1,212 @@
+//! Masking that masks: for every display of a person — the roster list and
+//! page, the API rows and detail, the masked export, the statistics
+//! drill-down and the transfer list — the fields shown together must not
+//! give back the ID number. A citizen ID is region (6) + birth date (8) +
+//! sequence (3) + check digit; a display gives back the number when it
+//! shows enough of those parts that few candidates remain. The check below
+//! counts the digits a display reveals (the masked form's, the birth date's
+//! in any common spelling, the region's) and fails when fewer than 6 of the
+//! 17 information digits stay unknown (under ~10⁵ candidates).
+
+use chrono::Datelike;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::{org_id, Client};
+use gonghui::{sheet, testing};
+
+/// How many of the 17 information digits of `id` the text `shown` reveals.
+fn revealed_digits(id: &str, shown: &str) -> usize {
+    assert_eq!(id.len(), 18, "a citizen ID");
+    assert!(!shown.contains(id), "the full number is shown");
+    let mut known = [false; 17];
+    let region = &id[..6];
+    if shown.contains(region) {
+        known[..6].iter_mut().for_each(|k| *k = true);
+    }
+    let (y, m, d) = (&id[6..10], &id[10..12], &id[12..14]);
+    let spellings = [
+        format!("{y}{m}{d}"),
+        format!("{y}-{m}-{d}"),
+        format!("{y}/{m}/{d}"),
+        format!(
+            "{y}年{}月{}日",
+            m.trim_start_matches('0'),
+            d.trim_start_matches('0')
+        ),
+        format!("{y}.{m}.{d}"),
+    ];
+    if spellings.iter().any(|s| shown.contains(s.as_str())) {
+        known[6..14].iter_mut().for_each(|k| *k = true);
+    }
+    for masked in masked_forms_in(shown) {
+        // Align the masked form with the number (same length): every
+        // unmasked character in place reveals that digit.
+        if masked.chars().count() == 18 {
+            for (i, (a, b)) in masked.chars().zip(id.chars()).enumerate().take(17) {
+                if a != '*' && a == b {
+                    known[i] = true;
+                }
+            }
+        }
+    }
+    known.iter().filter(|k| **k).count()
+}
+
+/// The masked ID forms in a text: 18-character runs of digits, X and '*'
+/// with at least one '*'.
+fn masked_forms_in(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let ok = |c: char| c.is_ascii_digit() || c == 'X' || c == '*';
+    let mut i = 0;
+    while i < chars.len() {
+        if ok(chars[i]) {
+            let start = i;
+            while i < chars.len() && ok(chars[i]) {
+                i += 1;
+            }
+            let run: String = chars[start..i].iter().collect();
+            if run.contains('*') && run.chars().count() >= 18 {
+                // Every 18-long window (a run can be two values side by side).
+                let rc: Vec<char> = run.chars().collect();
+                for w in rc.windows(18) {
+                    let s: String = w.iter().collect();
+                    if s.contains('*') {
+                        out.push(s);
+                    }
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn assert_masks(what: &str, id: &str, shown: &str) {
+    let n = revealed_digits(id, shown);
+    assert!(
+        17 - n >= 6,
+        "{what}: the fields shown reveal {n} of 17 digits of the ID number"
+    );
+}
+
+#[test]
+fn the_check_catches_the_old_mask_beside_a_birth_date() {
+    let id = "61011219790423342X";
+    assert_eq!(
+        revealed_digits(id, "610112********342X 出生日期 1979-04-23"),
+        17
+    );
+    assert_eq!(revealed_digits(id, "**************342X 年龄 47"), 3);
+    assert_eq!(revealed_digits(id, "**************342X 1979-04-23"), 11);
+}
+
+#[tokio::test]
+async fn no_display_gives_back_an_id_number() {
+    let server = testing::TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let admin = Client::signed_in(&server, "sf_admin").await;
+    let staff = Client::signed_in(&server, "qinchuan_staff").await;
+    let county = org_id(&staff, "SF-01").await;
+    let (s, list) = staff
+        .get_json(&format!("/api/v1/members?org={county}&per_page=20"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let row = list["rows"][0].clone();
+    let mid = row["membership_id"].as_i64().unwrap();
+    let (s, v) = admin
+        .json(Method::POST, &format!("/api/v1/members/{mid}/unmask"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = v["id_number"].as_str().unwrap().to_string();
+    let name = row["name"].as_str().unwrap().to_string();
+
+    // The API list row and the detail.
+    assert_masks("API list row", &id, &row.to_string());
+    let (_, detail) = staff.get_json(&format!("/api/v1/members/{mid}")).await;
+    assert_masks("API detail", &id, &detail.to_string());
+    // The roster page and the member page.
+    let (_, page) = staff
+        .text(&format!("/members?org={county}&per_page=20"))
+        .await;
+    assert!(page.contains(&name));
+    assert_masks("roster page", &id, &page);
+    let (_, page) = staff.text(&format!("/members/{mid}")).await;
+    assert_masks("member page", &id, &page);
+    // The masked export.
+    let r = staff
+        .http
+        .get(format!("{}/api/v1/members/export?org={county}", staff.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let t = sheet::read_table(&r.bytes().await.unwrap(), 100_000).unwrap();
+    let line = t
+        .rows
+        .iter()
+        .find(|r| r.cells.iter().any(|c| c == &name))
+        .expect("the member in the export");
+    assert_masks("masked export row", &id, &line.cells.join(" "));
+    // The statistics drill-down (API and page), in the member's union.
+    let year = gonghui::platform::time::today().year();
+    let union = org_id(&staff, row["org_code"].as_str().unwrap()).await;
+    let (_, d) = staff
+        .get_json(&format!(
+            "/api/v1/reports/drill?org={union}&period={year}&code=members_total&per_page=500"
+        ))
+        .await;
+    let mine = d["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name.as_str())
+        .expect("the member in the drill-down")
+        .to_string();
+    assert_masks("drill-down row", &id, &mine);
+    let (_, page) = staff
+        .text(&format!(
+            "/reports/drill?org={union}&period={year}&code=members_total&page=1"
+        ))
+        .await;
+    assert_masks("drill-down page", &id, &page);
+    // The transfer list, on the asking side and on the sending side.
+    let asker = Client::signed_in(&server, "weishui_admin").await;
+    let (s, v) = asker
+        .json(
+            Method::POST,
+            "/api/v1/members/transfers",
+            Some(json!({"id_number": id, "name": name, "to_org": "SF-02-S1-001"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for c in [&asker, &staff] {
+        let (_, l) = c.get_json("/api/v1/members/transfers").await;
+        assert_masks("transfer list", &id, &l.to_string());
+        let (_, page) = c.text("/members/transfers").await;
+        assert_masks("transfer page", &id, &page);
+    }
+    // The stored masked forms, readable without the master key.
+    let masked: String = sqlx::query_scalar(
+        "SELECT p.id_masked FROM persons p JOIN memberships m ON m.person_id = p.id WHERE m.id = $1",
+    )
+    .bind(mid)
+    .fetch_one(server.state().db.pool())
+    .await
+    .unwrap();
+    let birth: Option<String> = sqlx::query_scalar(
+        "SELECT p.birth_date FROM persons p JOIN memberships m ON m.person_id = p.id WHERE m.id = $1",
+    )
+    .bind(mid)
+    .fetch_one(server.state().db.pool())
+    .await
+    .unwrap();
+    assert_masks(
+        "the database's plain columns",
+        &id,
+        &format!("{masked} {}", birth.unwrap_or_default()),
+    );
+}
