@@ -10,6 +10,7 @@ mod i18n;
 pub mod import;
 pub mod indicators;
 pub mod join;
+mod keyed;
 pub mod model;
 pub mod sqlite_bulk;
 pub mod store;
@@ -64,6 +65,7 @@ pub fn module() -> Module {
         indicators: indicators::indicators,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
         cli: cli::COMMANDS,
+        keyed_migrations: keyed::MIGRATIONS,
         org_holds: &[OrgHold {
             count_sql: "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND status <> 'ended'",
             zh: "该组织还有{n}名在籍会员,请先办理转会或退会",

@@ -321,6 +321,49 @@ impl Db {
         Ok(())
     }
 
+    /// Runs the keyed migrations not yet recorded (`module::KeyedMigration`),
+    /// each with its record in one transaction.
+    pub async fn migrate_keyed(
+        &self,
+        keys: &crate::crypto::Keys,
+        list: &[(&'static str, crate::module::KeyedMigration)],
+    ) -> anyhow::Result<()> {
+        for (module, m) in list {
+            let key = format!("{module}+keyed");
+            let mut tx = self.begin_write().await?;
+            let done: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM module_migrations WHERE module = $1 AND version = $2",
+            )
+            .bind(&key)
+            .bind(m.version)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+            if done.is_some() {
+                continue;
+            }
+            (m.run)(&mut tx.tx, keys)
+                .await
+                .with_context(|| format!("keyed migration {key} {} {}", m.version, m.name))?;
+            sqlx::query(
+                "INSERT INTO module_migrations (module, version, name, applied_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&key)
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::time::now_rfc3339())
+            .execute(&mut *tx.tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(
+                module = key,
+                version = m.version,
+                name = m.name,
+                "keyed migration applied"
+            );
+        }
+        Ok(())
+    }
+
     /// A database made when migrations were one global sequence: records
     /// what was applied under the module keys, in one transaction, and drops
     /// the old table, so its schema and rows are kept as they are.

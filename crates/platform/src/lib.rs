@@ -49,6 +49,8 @@ pub async fn open(
         &cfg.data_dir,
         cfg.master_key.as_ref().map(|s| s.expose().as_str()),
     )?;
+    db.migrate_keyed(&keys, &registry.keyed_migrations())
+        .await?;
     let attachments = Arc::new(attachments::Attachments::local(&cfg)?);
     Ok(web::AppState {
         db,

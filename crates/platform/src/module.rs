@@ -66,6 +66,20 @@ pub struct CliCommand {
     ) -> BoxFuture<'a, anyhow::Result<std::process::ExitCode>>,
 }
 
+/// A change of stored data that needs the keys (re-keying hashes,
+/// re-encrypting): run once, after the schema migrations, when the platform
+/// opens with its master key, inside one transaction with its record (kept
+/// as module `<key>+keyed` in `module_migrations`).
+#[derive(Clone, Copy)]
+pub struct KeyedMigration {
+    pub version: i64,
+    pub name: &'static str,
+    pub run: for<'a> fn(
+        &'a mut sqlx::AnyConnection,
+        &'a crate::crypto::Keys,
+    ) -> BoxFuture<'a, anyhow::Result<()>>,
+}
+
 /// Seeds a module's demo records.
 pub type SeedDemo = for<'a> fn(&'a AppState) -> BoxFuture<'a, anyhow::Result<()>>;
 
@@ -85,6 +99,8 @@ pub struct Module {
     pub indicators: fn() -> Vec<Indicator>,
     /// Its commands on the command line.
     pub cli: &'static [CliCommand],
+    /// Changes of its stored data that need the keys.
+    pub keyed_migrations: &'static [KeyedMigration],
     /// Its paragraphs of the annual work summary (`summary`).
     pub summary: fn() -> Vec<crate::summary::Paragraph>,
     /// What keeps an org from closing while it has them.
@@ -115,6 +131,7 @@ impl Module {
             indicators: Vec::new,
             org_holds: &[],
             cli: &[],
+            keyed_migrations: &[],
             summary: Vec::new,
             seed_demo: None,
             on_start: |_| {},
@@ -295,6 +312,14 @@ impl Registry {
     /// Every module's paragraphs of the annual work summary.
     pub fn summary_paragraphs(&self) -> Vec<crate::summary::Paragraph> {
         self.modules.iter().flat_map(|m| (m.summary)()).collect()
+    }
+
+    /// Every module's keyed migrations, in registry order: (module key, migration).
+    pub fn keyed_migrations(&self) -> Vec<(&'static str, KeyedMigration)> {
+        self.modules
+            .iter()
+            .flat_map(|m| m.keyed_migrations.iter().map(move |k| (m.key, *k)))
+            .collect()
     }
 
     /// Every module's command-line commands.

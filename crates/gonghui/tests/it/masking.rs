@@ -210,3 +210,67 @@ async fn no_display_gives_back_an_id_number() {
         &format!("{masked} {}", birth.unwrap_or_default()),
     );
 }
+
+/// The change-detection hash is keyed: hashes of the single-sequence era
+/// (plain SHA-256) are recomputed with the key when the platform opens, and
+/// the same row entered again is still "unchanged".
+#[tokio::test]
+async fn row_hashes_are_keyed_and_rekeyed_on_open() {
+    use gonghui::members::{model::RawMember, store};
+    let env = testing::demo_orgs_env().await.unwrap();
+    let raw = RawMember {
+        name: "哈希测试".into(),
+        id_number: "110102198405069701".into(),
+        phone: "13800138000".into(),
+        org_code: "SF-01-S1-001".into(),
+        change_date: "2026-01-05".into(),
+        education: "大学本科".into(),
+        ..Default::default()
+    };
+    let enrol = |env: &testing::TestEnv| {
+        let (db, keys) = (env.state.db.clone(), env.state.keys.clone());
+        let raw = raw.clone();
+        async move {
+            let scope = gonghui::platform::tree::system_scope(&db).await.unwrap();
+            store::enrol_one(&db, &keys, &scope, &raw).await.unwrap()
+        }
+    };
+    assert!(matches!(enrol(&env).await, store::Outcome::New(_)));
+    let db = env.state.db.clone();
+    let stored: String = sqlx::query_scalar("SELECT row_hash FROM persons WHERE name = '哈希测试'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32);
+    // As if written before the key: a stale hash, and the keyed migration
+    // not yet recorded.
+    sqlx::query("UPDATE persons SET row_hash = 'plain-sha256-of-the-old-days'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM module_migrations WHERE module = 'members+keyed'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+    drop(db);
+    let testing::TestEnv {
+        state,
+        dir,
+        database_url,
+    } = env;
+    drop(state);
+    let env = testing::open_env(dir, database_url, gonghui::modules::registry())
+        .await
+        .unwrap();
+    let rekeyed: String =
+        sqlx::query_scalar("SELECT row_hash FROM persons WHERE name = '哈希测试'")
+            .fetch_one(env.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        rekeyed, stored,
+        "recomputed from the stored fields, as sealed"
+    );
+    assert!(matches!(enrol(&env).await, store::Outcome::Unchanged(_)));
+}
