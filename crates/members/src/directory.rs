@@ -127,9 +127,14 @@ mod tests {
             assert!(!json.contains(leak), "{leak} in {json}");
         }
         // A worker not on the roster.
-        let n = person::refer(st, &other, other.org_id, &input("王五", "11010219840406970X"))
-            .await
-            .unwrap();
+        let n = person::refer(
+            st,
+            &other,
+            other.org_id,
+            &input("王五", "11010219840406970X"),
+        )
+        .await
+        .unwrap();
         assert_eq!((n.kind, n.person_id), (PersonKind::NonMember, None));
     }
 

@@ -304,7 +304,10 @@ pub async fn refer(
     let valid = input.parse()?;
     let id_hash = id_lookup_hash(&st.keys, valid.id.as_str());
     let hit = find_in_directories(st.registry.person_directories(), &st.db, &id_hash).await?;
-    if hit.as_ref().is_some_and(|h| !same_name(&h.name, &valid.name)) {
+    if hit
+        .as_ref()
+        .is_some_and(|h| !same_name(&h.name, &valid.name))
+    {
         return Err(refused(&st.db, scope, &org, &valid).await);
     }
     // A concurrent first reference to the same person makes our insert fail
@@ -523,7 +526,6 @@ pub async fn unmask(
     Ok(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,12 +550,11 @@ mod tests {
             id_hash: &'a str,
         ) -> BoxFuture<'a, AppResult<Option<DirectoryHit>>> {
             Box::pin(async move {
-                let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
-                    "SELECT id, name, org_path FROM test_roster WHERE id_hash = $1",
-                )
-                .bind(id_hash)
-                .fetch_optional(db.pool())
-                .await?;
+                let row: Option<(i64, String, Option<String>)> =
+                    sqlx::query_as("SELECT id, name, org_path FROM test_roster WHERE id_hash = $1")
+                        .bind(id_hash)
+                        .fetch_optional(db.pool())
+                        .await?;
                 Ok(row.map(|(person_id, name, org_path)| DirectoryHit {
                     person_id,
                     name,
@@ -694,7 +695,11 @@ mod tests {
             assert_eq!(r.phone_masked.as_deref(), Some("138****8000"));
         }
         assert_eq!(
-            count(&env, "SELECT COUNT(*) FROM audit_log WHERE action = 'person.refer'").await,
+            count(
+                &env,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'person.refer'"
+            )
+            .await,
             3
         );
         // A different name for the same number is refused, as for a member.
@@ -703,8 +708,15 @@ mod tests {
             "证件号码与姓名不一致",
         );
         assert!(!m.zh.contains("王五") && !m.en.contains("王五"), "{m:?}");
-        assert_eq!(get(&st.db, &staff(3, "/1/3/"), a.id).await.unwrap().name, "王五");
-        assert!(crate::audit::verify(&st.db).await.unwrap().problems.is_empty());
+        assert_eq!(
+            get(&st.db, &staff(3, "/1/3/"), a.id).await.unwrap().name,
+            "王五"
+        );
+        assert!(crate::audit::verify(&st.db)
+            .await
+            .unwrap()
+            .problems
+            .is_empty());
     }
 
     #[tokio::test]
@@ -713,9 +725,14 @@ mod tests {
         let st = &env.state;
         let pid = enrol(&env, "张三", ID_A, "/1/2/4/").await;
         // Referred from the other county: a member, the roster's person.
-        let r = refer(st, &staff(3, "/1/3/"), OrgId(3), &input("张 三", ID_A, PHONE))
-            .await
-            .unwrap();
+        let r = refer(
+            st,
+            &staff(3, "/1/3/"),
+            OrgId(3),
+            &input("张 三", ID_A, PHONE),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.kind, PersonKind::Member);
         assert_eq!(r.person_id, Some(pid));
         assert_eq!(r.name, "张三", "the roster's name");
@@ -732,7 +749,10 @@ mod tests {
         let m = refer(st, &staff(4, "/1/2/4/"), OrgId(4), &input("李四", ID_B, ""))
             .await
             .unwrap();
-        assert_eq!((m.id, m.kind, m.person_id), (n.id, PersonKind::Member, Some(pid_b)));
+        assert_eq!(
+            (m.id, m.kind, m.person_id),
+            (n.id, PersonKind::Member, Some(pid_b))
+        );
         assert_eq!(count(&env, "SELECT COUNT(*) FROM person_refs").await, 2);
     }
 
@@ -743,23 +763,38 @@ mod tests {
         enrol(&env, "张三", ID_A, "/1/2/4/").await;
         let audit_before = count(&env, "SELECT COUNT(*) FROM audit_log").await;
         let m = assert_invalid(
-            refer(st, &staff(3, "/1/3/"), OrgId(3), &input("李四", ID_A, PHONE)).await,
+            refer(
+                st,
+                &staff(3, "/1/3/"),
+                OrgId(3),
+                &input("李四", ID_A, PHONE),
+            )
+            .await,
             "证件号码与姓名不一致",
         );
         for leak in ["张", "会员", "工会", "member", "union"] {
-            assert!(!m.zh.contains(leak) && !m.en.to_lowercase().contains(leak), "{leak}: {m:?}");
+            assert!(
+                !m.zh.contains(leak) && !m.en.to_lowercase().contains(leak),
+                "{leak}: {m:?}"
+            );
         }
         assert_eq!(count(&env, "SELECT COUNT(*) FROM person_refs").await, 0);
         assert_eq!(count(&env, "SELECT COUNT(*) FROM person_ref_orgs").await, 0);
         // The attempt is audited (names may be being tried against a number).
-        assert_eq!(count(&env, "SELECT COUNT(*) FROM audit_log").await, audit_before + 1);
+        assert_eq!(
+            count(&env, "SELECT COUNT(*) FROM audit_log").await,
+            audit_before + 1
+        );
         let detail: String = sqlx::query_scalar(
             "SELECT detail FROM audit_log WHERE action = 'person.refer_refused'",
         )
         .fetch_one(st.db.pool())
         .await
         .unwrap();
-        assert!(detail.contains("110102********970X") && !detail.contains(ID_A), "{detail}");
+        assert!(
+            detail.contains("110102********970X") && !detail.contains(ID_A),
+            "{detail}"
+        );
     }
 
     #[tokio::test]
@@ -774,30 +809,50 @@ mod tests {
             "校验位",
         );
         assert!(m.en.contains("check character"), "{m:?}");
-        assert_invalid(refer(st, &s, OrgId(4), &input("王五", "", "")).await, "为空");
+        assert_invalid(
+            refer(st, &s, OrgId(4), &input("王五", "", "")).await,
+            "为空",
+        );
         assert_invalid(refer(st, &s, OrgId(4), &input(" ", ID_A, "")).await, "姓名");
-        assert_invalid(refer(st, &s, OrgId(4), &input("王五", ID_A, "12345")).await, "手机");
+        assert_invalid(
+            refer(st, &s, OrgId(4), &input("王五", ID_A, "12345")).await,
+            "手机",
+        );
         let mut i = input("王五", ID_A, "");
         i.id_kind = "驾照".into();
         assert_invalid(refer(st, &s, OrgId(4), &i).await, "证件类型");
         assert_eq!(count(&env, "SELECT COUNT(*) FROM person_refs").await, 0);
-        assert_eq!(count(&env, "SELECT COUNT(*) FROM audit_log").await, audit_before);
+        assert_eq!(
+            count(&env, "SELECT COUNT(*) FROM audit_log").await,
+            audit_before
+        );
         // A passport is taken as written (upper-cased).
         let mut p = input("John Smith", "e1234567", "");
         p.id_kind = "护照".into();
         let r = refer(st, &s, OrgId(4), &p).await.unwrap();
-        assert_eq!((r.id_kind.as_str(), r.id_masked.as_str()), ("passport", "E1****67"));
+        assert_eq!(
+            (r.id_kind.as_str(), r.id_masked.as_str()),
+            ("passport", "E1****67")
+        );
     }
 
     #[tokio::test]
     async fn person_outside_the_recording_subtree_is_not_found_and_audited() {
         let env = setup().await;
         let st = &env.state;
-        let r = refer(st, &staff(4, "/1/2/4/"), OrgId(4), &input("王五", ID_A, PHONE))
-            .await
-            .unwrap();
+        let r = refer(
+            st,
+            &staff(4, "/1/2/4/"),
+            OrgId(4),
+            &input("王五", ID_A, PHONE),
+        )
+        .await
+        .unwrap();
         let denied = "SELECT COUNT(*) FROM audit_log WHERE action = 'scope.denied' AND object_type = 'person_ref'";
-        assert!(matches!(get(&st.db, &staff(3, "/1/3/"), r.id).await, Err(AppError::NotFound)));
+        assert!(matches!(
+            get(&st.db, &staff(3, "/1/3/"), r.id).await,
+            Err(AppError::NotFound)
+        ));
         assert_eq!(count(&env, denied).await, 1);
         let admin3 = scope_with(3, "/1/3/", Role::Admin, "");
         assert!(matches!(
@@ -834,9 +889,14 @@ mod tests {
     async fn person_unmask_needs_the_permission_and_is_audited() {
         let env = setup().await;
         let st = &env.state;
-        let r = refer(st, &staff(4, "/1/2/4/"), OrgId(4), &input("王五", ID_A, PHONE))
-            .await
-            .unwrap();
+        let r = refer(
+            st,
+            &staff(4, "/1/2/4/"),
+            OrgId(4),
+            &input("王五", ID_A, PHONE),
+        )
+        .await
+        .unwrap();
         let unmasks = "SELECT COUNT(*) FROM audit_log WHERE action = 'person.unmask'";
         assert!(matches!(
             unmask(&st.db, &st.keys, &staff(4, "/1/2/4/"), r.id).await,
@@ -865,12 +925,22 @@ mod tests {
         let env = setup().await;
         let st = &env.state;
         enrol(&env, "张三", ID_B, "/1/2/4/").await;
-        refer(st, &staff(4, "/1/2/4/"), OrgId(4), &input("王五", ID_A, PHONE))
-            .await
-            .unwrap();
-        refer(st, &staff(3, "/1/3/"), OrgId(3), &input("张三", ID_B, "13912345678"))
-            .await
-            .unwrap();
+        refer(
+            st,
+            &staff(4, "/1/2/4/"),
+            OrgId(4),
+            &input("王五", ID_A, PHONE),
+        )
+        .await
+        .unwrap();
+        refer(
+            st,
+            &staff(3, "/1/3/"),
+            OrgId(3),
+            &input("张三", ID_B, "13912345678"),
+        )
+        .await
+        .unwrap();
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT region_root || '|' || org_id || '|' || org_path || '|' || kind || '|' || COALESCE(person_id, 0) \
              || '|' || name || '|' || id_kind || '|' || id_hash || '|' || id_enc || '|' || id_masked || '|' \
@@ -886,7 +956,15 @@ mod tests {
             .await
             .unwrap();
         for text in rows.iter().chain(&audit) {
-            for secret in [ID_A, ID_B, PHONE, "13912345678", "19840406", "19840506", "0138"] {
+            for secret in [
+                ID_A,
+                ID_B,
+                PHONE,
+                "13912345678",
+                "19840406",
+                "19840506",
+                "0138",
+            ] {
                 assert!(!text.contains(secret), "{secret} in {text}");
             }
         }
@@ -896,7 +974,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(h, st.keys.lookup_hash("id", ID_A));
-        let cols: i64 = count(&env, "SELECT COUNT(*) FROM person_refs WHERE phone_enc LIKE 'v1.%' AND id_enc LIKE 'v1.%'").await;
+        let cols: i64 = count(
+            &env,
+            "SELECT COUNT(*) FROM person_refs WHERE phone_enc LIKE 'v1.%' AND id_enc LIKE 'v1.%'",
+        )
+        .await;
         assert_eq!(cols, 2);
     }
 

@@ -103,6 +103,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
             ("platform".to_string(), 2),
             ("platform".to_string(), 3),
             ("platform".to_string(), 4),
+            ("platform".to_string(), 5),
             ("reports".to_string(), 1),
         ]
     );
@@ -138,7 +139,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     )
     .await
     .unwrap();
-    assert_eq!(module_migrations(&again.state.db).await.len(), 7);
+    assert_eq!(module_migrations(&again.state.db).await.len(), 8);
 }
 
 /// A database whose records name a version this binary does not know was
