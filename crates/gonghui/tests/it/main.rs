@@ -8,6 +8,7 @@ mod common;
 mod join_and_cards;
 mod kit;
 mod members;
+mod person;
 mod platform;
 mod reports;
 mod sqlite_bulk;
