@@ -982,6 +982,48 @@ mod tests {
         assert_eq!(cols, 2);
     }
 
+    /// Unions racing to refer the same new worker (truly concurrent on
+    /// PostgreSQL): one insert wins, the others find its row.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn person_concurrent_first_references_make_one_row() {
+        let env = setup().await;
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..8i64 {
+            let st = env.state.clone();
+            let (org, path) = if i % 2 == 0 {
+                (3, "/1/3/")
+            } else {
+                (4, "/1/2/4/")
+            };
+            set.spawn(async move {
+                refer(&st, &staff(org, path), OrgId(org), &input("王五", ID_A, ""))
+                    .await
+                    .map(|r| r.id)
+            });
+        }
+        let mut ids = Vec::new();
+        while let Some(r) = set.join_next().await {
+            ids.push(r.unwrap().unwrap());
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert_eq!(count(&env, "SELECT COUNT(*) FROM person_refs").await, 1);
+        assert_eq!(count(&env, "SELECT COUNT(*) FROM person_ref_orgs").await, 2);
+        assert_eq!(
+            count(
+                &env,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'person.refer'"
+            )
+            .await,
+            8
+        );
+        assert!(crate::audit::verify(&env.state.db)
+            .await
+            .unwrap()
+            .problems
+            .is_empty());
+    }
+
     #[test]
     fn person_names_compare_as_a_clerk_would() {
         assert!(same_name("张 三", "张三"));
