@@ -4,6 +4,7 @@
 pub mod card;
 mod cli;
 pub mod demo;
+pub mod directory;
 pub mod gen;
 pub mod http;
 mod i18n;
@@ -17,7 +18,12 @@ pub mod store;
 pub mod transfer;
 pub mod vocab;
 
-use platform::module::{Migration, Module, OrgHold};
+use std::sync::Arc;
+
+use platform::{
+    module::{Migration, Module, OrgHold},
+    person::PersonDirectory,
+};
 
 /// Typed ids of the roster's records.
 pub mod ids {
@@ -72,6 +78,9 @@ pub fn module() -> Module {
             en:
                 "This org still has {n} active members; transfer them or end their membership first",
         }],
+        person_directories: || {
+            vec![Arc::new(directory::RosterDirectory) as Arc<dyn PersonDirectory>]
+        },
         ..Module::new("members")
     }
 }

@@ -480,12 +480,14 @@ pub struct Sealed {
     pub row_hash: String,
 }
 
+/// The platform's derivation, shared with person references
+/// (`platform::person`), so both find a person by the same hash.
 pub fn id_lookup_hash(keys: &Keys, id: &str) -> String {
-    keys.lookup_hash("id", id)
+    platform::person::id_lookup_hash(keys, id)
 }
 
 pub fn phone_lookup_hash(keys: &Keys, phone: &str) -> String {
-    keys.lookup_hash("phone", phone)
+    platform::person::phone_lookup_hash(keys, phone)
 }
 
 impl Person {

@@ -30,9 +30,10 @@ pub enum Backend {
 pub const PLATFORM_KEY: &str = "platform";
 
 /// The platform's migrations: the org tree, accounts, sessions and the audit
-/// log; the per-org data versions of the statistics cache; the review chain; attachments. Each module brings
-/// its own (`Module::migrations`), run after these. The review chain's
-/// and attachment tables are the platform's because every module shares them.
+/// log; the per-org data versions of the statistics cache; the review chain; attachments; person references. Each module brings
+/// its own (`Module::migrations`), run after these. The review chain's,
+/// attachment and person-reference tables are the platform's because every
+/// module shares them.
 const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -53,6 +54,11 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "attachments",
         sql: include_str!("../migrations/0004_attachments.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "person_refs",
+        sql: include_str!("../migrations/0005_person_refs.sql"),
     },
 ];
 

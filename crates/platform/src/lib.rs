@@ -1,7 +1,8 @@
 //! The platform every Gonghui module stands on: configuration, storage and
 //! the migration runner, per-org data versions, errors, the i18n mechanism,
 //! typed ids, time, crypto, the audit log, accounts and sessions, scope, jobs,
-//! attachments (files on a module's records), the web shell, the `Module`
+//! attachments (files on a module's records), person references (a roster
+//! member or a non-member worker, sealed), the web shell, the `Module`
 //! contract, the indicator vocabulary and the shared review chain (审批流).
 //!
 //! It knows no business module: modules are handed to it as a
@@ -21,6 +22,7 @@ pub mod indicator;
 pub mod jobs;
 pub mod module;
 pub mod money;
+pub mod person;
 pub mod review;
 pub mod scope;
 pub mod sqlx_util;

@@ -11,7 +11,9 @@
 //!   shared review chain;
 //! - its demo data, seeded when the demo asks every module to seed;
 //! - what it starts when the server starts listening;
-//! - the record kinds that may carry attachments (`attachments`).
+//! - the record kinds that may carry attachments (`attachments`);
+//! - the directories of persons it keeps (`person::PersonDirectory`): the
+//!   roster, which person references look up by ID hash.
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
 
@@ -21,6 +23,7 @@ use crate::{
     attachments::AttachmentOwner,
     i18n,
     indicator::Indicator,
+    person::PersonDirectory,
     review::ReviewKind,
     web::{AppState, RoutePath, Routes},
 };
@@ -117,6 +120,10 @@ pub struct Module {
     /// The record kinds of this module that files may be attached to, each
     /// resolving a record to its org (which decides who may see the files).
     pub attachment_owners: fn() -> Vec<Arc<dyn AttachmentOwner>>,
+    /// The persons this module keeps (the roster), for person references
+    /// (`person::refer`): a person a directory knows by ID hash is referred
+    /// to as a member.
+    pub person_directories: fn() -> Vec<Arc<dyn PersonDirectory>>,
 }
 
 impl Module {
@@ -137,6 +144,7 @@ impl Module {
             on_start: |_| {},
             review_kinds: Vec::new,
             attachment_owners: Vec::new,
+            person_directories: Vec::new,
         }
     }
 }
@@ -154,6 +162,8 @@ pub struct Registry {
     review_kinds: HashMap<&'static str, Arc<dyn ReviewKind>>,
     /// Every module's attachment owner kinds, by kind.
     attachment_owners: HashMap<&'static str, Arc<dyn AttachmentOwner>>,
+    /// Every module's person directories, in registry order.
+    person_directories: Vec<Arc<dyn PersonDirectory>>,
 }
 
 impl Registry {
@@ -230,7 +240,12 @@ impl Registry {
             openapi.merge(doc);
             paths.extend(p);
         }
+        let person_directories = modules
+            .iter()
+            .flat_map(|m| (m.person_directories)())
+            .collect();
         let r = Registry {
+            person_directories,
             modules,
             nav: std::sync::Arc::new(nav),
             openapi,
@@ -328,6 +343,12 @@ impl Registry {
             .iter()
             .flat_map(|m| m.cli.iter().copied())
             .collect()
+    }
+
+    /// Every module's person directories, in registry order: a person
+    /// reference asks them in turn (`person::refer`).
+    pub fn person_directories(&self) -> &[Arc<dyn PersonDirectory>] {
+        &self.person_directories
     }
 
     /// Every module's [`OrgHold`]s.

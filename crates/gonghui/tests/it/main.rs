@@ -9,6 +9,7 @@ mod join_and_cards;
 mod kit;
 mod masking;
 mod members;
+mod person;
 mod platform;
 mod reports;
 mod sqlite_bulk;

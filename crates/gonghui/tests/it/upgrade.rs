@@ -65,10 +65,12 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // and take away what that main did not have (the members module's
     // index migration came with the per-module records; its index was
     // created by the old migration 3, which the demo database has; the
-    // review chain's tables, platform migration 3, and the attachments
-    // table, migration 4, came later still).
+    // review chain's tables, platform migration 3, the attachments table,
+    // migration 4, and the person references, migration 5, came later still).
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
+        "DROP TABLE person_ref_orgs",
+        "DROP TABLE person_refs",
         "DROP TABLE attachments",
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'platform', '2026-11-01T00:00:00Z'), \

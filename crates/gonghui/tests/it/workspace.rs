@@ -43,7 +43,7 @@ fn dependencies_point_from_the_binary_down_to_the_leaves() {
         ("ident", &[]),
         ("numfmt", &[]),
         ("charts", &["numfmt"]),
-        ("platform", &["numfmt"]),
+        ("platform", &["numfmt", "ident"]),
         ("orgs", &["platform", "ident", "numfmt"]),
         ("members", &["platform", "orgs", "ident", "sheet", "numfmt"]),
         (
