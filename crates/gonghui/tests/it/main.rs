@@ -11,5 +11,6 @@ mod members;
 mod platform;
 mod reports;
 mod sqlite_bulk;
+mod untrusted_files;
 mod upgrade;
 mod workspace;
