@@ -731,6 +731,8 @@ struct JobPage {
     c: Chrome,
     j: JobRow,
     percent: i64,
+    /// The rejects file holds full numbers: offered only with unmask.
+    can_unmask: bool,
 }
 
 async fn job_page(
@@ -751,6 +753,7 @@ async fn job_page(
         c: Chrome::new(&staff, "members"),
         j,
         percent,
+        can_unmask: staff.scope().has(Perm::Unmask),
     }))
 }
 

@@ -317,4 +317,27 @@ mod tests {
         };
         assert!(Config::load_from(&over, |_| None).is_err());
     }
+
+    #[test]
+    fn rejects_keep_days_defaults_to_a_week_and_can_be_set() {
+        let none = |_: &str| None;
+        assert_eq!(
+            Config::load_from(&Overrides::default(), none)
+                .unwrap()
+                .rejects_keep_days,
+            7
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "rejects_keep_days = 3\n").unwrap();
+        let over = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        assert_eq!(Config::load_from(&over, none).unwrap().rejects_keep_days, 3);
+        let env = |k: &str| (k == "GONGHUI_REJECTS_KEEP_DAYS").then(|| "1".to_string());
+        assert_eq!(Config::load_from(&over, env).unwrap().rejects_keep_days, 1);
+        let bad = |k: &str| (k == "GONGHUI_REJECTS_KEEP_DAYS").then(|| "a week".to_string());
+        assert!(Config::load_from(&over, bad).is_err());
+    }
 }

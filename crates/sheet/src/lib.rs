@@ -31,6 +31,12 @@
 //! chunks and hold one record at a time. Exports are built in memory by
 //! rust_xlsxwriter (roughly a few hundred bytes per cell), which is fine for
 //! the tens of thousands of rows a reject list or a roster has.
+//!
+//! What calamine allocates is sized by what a workbook *declares*, so every
+//! workbook first passes [`check_xlsx`] / [`check_xls`] (the `guard`
+//! module, [`Limits`]): a bomb — one cell at XFD1048576, a lying
+//! `<dimension>`, a zip that inflates to gigabytes — is refused from the zip
+//! directory and the streamed sheet XML before calamine sees it.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;

@@ -198,6 +198,11 @@ async fn rejects_are_sealed_need_unmask_and_every_download_is_audited() {
         .get_json(&format!("/api/v1/members/import/{job}"))
         .await;
     assert_eq!(s, StatusCode::OK, "the job itself is visible");
+    let (_, page) = staff.text(&format!("/members/import/{job}")).await;
+    assert!(page.contains("须由有查看完整号码权限的账号下载"), "{page}");
+    assert!(!page.contains("rejects.xlsx"), "no link without unmask");
+    let (_, page) = admin.text(&format!("/members/import/{job}")).await;
+    assert!(page.contains(&path), "{page}");
     let denied_before = audit_count(&server, "scope.denied").await;
     let (s, page) = staff.text(&path).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{page}");
