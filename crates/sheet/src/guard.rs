@@ -265,9 +265,7 @@ fn feed(
                     .unwrap_or_else(|| too_many_bytes(budget))
             });
         }
-        for &b in &buf[..k] {
-            scan.byte(b);
-        }
+        scan.bytes(&buf[..k]);
         scan.check(limits, name)?;
     }
 }
@@ -314,6 +312,21 @@ impl Scan {
             extent: None,
             declared_strings: 0,
             strings: 0,
+        }
+    }
+
+    /// Feeds a chunk: text between tags is skipped a slice at a time, tags
+    /// go byte by byte.
+    fn bytes(&mut self, mut chunk: &[u8]) {
+        while !chunk.is_empty() {
+            if !self.in_tag {
+                match chunk.iter().position(|b| *b == b'<') {
+                    Some(i) => chunk = &chunk[i..],
+                    None => return,
+                }
+            }
+            self.byte(chunk[0]);
+            chunk = &chunk[1..];
         }
     }
 
@@ -889,5 +902,37 @@ pub(crate) mod tests {
         refused(&with_dimensions(70_000, 10, 0, 20));
         // Within limits: read as before.
         assert!(read_table(&with_dimensions(0, 1_000, 0, 30), 10).is_ok());
+    }
+
+    /// What the check costs on a legitimate large workbook, next to the read
+    /// itself: `cargo test -p gonghui-sheet check_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn check_cost_on_a_large_roster() {
+        let rows: Vec<Vec<CellOut>> = (0..100_000)
+            .map(|i| {
+                (0..18)
+                    .map(|c| CellOut::Text(format!("r{i}c{c}")))
+                    .collect()
+            })
+            .collect();
+        let bytes = write_xlsx(&[SheetOut {
+            name: "名册".into(),
+            headers: (0..18).map(|c| format!("列{c}")).collect(),
+            rows,
+            col_widths: None,
+        }])
+        .unwrap();
+        let t = Instant::now();
+        check_xlsx(Cursor::new(&bytes), &Limits::default()).unwrap();
+        let check = t.elapsed();
+        let t = Instant::now();
+        let table = read_table(&bytes, 300_000).unwrap();
+        let read = t.elapsed();
+        assert_eq!(table.rows.len(), 100_000);
+        eprintln!(
+            "{} KB xlsx, 100,000 rows × 18: check {check:?}, read_table (check included) {read:?}",
+            bytes.len() / 1024
+        );
     }
 }
