@@ -6,11 +6,18 @@ use crate::ids::{MembershipId, OrgId, TransferId};
 use askama::Template;
 use axum::{
     extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    http::{header, HeaderMap},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post, MethodRouter},
     Form, Json,
 };
 use serde::Deserialize;
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex, OnceLock},
+};
+use tokio::{io::AsyncWriteExt, sync::Semaphore};
 use utoipa_axum::routes;
 
 use super::{
@@ -33,12 +40,14 @@ use {
     },
 };
 
-/// Uploads may be large rosters.
+/// Uploads may be large rosters: the most file bytes accepted.
 const MAX_UPLOAD: usize = 300 * 1024 * 1024;
+/// The body limit: the file plus what multipart adds around it.
+const MAX_UPLOAD_BODY: usize = MAX_UPLOAD + 64 * 1024;
 
 /// The roster pages and the members API, registered with its documentation.
 pub fn routes() -> Routes {
-    let upload_limit = |m: MethodRouter<AppState>| m.layer(DefaultBodyLimit::max(MAX_UPLOAD));
+    let upload_limit = |m: MethodRouter<AppState>| m.layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY));
     Routes::new()
         .page("/members", get(list_page).post(create_submit))
         .page("/members/new", get(new_form))
@@ -556,56 +565,97 @@ async fn template(staff: Staff) -> AppResult<Response> {
 }
 
 /// Saves the upload and starts the import in the background; returns the job id.
-async fn start_upload(st: &AppState, staff: &Staff, mut mp: Multipart) -> AppResult<i64> {
+///
+/// At most [`MAX_RUNNING_IMPORTS`] imports run at once per server: the next
+/// one is refused at once (429, "导入任务繁忙") before its body is read,
+/// rather than made to wait — an import can take minutes, and a browser
+/// left hanging on an upload for that long times out or gets sent again.
+/// The file is streamed to a temporary file under the data directory chunk
+/// by chunk (never held in memory), with the size limit enforced as it
+/// arrives, and a workbook is checked for bombs (`sheet::check_workbook`)
+/// before a job is created for it.
+async fn start_upload(
+    st: &AppState,
+    staff: &Staff,
+    declared: Option<u64>,
+    mut mp: Multipart,
+) -> AppResult<i64> {
     let scope = staff.scope().clone();
     scope.require_write()?;
-    let mut file: Option<(String, Vec<u8>)> = None;
+    if declared.is_some_and(|n| n > MAX_UPLOAD_BODY as u64) {
+        return Err(too_large());
+    }
+    let permit = import_slots(st).try_acquire_owned().map_err(|_| {
+        AppError::Throttled(Msg::new(
+            "导入任务繁忙,请稍后再试(同时最多进行2个导入)",
+            "Too many imports running; try again shortly (at most 2 run at once)",
+        ))
+    })?;
+    let dir = st.cfg.data_dir.join("imports");
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let mut file: Option<(String, tempfile::NamedTempFile, u64)> = None;
     let mut org_code = String::new();
     let mut all_or_nothing = false;
-    while let Some(field) = mp.next_field().await.map_err(|e| {
-        AppError::invalid(
-            format!("上传内容无法读取:{e}"),
-            format!("Cannot read the upload: {e}"),
-        )
-    })? {
+    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
             "file" => {
                 let fname = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field.bytes().await.map_err(|e| {
-                    AppError::invalid(
-                        format!("文件上传失败或过大:{e}"),
-                        format!("Upload failed or too large: {e}"),
-                    )
-                })?;
-                file = Some((fname, bytes.to_vec()));
+                let tmp = tempfile::Builder::new()
+                    .prefix("upload-")
+                    .tempfile_in(&dir)
+                    .map_err(anyhow::Error::from)?;
+                let mut out = tokio::fs::File::from_std(
+                    tmp.as_file().try_clone().map_err(anyhow::Error::from)?,
+                );
+                let mut size = 0u64;
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    size += chunk.len() as u64;
+                    if size > MAX_UPLOAD as u64 {
+                        // `tmp` is removed when dropped.
+                        return Err(too_large());
+                    }
+                    out.write_all(&chunk).await.map_err(anyhow::Error::from)?;
+                }
+                out.flush().await.map_err(anyhow::Error::from)?;
+                file = Some((fname, tmp, size));
             }
             "org_code" => org_code = field.text().await.unwrap_or_default().trim().to_string(),
             "all_or_nothing" => all_or_nothing = !field.text().await.unwrap_or_default().is_empty(),
             _ => {}
         }
     }
-    let (fname, bytes) =
+    let (fname, tmp, size) =
         file.ok_or_else(|| AppError::invalid("请选择要导入的文件", "Choose a file to import"))?;
-    if bytes.is_empty() {
+    if size == 0 {
         return Err(AppError::invalid(
             "文件是空的,请检查后重新上传",
             "The file is empty; check it and upload again",
         ));
     }
+    // Workbook bombs are refused here, in the request, from the zip
+    // directory and streamed XML: nothing is allocated for their range.
+    let check = tmp.reopen().map_err(anyhow::Error::from)?;
+    tokio::task::spawn_blocking(move || sheet::check_workbook(std::io::BufReader::new(check)))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("upload check: {e}")))?
+        .map_err(|e| {
+            let (zh, en) = e.message();
+            AppError::Invalid(Msg::new(zh, en))
+        })?;
     let opts = import::Options {
         org_code: (!org_code.is_empty()).then_some(org_code),
         all_or_nothing,
         file_name: fname.chars().filter(|c| !matches!(c, '/' | '\\')).collect(),
     };
     let job = import::create_job(st, &scope, &opts).await?;
-    let dir = st.cfg.data_dir.join("imports");
-    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
     let path = dir.join(format!("job-{job}-upload"));
-    std::fs::write(&path, &bytes).map_err(anyhow::Error::from)?;
+    tmp.persist(&path)
+        .map_err(|e| anyhow::Error::from(e.error))?;
     let progress = st.jobs.start(job);
     let st2 = st.clone();
     tokio::spawn(async move {
+        let _permit = permit;
         if let Err(e) = import::run(&st2, &scope, job, path.clone(), &opts, progress).await {
             tracing::warn!(job, error = %e, "import failed");
         }
@@ -617,12 +667,61 @@ async fn start_upload(st: &AppState, staff: &Staff, mut mp: Multipart) -> AppRes
     Ok(job)
 }
 
+/// Imports allowed to run at once in one server.
+pub const MAX_RUNNING_IMPORTS: usize = 2;
+
+/// The import slots of the server `st` belongs to (one set per data
+/// directory, so test servers in one process do not share them).
+pub fn import_slots(st: &AppState) -> Arc<Semaphore> {
+    static SLOTS: OnceLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = OnceLock::new();
+    SLOTS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("import slots lock")
+        .entry(st.cfg.data_dir.clone())
+        .or_insert_with(|| Arc::new(Semaphore::new(MAX_RUNNING_IMPORTS)))
+        .clone()
+}
+
+fn too_large() -> AppError {
+    AppError::invalid(
+        format!(
+            "文件超过{}MB的上限。请拆分为多个文件,或另存为CSV后分批上传",
+            MAX_UPLOAD >> 20
+        ),
+        format!(
+            "The file is larger than the {} MB limit. Split it into several files, or save it as CSV and upload it in parts.",
+            MAX_UPLOAD >> 20
+        ),
+    )
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        AppError::invalid(
+            format!("上传内容无法读取:{}", e.body_text()),
+            format!("Cannot read the upload: {}", e.body_text()),
+        )
+    }
+}
+
+/// The declared body size, to refuse an oversized upload before reading it.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
 async fn import_upload(
     State(st): State<AppState>,
     staff: Staff,
+    headers: HeaderMap,
     mp: Multipart,
 ) -> AppResult<Response> {
-    let job = start_upload(&st, &staff, mp).await?;
+    let job = start_upload(&st, &staff, content_length(&headers), mp).await?;
     Ok(Redirect::to(&format!("/members/import/{job}")).into_response())
 }
 
@@ -632,6 +731,8 @@ struct JobPage {
     c: Chrome,
     j: JobRow,
     percent: i64,
+    /// The rejects file holds full numbers: offered only with unmask.
+    can_unmask: bool,
 }
 
 async fn job_page(
@@ -652,6 +753,7 @@ async fn job_page(
         c: Chrome::new(&staff, "members"),
         j,
         percent,
+        can_unmask: staff.scope().has(Perm::Unmask),
     }))
 }
 
@@ -670,9 +772,10 @@ async fn job_rejects(
 async fn api_import(
     State(st): State<AppState>,
     staff: Staff,
+    headers: HeaderMap,
     mp: Multipart,
 ) -> AppResult<Json<JobRow>> {
-    let job = start_upload(&st, &staff, mp).await?;
+    let job = start_upload(&st, &staff, content_length(&headers), mp).await?;
     import::jobs(&st, staff.scope(), Some(job))
         .await?
         .pop()

@@ -108,6 +108,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("member.reason", "原因", "Reason"),
     ("member.reject", "不同意", "Reject"),
     ("member.rejected_rows", "未导入", "Rejected"),
+    ("member.rejects_need_unmask", "未导入行含完整证件号码和手机号码,须由有查看完整号码权限的账号下载", "The rejected rows hold full ID and phone numbers; an account allowed to see full numbers must download them"),
     ("member.search_hint", "姓名/拼音/首字母/证件号/手机号", "Name, pinyin, initials, ID or phone"),
     ("member.sex", "性别", "Sex"),
     ("member.sort", "排序", "Sort"),

@@ -32,7 +32,7 @@ use platform::{
     error::{AppError, AppResult},
     i18n::Msg,
     jobs::Progress,
-    scope::Scope,
+    scope::{Perm, Scope},
     time,
     web::AppState,
 };
@@ -257,8 +257,9 @@ pub async fn run(
             } else {
                 let dir = st.cfg.data_dir.join("imports");
                 std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
-                let file = dir.join(format!("job-{job_id}-rejects.xlsx"));
-                std::fs::write(&file, rejects_xlsx(&r.rejects)?).map_err(anyhow::Error::from)?;
+                let file = dir.join(format!("job-{job_id}-rejects.xlsx.enc"));
+                let sealed = seal_rejects(&st.keys, &rejects_xlsx(&r.rejects)?);
+                std::fs::write(&file, sealed).map_err(anyhow::Error::from)?;
                 Some(file.display().to_string())
             };
             sqlx::query(
@@ -656,18 +657,163 @@ pub async fn jobs(st: &AppState, scope: &Scope, id: Option<i64>) -> AppResult<Ve
     Ok(out)
 }
 
+/// The rejects file at rest: the xlsx sealed with the platform keys
+/// (AES-256-GCM), since it holds full ID and phone numbers.
+fn seal_rejects(keys: &Keys, xlsx: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    keys.encrypt(&base64::engine::general_purpose::STANDARD.encode(xlsx))
+        .into_bytes()
+}
+
+fn open_rejects(keys: &Keys, stored: &[u8]) -> AppResult<Vec<u8>> {
+    use base64::Engine;
+    // Files written before they were sealed are plain xlsx (a zip).
+    if stored.starts_with(b"PK") {
+        return Ok(stored.to_vec());
+    }
+    let text = std::str::from_utf8(stored).map_err(anyhow::Error::from)?;
+    let b64 = keys.decrypt(text)?;
+    Ok(base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(anyhow::Error::from)?)
+}
+
+/// The rejected rows of a job as xlsx. They carry full ID and phone
+/// numbers, so this takes the unmask permission (a refusal is audited as
+/// such) and every download is audited; a job outside the caller's subtree,
+/// without rejects, or whose rejects have expired is not found.
 pub async fn rejects_file(st: &AppState, scope: &Scope, id: i64) -> AppResult<Vec<u8>> {
     let job = jobs(st, scope, Some(id)).await?;
     if job.is_empty() {
         return Err(AppError::NotFound);
     }
-    let path: Option<String> =
-        sqlx::query_scalar("SELECT rejects_file FROM import_jobs WHERE id = $1")
+    let row =
+        sqlx::query("SELECT org_id, rejects_file, rejected_count FROM import_jobs WHERE id = $1")
             .bind(id)
             .fetch_one(st.db.pool())
             .await?;
+    let path: Option<String> = row.try_get("rejects_file")?;
+    let org_id: i64 = row.try_get("org_id")?;
     let path = path.ok_or(AppError::NotFound)?;
-    Ok(std::fs::read(path).map_err(anyhow::Error::from)?)
+    if !scope.has(Perm::Unmask) {
+        audit::record_denied(&st.db, scope, "import_rejects", id).await;
+        return Err(AppError::forbidden(
+            "未导入记录含完整证件号码和手机号码,您没有查看完整号码的权限,请联系管理员下载",
+            "The rejected rows hold full ID and phone numbers, which you are not allowed to see; ask an administrator to download them",
+        ));
+    }
+    let stored = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound),
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
+    let bytes = open_rejects(&st.keys, &stored)?;
+    audit::record(
+        &st.db,
+        &scope.actor,
+        Event::new("member.import_rejects_download", "import_job", id)
+            .org(platform::ids::OrgId(org_id))
+            .detail(serde_json::json!({
+                "file": job[0].file_name,
+                "rows": row.try_get::<i64, _>("rejected_count")?,
+            })),
+    )
+    .await?;
+    Ok(bytes)
+}
+
+/// What [`sweep_rejects`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Rejects files of jobs finished more than `keep_days` ago.
+    pub rejects: u64,
+    /// Other files in the imports directory (uploads left by a crash)
+    /// untouched for as long.
+    pub leftovers: u64,
+}
+
+/// Deletes the rejects files of jobs finished more than `keep_days` days
+/// ago (the job then shows no rejects), and any other file in the imports
+/// directory not modified for as long. A file of a running job is never
+/// touched: it is younger than any sensible `keep_days`, and running jobs
+/// have no rejects file yet.
+pub async fn sweep_rejects(st: &AppState, keep_days: u64) -> AppResult<Swept> {
+    let keep = chrono::Duration::days(
+        i64::try_from(keep_days)
+            .unwrap_or(i64::MAX / 86_400_000)
+            .min(36_500),
+    );
+    let cutoff = time::now() - keep;
+    let rows = sqlx::query(
+        "SELECT id, rejects_file, finished_at FROM import_jobs WHERE rejects_file IS NOT NULL",
+    )
+    .fetch_all(st.db.pool())
+    .await?;
+    let mut swept = Swept::default();
+    for r in rows {
+        let id: i64 = r.try_get("id")?;
+        let path: String = r.try_get("rejects_file")?;
+        let finished: Option<String> = r.try_get("finished_at")?;
+        let Some(finished) = finished.as_deref().and_then(time::parse_rfc3339) else {
+            continue;
+        };
+        if finished > cutoff {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(job = id, error = %e, "could not delete an expired rejects file");
+                continue;
+            }
+        }
+        let mut tx = st.db.begin_write().await?;
+        sqlx::query("UPDATE import_jobs SET rejects_file = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        swept.rejects += 1;
+    }
+    let dir = st.cfg.data_dir.join("imports");
+    // At least a day for these, whatever `keep_days` says: a running
+    // import's upload lives here too.
+    let keep_files = keep.max(chrono::Duration::days(1));
+    let cutoff = std::time::SystemTime::now()
+        .checked_sub(keep_files.to_std().unwrap_or_default())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_file()
+                && meta.modified().is_ok_and(|m| m <= cutoff)
+                && std::fs::remove_file(e.path()).is_ok()
+            {
+                swept.leftovers += 1;
+            }
+        }
+    }
+    Ok(swept)
+}
+
+/// Runs [`sweep_rejects`] at server start and every hour after.
+pub fn spawn_rejects_sweep(st: &AppState) {
+    let st = st.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match sweep_rejects(&st, st.cfg.rejects_keep_days).await {
+                Ok(s) if s != Swept::default() => {
+                    tracing::info!(?s, "expired import files deleted")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "sweeping import files failed"),
+            }
+        }
+    });
 }
 
 /// Marks jobs left "running" by a process that died as interrupted; their

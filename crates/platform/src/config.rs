@@ -53,6 +53,9 @@ pub struct Config {
     /// Hours between runs of the orphan collector in the server; 0 turns it
     /// off (run it from the command line instead).
     pub attachment_gc_hours: u64,
+    /// Days an import's rejects file (full ID and phone numbers of the rows
+    /// not imported) is kept before the server deletes it.
+    pub rejects_keep_days: u64,
 }
 
 /// The keys a TOML file may set; all optional.
@@ -71,6 +74,7 @@ struct FileConfig {
     attachment_max_files: Option<i64>,
     attachment_types: Option<Vec<String>>,
     attachment_gc_hours: Option<u64>,
+    rejects_keep_days: Option<u64>,
 }
 
 impl Default for Config {
@@ -91,6 +95,7 @@ impl Default for Config {
                 .map(|s| s.to_string())
                 .collect(),
             attachment_gc_hours: 6,
+            rejects_keep_days: 7,
         }
     }
 }
@@ -168,6 +173,9 @@ impl Config {
             if let Some(v) = f.attachment_gc_hours {
                 cfg.attachment_gc_hours = v;
             }
+            if let Some(v) = f.rejects_keep_days {
+                cfg.rejects_keep_days = v;
+            }
         }
         if let Some(v) = env("GONGHUI_DATA_DIR") {
             cfg.data_dir = v.into();
@@ -217,6 +225,9 @@ impl Config {
         }
         if let Some(v) = env("GONGHUI_ATTACHMENT_GC_HOURS") {
             cfg.attachment_gc_hours = number("GONGHUI_ATTACHMENT_GC_HOURS", v)?;
+        }
+        if let Some(v) = env("GONGHUI_REJECTS_KEEP_DAYS") {
+            cfg.rejects_keep_days = number("GONGHUI_REJECTS_KEEP_DAYS", v)?;
         }
         if let Some(v) = &over.data_dir {
             cfg.data_dir = v.clone();
@@ -305,5 +316,28 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::load_from(&over, |_| None).is_err());
+    }
+
+    #[test]
+    fn rejects_keep_days_defaults_to_a_week_and_can_be_set() {
+        let none = |_: &str| None;
+        assert_eq!(
+            Config::load_from(&Overrides::default(), none)
+                .unwrap()
+                .rejects_keep_days,
+            7
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "rejects_keep_days = 3\n").unwrap();
+        let over = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        assert_eq!(Config::load_from(&over, none).unwrap().rejects_keep_days, 3);
+        let env = |k: &str| (k == "GONGHUI_REJECTS_KEEP_DAYS").then(|| "1".to_string());
+        assert_eq!(Config::load_from(&over, env).unwrap().rejects_keep_days, 1);
+        let bad = |k: &str| (k == "GONGHUI_REJECTS_KEEP_DAYS").then(|| "a week".to_string());
+        assert!(Config::load_from(&over, bad).is_err());
     }
 }

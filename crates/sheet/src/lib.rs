@@ -31,6 +31,12 @@
 //! chunks and hold one record at a time. Exports are built in memory by
 //! rust_xlsxwriter (roughly a few hundred bytes per cell), which is fine for
 //! the tens of thousands of rows a reject list or a roster has.
+//!
+//! What calamine allocates is sized by what a workbook *declares*, so every
+//! workbook first passes [`check_xlsx`] / [`check_xls`] (the `guard`
+//! module, [`Limits`]): a bomb — one cell at XFD1048576, a lying
+//! `<dimension>`, a zip that inflates to gigabytes — is refused from the zip
+//! directory and the streamed sheet XML before calamine sees it.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -40,6 +46,9 @@ use std::ops::ControlFlow;
 
 use calamine::{Data, Reader};
 use encoding_rs::{GB18030, UTF_16BE, UTF_16LE};
+
+mod guard;
+pub use guard::{check_xls, check_xlsx, Limits};
 
 /// Everything that can go wrong reading or writing a spreadsheet.
 ///
@@ -82,6 +91,16 @@ pub enum SheetError {
     /// Building an export failed.
     #[error("could not write spreadsheet: {0}")]
     Write(String),
+    /// The workbook declares or holds more than can be read safely (a
+    /// workbook bomb, or a sheet far beyond the import limits); refused
+    /// before anything is allocated for it. Holds the full messages.
+    #[error("workbook too large to read safely: {en}")]
+    Oversized {
+        /// What is too large and what to do, in Chinese.
+        zh: String,
+        /// The same in English.
+        en: String,
+    },
 }
 
 impl SheetError {
@@ -133,6 +152,7 @@ impl SheetError {
                 format!("读取表格时出错({detail}),文件可能已损坏。请用Excel/WPS打开确认内容完好,另存为.xlsx后重新上传"),
                 format!("The spreadsheet could not be read ({detail}); it may be damaged. Open it in Excel/WPS to check it, save as .xlsx and upload again."),
             ),
+            SheetError::Oversized { zh, en } => (zh.clone(), en.clone()),
             SheetError::Write(detail) => (
                 format!("生成表格文件失败({detail}),请稍后重试;如仍失败请联系管理员"),
                 format!("Generating the spreadsheet failed ({detail}). Please try again later, and contact the administrator if it keeps failing."),
@@ -210,6 +230,7 @@ pub fn detect_format(bytes: &[u8]) -> Result<Format, SheetError> {
 pub fn read_table(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
     match detect_format(bytes)? {
         Format::Xlsx => {
+            check_xlsx(Cursor::new(bytes), &Limits::default())?;
             let book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
                 // Part names are stored in clear in the zip: xlsx parts live
                 // under "xl/", an ods names its MIME type.
@@ -227,6 +248,7 @@ pub fn read_table(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
                 // Password-protected .xlsx files are OLE containers too.
                 return Err(SheetError::Encrypted);
             }
+            check_xls(Cursor::new(bytes), &Limits::default())?;
             let book = calamine::Xls::new(Cursor::new(bytes)).map_err(|e| match e {
                 calamine::XlsError::Password => SheetError::Encrypted,
                 _ if contains(bytes, &utf16le("Workbook")) || contains(bytes, &utf16le("Book")) => {
@@ -253,6 +275,29 @@ pub fn read_table(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
             }
             Ok(Table { headers, rows: out })
         }
+    }
+}
+
+/// Checks a workbook against the default [`Limits`] without reading it
+/// into memory (see [`check_xlsx`], [`check_xls`]); CSV and anything else
+/// pass, since they are streamed or refused later. Meant for an upload
+/// saved to disk, so the uploader hears at once that a bomb is refused.
+pub fn check_workbook<R: Read + io::Seek>(mut r: R) -> Result<(), SheetError> {
+    let mut magic = [0u8; 8];
+    let mut n = 0;
+    while n < magic.len() {
+        match r.read(&mut magic[n..]).map_err(read_err)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    r.seek(io::SeekFrom::Start(0)).map_err(read_err)?;
+    if magic[..n].starts_with(ZIP_MAGIC) {
+        check_xlsx(r, &Limits::default())
+    } else if magic[..n].starts_with(OLE_MAGIC) {
+        check_xls(r, &Limits::default())
+    } else {
+        Ok(())
     }
 }
 
@@ -2029,6 +2074,8 @@ mod tests {
             SheetError::MissingColumns(strings(&["姓名"])),
             SheetError::Read("bad".into()),
             SheetError::Write("bad".into()),
+            guard::check_xlsx(Cursor::new(guard::tests::build_bomb()), &Limits::default())
+                .unwrap_err(),
         ];
         for e in all {
             let (zh, en) = e.message();

@@ -13,5 +13,6 @@ mod person;
 mod platform;
 mod reports;
 mod sqlite_bulk;
+mod untrusted_files;
 mod upgrade;
 mod workspace;
