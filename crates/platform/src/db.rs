@@ -30,7 +30,7 @@ pub enum Backend {
 pub const PLATFORM_KEY: &str = "platform";
 
 /// The platform's migrations: the org tree, accounts, sessions and the audit
-/// log; the per-org data versions of the statistics cache; the review chain; attachments. Each module brings
+/// log; the per-org data versions of the statistics cache; the review chain; attachments; the accounts' forced change and sessions' last activity. Each module brings
 /// its own (`Module::migrations`), run after these. The review chain's
 /// and attachment tables are the platform's because every module shares them.
 const PLATFORM_MIGRATIONS: &[Migration] = &[
@@ -53,6 +53,11 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "attachments",
         sql: include_str!("../migrations/0004_attachments.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "accounts",
+        sql: include_str!("../migrations/0005_accounts.sql"),
     },
 ];
 

@@ -103,6 +103,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
             ("platform".to_string(), 2),
             ("platform".to_string(), 3),
             ("platform".to_string(), 4),
+            ("platform".to_string(), 5),
             ("reports".to_string(), 1),
         ]
     );
