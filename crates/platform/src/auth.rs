@@ -173,6 +173,13 @@ pub async fn verify_password(raw: &str, stored: Option<&str>) -> AppResult<bool>
     .await
 }
 
+/// Computes the dummy hash ahead of the first sign-in of an unknown user
+/// (the server calls this at start), so that first refusal costs no more
+/// than the others.
+pub async fn warm_up() {
+    let _ = on_argon_pool(|| dummy_hash().len()).await;
+}
+
 /// A hash nobody's password matches (computed once, on the blocking pool).
 fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
@@ -445,7 +452,8 @@ pub struct UserRow {
     pub must_change_password: bool,
 }
 
-async fn find_user_in_scope(db: &Db, scope: &Scope, username: &Username) -> AppResult<UserRow> {
+/// An account of the scope's subtree by username ("not found" outside it).
+pub async fn find_user_in_scope(db: &Db, scope: &Scope, username: &Username) -> AppResult<UserRow> {
     list_users(db, scope)
         .await?
         .into_iter()
