@@ -104,11 +104,17 @@ async fn wrong_unknown_locked_and_disabled_get_the_same_answer() {
     // Warm the pages and connections up before timing.
     c.login("no_such_user", PW).await;
     c.login("weishui_staff", "Wrong@2025").await;
+    // Each kind three times; the fastest of the three is its cost (other
+    // tests in this process share the Argon2 limit and only add delay).
     let mut attempt = async |c: &mut Client, user: &str, pw: &str| {
-        let t = std::time::Instant::now();
-        let (s, page) = c.login(user, pw).await;
-        timings.push(t.elapsed());
-        answers.push((s, login_error(&page).to_string()));
+        let mut best = Duration::MAX;
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let (s, page) = c.login(user, pw).await;
+            best = best.min(t.elapsed());
+            answers.push((s, login_error(&page).to_string()));
+        }
+        timings.push(best);
     };
     attempt(&mut c, "weishui_staff", "Wrong@2026").await;
     attempt(&mut c, "no_such_user", PW).await;
@@ -125,19 +131,20 @@ async fn wrong_unknown_locked_and_disabled_get_the_same_answer() {
     attempt(&mut c, "weishui_staff", PW).await;
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:#?}");
     assert_eq!(answers[0].0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        refusal_reasons(&server, "weishui_staff").await,
-        ["wrong_password", "wrong_password", "disabled", "locked"]
-    );
+    let n = |r: &str, k: usize| std::iter::repeat_n(r.to_string(), k);
+    let expected: Vec<String> = n("wrong_password", 4)
+        .chain(n("disabled", 3))
+        .chain(n("locked", 3))
+        .collect();
+    assert_eq!(refusal_reasons(&server, "weishui_staff").await, expected);
     assert_eq!(
         refusal_reasons(&server, "no_such_user").await,
-        ["unknown_user", "unknown_user"]
+        n("unknown_user", 4).collect::<Vec<_>>()
     );
-    eprintln!("refusal timings (wrong, unknown, disabled, locked): {timings:?}");
+    eprintln!("refusal timings, fastest of 3 (wrong, unknown, disabled, locked): {timings:?}");
     let (lo, hi) = (timings.iter().min().unwrap(), timings.iter().max().unwrap());
-    // One Argon2 verification each; other tests share the two cores, so
-    // the bound is loose.
-    assert!(hi.as_secs_f64() < lo.as_secs_f64() * 4.0 + 0.15, "{timings:?}");
+    // One Argon2 verification each: alike within a loose bound.
+    assert!(hi.as_secs_f64() < lo.as_secs_f64() * 3.0 + 0.05, "{timings:?}");
     // Unlocked from the accounts page, the account signs in again.
     let (s, page) = admin.post_form(&format!("/users/{id}/unlock"), &[]).await;
     assert_eq!(s, StatusCode::OK, "{page}");
