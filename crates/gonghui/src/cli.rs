@@ -451,10 +451,7 @@ async fn account(
         .await
         .map_err(|_| anyhow::anyhow!("找不到账号 {username} / no account {username}"))?;
     auth::account_action(&state.db, scope, user.id, action).await?;
-    println!(
-        "已完成 / done: {username} ({})",
-        action.audit_action()
-    );
+    println!("已完成 / done: {username} ({})", action.audit_action());
     Ok(())
 }
 

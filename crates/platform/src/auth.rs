@@ -337,9 +337,8 @@ pub async fn change_own_password(
     audit::append(
         &mut tx,
         &session.scope.actor,
-        Event::new("user.password_change", "user", session.user_id).detail(
-            serde_json::json!({"forced": session.must_change_password}),
-        ),
+        Event::new("user.password_change", "user", session.user_id)
+            .detail(serde_json::json!({"forced": session.must_change_password})),
     )
     .await?;
     tx.commit().await?;
@@ -701,8 +700,7 @@ pub async fn session(
     let Some(r) = row else { return Ok(None) };
     let expires: String = r.try_get("expires_at")?;
     let now = time::now();
-    if time::parse_rfc3339(&expires).is_none_or(|t| t < now)
-        || r.try_get::<i64, _>("active")? != 1
+    if time::parse_rfc3339(&expires).is_none_or(|t| t < now) || r.try_get::<i64, _>("active")? != 1
     {
         return Ok(None);
     }
@@ -779,13 +777,19 @@ mod tests {
         assert!(Password::parse("Upper123").is_ok(), "three classes");
         assert!(Password::parse("lower-123").is_ok(), "symbol counts");
         assert!(Password::parse("Demo@2026").is_ok(), "the demo password");
-        assert!(Password::parse("工会Abc123").is_ok(), "CJK counts as a symbol");
+        assert!(
+            Password::parse("工会Abc123").is_ok(),
+            "CJK counts as a symbol"
+        );
         let e = Password::parse("password").unwrap_err();
         let m = e.user_message();
         assert!(m.zh.contains("三类") && m.en.contains("three"));
         assert!(!format!("{:?}", Password::parse("Demo@2026").unwrap()).contains("Demo"));
         let u = Username::parse("sf_admin").unwrap();
-        assert!(Password::parse("Sf_Admin2026").unwrap().check_for(&u).is_err());
+        assert!(Password::parse("Sf_Admin2026")
+            .unwrap()
+            .check_for(&u)
+            .is_err());
         assert!(Password::parse("Demo@2026").unwrap().check_for(&u).is_ok());
     }
 
@@ -916,7 +920,10 @@ mod tests {
             assert_eq!(r.iter().filter(|x| *x == "wrong_password").count(), 5);
             assert_eq!(r.iter().filter(|x| *x == "locked").count(), 7);
             // The right password while locked: the same answer.
-            let e = login(&db, "clerk", "Demo@2026", "10.0.0.1", 1).await.err().unwrap();
+            let e = login(&db, "clerk", "Demo@2026", "10.0.0.1", 1)
+                .await
+                .err()
+                .unwrap();
             assert_eq!(answer(e), answer(refused()));
             assert_eq!(reasons(&db).await.last().unwrap(), "locked");
         }
@@ -952,11 +959,15 @@ mod tests {
                 answers.push(a);
                 times.push(t);
             }
-            account_action(db, &root(), id, AccountAction::Disable).await.unwrap();
+            account_action(db, &root(), id, AccountAction::Disable)
+                .await
+                .unwrap();
             let (a, t) = attempt("clerk", "Demo@2026").await;
             answers.push(a);
             times.push(t);
-            account_action(db, &root(), id, AccountAction::Enable).await.unwrap();
+            account_action(db, &root(), id, AccountAction::Enable)
+                .await
+                .unwrap();
             sqlx::query("UPDATE users SET locked_until = $1 WHERE id = $2")
                 .bind(time::to_rfc3339(time::now() + Duration::minutes(10)))
                 .bind(id.0)
@@ -976,7 +987,9 @@ mod tests {
                 assert!(r[i * 3..i * 3 + 3].iter().all(|x| x == want), "{r:?}");
             }
             assert!(times.iter().all(|w| w == &[1, 1, 1]), "{times:?}");
-            account_action(db, &root(), id, AccountAction::Unlock).await.unwrap();
+            account_action(db, &root(), id, AccountAction::Unlock)
+                .await
+                .unwrap();
             assert!(login(db, "clerk", "Demo@2026", "10.0.0.1", 1).await.is_ok());
         }
 
@@ -984,7 +997,9 @@ mod tests {
         async fn idle_sessions_end_and_activity_is_touched_at_most_once_a_minute() {
             let (env, _) = env_with_user("clerk").await;
             let db = &env.state.db;
-            let li = login(db, "clerk", "Demo@2026", "10.0.0.1", 12).await.unwrap();
+            let li = login(db, "clerk", "Demo@2026", "10.0.0.1", 12)
+                .await
+                .unwrap();
             let set_seen = |ago: Duration| {
                 let at = time::to_rfc3339(time::now() - ago);
                 async move {

@@ -303,7 +303,12 @@ mod tests {
         let d = Config::default();
         assert_eq!(d.idle_minutes, 30);
         let idle = |k: &str| (k == "GONGHUI_IDLE_MINUTES").then(|| "5".to_string());
-        assert_eq!(Config::load_from(&Overrides::default(), idle).unwrap().idle_minutes, 5);
+        assert_eq!(
+            Config::load_from(&Overrides::default(), idle)
+                .unwrap()
+                .idle_minutes,
+            5
+        );
         assert_eq!((d.attachment_max_mib, d.attachment_max_files), (20, 20));
         let bad = |k: &str| (k == "GONGHUI_ATTACHMENT_MAX_MIB").then(|| "lots".to_string());
         assert!(Config::load_from(&Overrides::default(), bad).is_err());

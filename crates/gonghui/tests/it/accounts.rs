@@ -81,11 +81,12 @@ async fn parallel_wrong_guesses_lock_the_account_exactly_at_the_limit() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.contains("用户名或密码错误"));
     }
-    let (failed, locked): (i64, Option<String>) =
-        sqlx::query_as("SELECT failed_logins, locked_until FROM users WHERE username = 'jiaoyu_admin'")
-            .fetch_one(server.state().db.pool())
-            .await
-            .unwrap();
+    let (failed, locked): (i64, Option<String>) = sqlx::query_as(
+        "SELECT failed_logins, locked_until FROM users WHERE username = 'jiaoyu_admin'",
+    )
+    .fetch_one(server.state().db.pool())
+    .await
+    .unwrap();
     assert_eq!(failed, auth::MAX_FAILURES);
     assert!(locked.is_some());
     let reasons = refusal_reasons(&server, "jiaoyu_admin").await;
@@ -144,7 +145,10 @@ async fn wrong_unknown_locked_and_disabled_get_the_same_answer() {
     eprintln!("refusal timings, fastest of 3 (wrong, unknown, disabled, locked): {timings:?}");
     let (lo, hi) = (timings.iter().min().unwrap(), timings.iter().max().unwrap());
     // One Argon2 verification each: alike within a loose bound.
-    assert!(hi.as_secs_f64() < lo.as_secs_f64() * 3.0 + 0.05, "{timings:?}");
+    assert!(
+        hi.as_secs_f64() < lo.as_secs_f64() * 3.0 + 0.05,
+        "{timings:?}"
+    );
     // Unlocked from the accounts page, the account signs in again.
     let (s, page) = admin.post_form(&format!("/users/{id}/unlock"), &[]).await;
     assert_eq!(s, StatusCode::OK, "{page}");
@@ -242,7 +246,10 @@ async fn the_password_policy_is_enforced_on_create_and_change() {
         (PW, PW, "不能与当前密码相同"),
     ] {
         let (s, page) = c
-            .post_form("/password", &[("current", cur), ("new", new), ("confirm", new)])
+            .post_form(
+                "/password",
+                &[("current", cur), ("new", new), ("confirm", new)],
+            )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{new}");
         assert!(page.contains(zh), "{new}: {page}");
@@ -250,7 +257,11 @@ async fn the_password_policy_is_enforced_on_create_and_change() {
     let (s, _) = c
         .post_form(
             "/password",
-            &[("current", PW), ("new", "New@Pass2026"), ("confirm", "New@Pass2026")],
+            &[
+                ("current", PW),
+                ("new", "New@Pass2026"),
+                ("confirm", "New@Pass2026"),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::OK);
@@ -309,7 +320,9 @@ async fn admins_disable_unlock_and_force_a_change_in_their_subtree_only() {
     assert!(page.contains(&format!("/users/{clerk}/force-password-change")));
     // Disable: the clerk's session ends and sign-in is refused.
     let staff = Client::signed_in(&server, "qinchuan_staff").await;
-    let (s, _) = admin.post_form(&format!("/users/{clerk}/disable"), &[]).await;
+    let (s, _) = admin
+        .post_form(&format!("/users/{clerk}/disable"), &[])
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = staff.get_json("/api/v1/orgs").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "its session ended");
@@ -317,13 +330,20 @@ async fn admins_disable_unlock_and_force_a_change_in_their_subtree_only() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, page) = admin.text("/users").await;
     assert!(page.contains(&format!("/users/{clerk}/enable")));
-    admin.post_form(&format!("/users/{clerk}/enable"), &[]).await;
+    admin
+        .post_form(&format!("/users/{clerk}/enable"), &[])
+        .await;
     // Force a change: after sign-in every page leads to /password.
     admin
         .post_form(&format!("/users/{clerk}/force-password-change"), &[])
         .await;
     let staff = Client::signed_in(&server, "qinchuan_staff").await;
-    let r = staff.http.get(format!("{}/members", staff.base)).send().await.unwrap();
+    let r = staff
+        .http
+        .get(format!("{}/members", staff.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.url().path(), "/password");
     let page = r.text().await.unwrap();
     assert!(page.contains("管理员要求您修改密码"));
@@ -332,7 +352,11 @@ async fn admins_disable_unlock_and_force_a_change_in_their_subtree_only() {
     let (s, _) = staff
         .post_form(
             "/password",
-            &[("current", PW), ("new", "Changed@2026"), ("confirm", "Changed@2026")],
+            &[
+                ("current", PW),
+                ("new", "Changed@2026"),
+                ("confirm", "Changed@2026"),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::OK);
@@ -346,7 +370,9 @@ async fn admins_disable_unlock_and_force_a_change_in_their_subtree_only() {
         .unwrap();
     let (_, page) = admin.text("/users").await;
     assert!(page.contains(&format!("/users/{clerk}/unlock")));
-    admin.post_form(&format!("/users/{clerk}/unlock"), &[]).await;
+    admin
+        .post_form(&format!("/users/{clerk}/unlock"), &[])
+        .await;
     Client::signed_in_with(&server, "qinchuan_staff", "Changed@2026").await;
     for a in [
         "user.disable",
@@ -376,7 +402,9 @@ async fn admins_disable_unlock_and_force_a_change_in_their_subtree_only() {
     assert_eq!((active, must), (1, 0));
     // Staff cannot use the actions at all.
     let staff = Client::signed_in(&server, "weishui_staff").await;
-    let (s, _) = staff.post_form(&format!("/users/{clerk}/disable"), &[]).await;
+    let (s, _) = staff
+        .post_form(&format!("/users/{clerk}/disable"), &[])
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 

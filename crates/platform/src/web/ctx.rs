@@ -158,7 +158,8 @@ pub async fn context_layer(State(state): State<AppState>, req: Request, next: Ne
         .map(|c| Lang::from_code(&c))
         .unwrap_or_default();
     let session = match cookie(&headers, SESSION_COOKIE) {
-        Some(tok) => match crate::auth::session(&state.db, &tok, &ip, state.cfg.idle_minutes).await {
+        Some(tok) => match crate::auth::session(&state.db, &tok, &ip, state.cfg.idle_minutes).await
+        {
             Ok(s) => s,
             Err(e) => return render_error(&e, lang, req.uri().path()),
         },
@@ -252,8 +253,7 @@ pub const PASSWORD_PAGE: &str = "/password";
 
 /// What a user whose password change is forced may still reach.
 fn allowed_before_change(path: &str) -> bool {
-    matches!(path, PASSWORD_PAGE | "/logout" | "/login" | "/healthz")
-        || path.starts_with("/lang/")
+    matches!(path, PASSWORD_PAGE | "/logout" | "/login" | "/healthz") || path.starts_with("/lang/")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
