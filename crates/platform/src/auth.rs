@@ -215,6 +215,14 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> AppResult<UserId
         ));
     }
     u.password.check_for(&u.username)?;
+    // A permission can only be granted by someone who holds it: otherwise
+    // an administrator could create an account to see what they may not.
+    if crate::scope::perms_include(&u.perms, "unmask") && !scope.has(crate::scope::Perm::Unmask) {
+        return Err(AppError::forbidden(
+            "您本人没有查看完整证件号码和手机号码的权限,不能授予他人",
+            "You do not hold the permission to see full ID and phone numbers, so you cannot grant it",
+        ));
+    }
     let hash = hash_password(&u.password).await?;
     let mut tx = db.begin_write().await?;
     let kind = match u.role {

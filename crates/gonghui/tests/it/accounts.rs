@@ -417,8 +417,25 @@ async fn unmask_is_a_permission_granted_explicitly() {
     assert_eq!(s, StatusCode::FORBIDDEN, "an admin without the grant");
     let (s, _) = city.get_json("/api/v1/members/export?unmasked=1").await;
     assert_eq!(s, StatusCode::OK, "the demo grants it to sf_admin");
-    // Granted on the accounts form: the new county admin may unmask.
+    // Only a holder can grant it: the county admin cannot.
     let org = crate::common::org_id(&county, "SF-01").await.to_string();
+    let (s, page) = county
+        .post_form(
+            "/users",
+            &[
+                ("username", "qc_sneaky"),
+                ("display_name", "县管理员"),
+                ("role", "staff"),
+                ("org_id", org.as_str()),
+                ("password", "Grant@2026"),
+                ("unmask", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(page.contains("不能授予他人"), "{page}");
+    assert_eq!(user_count(&server, "qc_sneaky").await, 0);
+    // Granted on the accounts form by the city admin, who holds it.
     for (name, unmask) in [("qc_plain", None), ("qc_unmask", Some("1"))] {
         let mut f = vec![
             ("username", name),
@@ -430,7 +447,7 @@ async fn unmask_is_a_permission_granted_explicitly() {
         if let Some(u) = unmask {
             f.push(("unmask", u));
         }
-        let (s, page) = county.post_form("/users", &f).await;
+        let (s, page) = city.post_form("/users", &f).await;
         assert_eq!(s, StatusCode::OK, "{page}");
     }
     let plain = Client::signed_in_with(&server, "qc_plain", "Grant@2026").await;
@@ -442,5 +459,8 @@ async fn unmask_is_a_permission_granted_explicitly() {
     let (s, _) = granted.get_json("/api/v1/members/export?unmasked=1").await;
     assert_eq!(s, StatusCode::OK);
     let (_, page) = county.text("/users").await;
-    assert!(page.contains("qc_unmask"));
+    assert!(
+        page.contains("qc_unmask"),
+        "the county admin sees the account"
+    );
 }
