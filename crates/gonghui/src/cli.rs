@@ -112,6 +112,26 @@ enum UserCmd {
         #[arg(long)]
         username: String,
     },
+    /// Disable an account (no sign-in; its sessions end)
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account again
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Clear an account's failed sign-ins and lock
+    Unlock {
+        #[arg(long)]
+        username: String,
+    },
+    /// Require a password change at the account's next sign-in
+    ForcePasswordChange {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,7 +419,39 @@ async fn user_cmd(state: &AppState, cmd: UserCmd) -> anyhow::Result<()> {
             .await?;
             println!("密码已更新 / password updated: {username}");
         }
+        UserCmd::Disable { username } => {
+            account(state, &scope, &username, auth::AccountAction::Disable).await?
+        }
+        UserCmd::Enable { username } => {
+            account(state, &scope, &username, auth::AccountAction::Enable).await?
+        }
+        UserCmd::Unlock { username } => {
+            account(state, &scope, &username, auth::AccountAction::Unlock).await?
+        }
+        UserCmd::ForcePasswordChange { username } => {
+            account(
+                state,
+                &scope,
+                &username,
+                auth::AccountAction::ForcePasswordChange,
+            )
+            .await?
+        }
     }
+    Ok(())
+}
+
+async fn account(
+    state: &AppState,
+    scope: &platform::scope::Scope,
+    username: &str,
+    action: auth::AccountAction,
+) -> anyhow::Result<()> {
+    let user = auth::find_user_in_scope(&state.db, scope, &Username::parse(username)?)
+        .await
+        .map_err(|_| anyhow::anyhow!("找不到账号 {username} / no account {username}"))?;
+    auth::account_action(&state.db, scope, user.id, action).await?;
+    println!("已完成 / done: {username} ({})", action.audit_action());
     Ok(())
 }
 

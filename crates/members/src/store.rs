@@ -1169,13 +1169,15 @@ pub struct Unmasked {
 
 /// The full ID and phone numbers — a permission, and always audited.
 pub async fn unmask(db: &Db, keys: &Keys, scope: &Scope, id: MembershipId) -> AppResult<Unmasked> {
+    // The scope first: a record outside it is "not found" (and audited)
+    // whether or not the caller holds the permission.
+    let d = get(db, scope, id).await?;
     if !scope.has(Perm::Unmask) {
         return Err(AppError::forbidden(
             "您没有查看完整证件号码和手机号码的权限",
             "You are not allowed to see full ID and phone numbers",
         ));
     }
-    let d = get(db, scope, id).await?;
     let r = sqlx::query("SELECT id_enc, phone_enc FROM persons WHERE id = $1")
         .bind(d.person_id)
         .fetch_one(db.pool())

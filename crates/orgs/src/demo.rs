@@ -378,7 +378,13 @@ pub async fn seed_orgs_and_accounts(
                     display_name: display,
                     role: *role,
                     org_id: *org,
-                    perms: String::new(),
+                    // Only the city administrator sees full ID and phone
+                    // numbers: the permission is granted explicitly.
+                    perms: if user == "sf_admin" {
+                        "unmask".into()
+                    } else {
+                        String::new()
+                    },
                     password: pw.clone(),
                 },
             )

@@ -38,6 +38,9 @@ pub struct Config {
     /// Whether cookies are marked `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
     pub session_hours: i64,
+    /// Minutes without a request after which a session is signed out
+    /// (等保 idle timeout); `GONGHUI_IDLE_MINUTES`, default 30.
+    pub idle_minutes: u64,
     pub log: String,
     /// Seconds between looks for member-record writes made outside this
     /// server (a CLI import), after which the dashboard is warmed again
@@ -68,6 +71,7 @@ struct FileConfig {
     master_key: Option<Secret<String>>,
     secure_cookies: Option<bool>,
     session_hours: Option<i64>,
+    idle_minutes: Option<u64>,
     log: Option<String>,
     stats_watch_secs: Option<u64>,
     attachment_max_mib: Option<u64>,
@@ -86,6 +90,7 @@ impl Default for Config {
             master_key: None,
             secure_cookies: false,
             session_hours: 12,
+            idle_minutes: 30,
             log: "info".into(),
             stats_watch_secs: 30,
             attachment_max_mib: 20,
@@ -155,6 +160,9 @@ impl Config {
             if let Some(v) = f.session_hours {
                 cfg.session_hours = v;
             }
+            if let Some(v) = f.idle_minutes {
+                cfg.idle_minutes = v;
+            }
             if let Some(v) = f.log {
                 cfg.log = v;
             }
@@ -209,6 +217,9 @@ impl Config {
                 .parse::<u64>()
                 .map_err(|e| anyhow::anyhow!("{key} 须为非负整数 / must be a whole number: {e}"))
         };
+        if let Some(v) = env("GONGHUI_IDLE_MINUTES") {
+            cfg.idle_minutes = number("GONGHUI_IDLE_MINUTES", v)?.max(1);
+        }
         if let Some(v) = env("GONGHUI_ATTACHMENT_MAX_MIB") {
             cfg.attachment_max_mib = number("GONGHUI_ATTACHMENT_MAX_MIB", v)?;
         }
@@ -301,6 +312,14 @@ mod tests {
         assert_eq!(cfg.attachment_types, ["pdf", "jpeg"], "env beats file");
         assert_eq!(cfg.attachment_gc_hours, 0);
         let d = Config::default();
+        assert_eq!(d.idle_minutes, 30);
+        let idle = |k: &str| (k == "GONGHUI_IDLE_MINUTES").then(|| "5".to_string());
+        assert_eq!(
+            Config::load_from(&Overrides::default(), idle)
+                .unwrap()
+                .idle_minutes,
+            5
+        );
         assert_eq!((d.attachment_max_mib, d.attachment_max_files), (20, 20));
         let bad = |k: &str| (k == "GONGHUI_ATTACHMENT_MAX_MIB").then(|| "lots".to_string());
         assert!(Config::load_from(&Overrides::default(), bad).is_err());

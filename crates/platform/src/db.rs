@@ -30,10 +30,10 @@ pub enum Backend {
 pub const PLATFORM_KEY: &str = "platform";
 
 /// The platform's migrations: the org tree, accounts, sessions and the audit
-/// log; the per-org data versions of the statistics cache; the review chain; attachments; person references. Each module brings
-/// its own (`Module::migrations`), run after these. The review chain's,
-/// attachment and person-reference tables are the platform's because every
-/// module shares them.
+/// log; the per-org data versions of the statistics cache; the review chain; attachments; person
+/// references; the accounts' forced change and sessions' last activity. Each module brings its own
+/// (`Module::migrations`), run after these. The review chain's, attachment and person-reference
+/// tables are the platform's because every module shares them.
 const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -59,6 +59,11 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "person_refs",
         sql: include_str!("../migrations/0005_person_refs.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "accounts",
+        sql: include_str!("../migrations/0006_accounts.sql"),
     },
 ];
 

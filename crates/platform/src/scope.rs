@@ -81,6 +81,11 @@ pub enum Perm {
     Unmask,
 }
 
+/// Whether a comma-separated permission list holds `perm`.
+pub fn perms_include(perms: &str, perm: &str) -> bool {
+    perms.split(',').any(|p| p.trim() == perm)
+}
+
 #[derive(Clone, Debug)]
 pub struct Scope {
     pub actor: Actor,
@@ -93,7 +98,9 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(actor: Actor, org_id: OrgId, org_path: String, role: Role, perms: &str) -> Scope {
-        let unmask = role == Role::Admin || perms.split(',').any(|p| p.trim() == "unmask");
+        // Granted explicitly only (the account form, `user add --unmask`):
+        // being an administrator does not imply it.
+        let unmask = perms_include(perms, "unmask");
         Scope {
             actor,
             org_id,
@@ -224,7 +231,18 @@ mod tests {
     fn roles_and_permissions() {
         assert!(scope("/1/", Role::Auditor).require_write().is_err());
         assert!(scope("/1/", Role::Staff).require_admin().is_err());
-        assert!(scope("/1/", Role::Admin).has(Perm::Unmask));
+        assert!(
+            !scope("/1/", Role::Admin).has(Perm::Unmask),
+            "an admin without the grant"
+        );
+        let granted = Scope::new(
+            Actor::system("t"),
+            OrgId(1),
+            "/1/".into(),
+            Role::Admin,
+            "x, unmask",
+        );
+        assert!(granted.has(Perm::Unmask));
         assert!(!scope("/1/", Role::Staff).has(Perm::Unmask));
         let s = Scope::new(
             Actor::system("t"),

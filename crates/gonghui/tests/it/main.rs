@@ -3,6 +3,7 @@
 //! port 0 over HTTP (`crate::common::Client`) and the real database: SQLite by
 //! default, PostgreSQL when `GONGHUI_TEST_DATABASE_URL` is set.
 
+mod accounts;
 mod catalogue;
 mod common;
 mod join_and_cards;

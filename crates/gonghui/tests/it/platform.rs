@@ -375,10 +375,10 @@ async fn wrong_passwords_lock_the_account_and_are_audited() {
     let (s, page) = c.login("jiaoyu_admin", PW).await;
     assert_eq!(
         s,
-        StatusCode::TOO_MANY_REQUESTS,
-        "locked even with the right password"
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "locked even with the right password, with the same answer"
     );
-    assert!(page.contains("锁定"));
+    assert!(page.contains("用户名或密码错误") && page.contains("锁定"));
     assert!(crate::common::audit_count(&server, "auth.login_failed").await >= 5);
     // An unknown user gets the same answer as a wrong password.
     let (s, page) = c.login("nobody_here", PW).await;

@@ -181,6 +181,7 @@ async fn import_with_a_reject(c: &Client) -> i64 {
 async fn rejects_are_sealed_need_unmask_and_every_download_is_audited() {
     let _one = ONE_AT_A_TIME.lock().await;
     let server = server().await;
+    crate::common::grant_unmask(&server, "qinchuan_admin").await;
     let admin = Client::signed_in(&server, "qinchuan_admin").await;
     let job = import_with_a_reject(&admin).await;
     // At rest: sealed, neither a zip nor the ID in clear.
@@ -258,6 +259,7 @@ async fn expired_rejects_files_are_gone_after_the_sweep() {
     let server = server().await;
     let st = server.state();
     assert_eq!(st.cfg.rejects_keep_days, 7, "the default");
+    crate::common::grant_unmask(&server, "qinchuan_admin").await;
     let admin = Client::signed_in(&server, "qinchuan_admin").await;
     let old = import_with_a_reject(&admin).await;
     let fresh = import_with_a_reject(&admin).await;

@@ -66,12 +66,15 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // index migration came with the per-module records; its index was
     // created by the old migration 3, which the demo database has; the
     // review chain's tables, platform migration 3, the attachments table,
-    // migration 4, and the person references, migration 5, came later still).
+    // migration 4, the person references, migration 5, and the accounts'
+    // columns, migration 6, came later still).
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
         "DROP TABLE person_ref_orgs",
         "DROP TABLE person_refs",
         "DROP TABLE attachments",
+        "ALTER TABLE users DROP COLUMN must_change_password",
+        "ALTER TABLE sessions DROP COLUMN last_seen",
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'platform', '2026-11-01T00:00:00Z'), \
          (2, 'members', '2026-11-01T00:00:00Z'), (3, 'reports', '2026-11-01T00:00:00Z'), (4, 'figure_cache', '2026-11-01T00:00:00Z')",

@@ -158,7 +158,8 @@ pub async fn context_layer(State(state): State<AppState>, req: Request, next: Ne
         .map(|c| Lang::from_code(&c))
         .unwrap_or_default();
     let session = match cookie(&headers, SESSION_COOKIE) {
-        Some(tok) => match crate::auth::session(&state.db, &tok, &ip).await {
+        Some(tok) => match crate::auth::session(&state.db, &tok, &ip, state.cfg.idle_minutes).await
+        {
             Ok(s) => s,
             Err(e) => return render_error(&e, lang, req.uri().path()),
         },
@@ -212,6 +213,16 @@ pub async fn context_layer(State(state): State<AppState>, req: Request, next: Ne
             return render_error(&AppError::Csrf, lang, &path);
         }
     }
+    if session.as_ref().is_some_and(|s| s.must_change_password) && !allowed_before_change(&path) {
+        if path.starts_with("/api/") {
+            let e = AppError::forbidden(
+                "管理员要求您先修改密码",
+                "An administrator requires you to change your password first",
+            );
+            return render_error(&e, lang, &path);
+        }
+        return Redirect::to(PASSWORD_PAGE).into_response();
+    }
     req.extensions_mut().insert(Ctx {
         nav: state.registry.nav(),
         lang,
@@ -235,6 +246,14 @@ pub async fn context_layer(State(state): State<AppState>, req: Request, next: Ne
         return rendered;
     }
     resp
+}
+
+/// The change-password page.
+pub const PASSWORD_PAGE: &str = "/password";
+
+/// What a user whose password change is forced may still reach.
+fn allowed_before_change(path: &str) -> bool {
+    matches!(path, PASSWORD_PAGE | "/logout" | "/login" | "/healthz") || path.starts_with("/lang/")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -113,6 +113,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     crate::attachments::spawn_collector(&state);
+    tokio::spawn(crate::auth::warm_up());
     for m in state.registry.modules() {
         (m.on_start)(&state);
     }

@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/lang/{code}", get(switch_lang))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(users_create))
+        .route("/users/{id}/{action}", post(users_action))
+        .route(ctx::PASSWORD_PAGE, get(password_page).post(password_submit))
 }
 
 /// What the layout needs on every signed-in page.
@@ -284,9 +286,14 @@ struct UsersPage {
     users: Vec<UserRow>,
     orgs: Vec<crate::tree::OrgNode>,
     created: Option<String>,
+    done: Option<String>,
+    me: Option<i64>,
 }
 
 impl UsersPage {
+    fn is_me(&self, id: &crate::ids::UserId) -> bool {
+        self.me == Some(id.0)
+    }
     fn role_label(&self, r: &str) -> String {
         Role::parse(r)
             .map(|r| r.label().get(self.c.tr.0).to_string())
@@ -297,6 +304,7 @@ impl UsersPage {
 #[derive(Deserialize)]
 struct UsersQuery {
     created: Option<String>,
+    done: Option<String>,
 }
 
 async fn users_page(
@@ -312,6 +320,8 @@ async fn users_page(
         users,
         orgs,
         created: q.created,
+        done: q.done,
+        me: staff.scope().actor.user_id.map(|u| u.0),
     }))
 }
 
@@ -342,7 +352,7 @@ async fn users_create(
         display_name: f.display_name,
         role,
         org_id: OrgId(f.org_id),
-        perms: if f.unmask.is_some() {
+        perms: if f.unmask.as_deref().is_some_and(|v| !v.is_empty()) {
             "unmask".into()
         } else {
             String::new()
@@ -352,4 +362,77 @@ async fn users_create(
     let name = u.username.as_str().to_string();
     auth::create_user(&st.db, staff.scope(), u).await?;
     Ok(Redirect::to(&format!("/users?created={}", ctx::urlencode(&name))).into_response())
+}
+
+/// Disable, enable, unlock, or force a password change for an account of
+/// the admin's subtree (outside it: 404, audited).
+async fn users_action(
+    State(st): State<AppState>,
+    staff: Staff,
+    axum::extract::Path((id, action)): axum::extract::Path<(i64, String)>,
+) -> AppResult<Response> {
+    let action = auth::AccountAction::parse(&action).ok_or(AppError::NotFound)?;
+    let name = auth::account_action(&st.db, staff.scope(), crate::ids::UserId(id), action).await?;
+    Ok(Redirect::to(&format!(
+        "/users?done={}",
+        ctx::urlencode(&format!("{} · {}", name, action.audit_action()))
+    ))
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    tr: Tr,
+    csrf: String,
+    forced: bool,
+    error: Option<String>,
+}
+
+async fn password_page(ctx: Ctx) -> AppResult<Response> {
+    let s = ctx.session.clone().ok_or(AppError::Unauthenticated)?;
+    Ok(html(&PasswordPage {
+        tr: ctx.tr(),
+        csrf: ctx.csrf.clone(),
+        forced: s.must_change_password,
+        error: None,
+    }))
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+async fn password_submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let s = ctx.session.clone().ok_or(AppError::Unauthenticated)?;
+    let token = ctx::cookie(&headers, ctx::SESSION_COOKIE).unwrap_or_default();
+    let result = if f.new != f.confirm {
+        Err(AppError::invalid(
+            "两次输入的新密码不一致",
+            "The two new passwords differ",
+        ))
+    } else {
+        auth::change_own_password(&st.db, &s, &f.current, &f.new, &token).await
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Err(e @ AppError::Invalid(_)) => {
+            let page = PasswordPage {
+                tr: ctx.tr(),
+                csrf: ctx.csrf.clone(),
+                forced: s.must_change_password,
+                error: Some(e.user_message().get(ctx.lang).to_string()),
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html(&page)).into_response())
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -180,3 +180,13 @@ pub async fn audit_count(server: &TestServer, action: &str) -> i64 {
         .await
         .unwrap()
 }
+
+/// Grants the `unmask` permission to a demo account (the demo grants it to
+/// `sf_admin` only), before it signs in.
+pub async fn grant_unmask(server: &TestServer, user: &str) {
+    sqlx::query("UPDATE users SET perms = 'unmask' WHERE username = $1")
+        .bind(user)
+        .execute(server.state().db.pool())
+        .await
+        .unwrap();
+}
