@@ -31,7 +31,7 @@ use {
         audit::{self, Event},
         crypto::Keys,
         db::Db,
-        error::{is_unique_violation, AppError, AppResult},
+        error::{AppError, AppResult},
         i18n::{Msg, Tr},
         scope::{Actor, Scope},
         time,
@@ -150,20 +150,6 @@ fn applicant(ip: &str) -> Actor {
     }
 }
 
-fn already_member() -> AppError {
-    AppError::conflict(
-        "您已是在籍会员,无需重复申请入会。如需转到其他工会,请联系所在工会办理转会",
-        "You are already an active union member; no need to apply again. To move to another union, ask your union for a transfer",
-    )
-}
-
-fn already_pending() -> AppError {
-    AppError::conflict(
-        "您已有一份入会申请正在等待审核,请勿重复提交。可在“查询申请进度”中查看",
-        "You already have an application waiting for review; do not submit again. Check it under “Check your application”",
-    )
-}
-
 async fn has_active_membership(db: &Db, id_hash: &str) -> AppResult<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM persons p JOIN memberships m ON m.person_id = p.id \
@@ -175,8 +161,12 @@ async fn has_active_membership(db: &Db, id_hash: &str) -> AppResult<bool> {
     Ok(n > 0)
 }
 
-/// Validates and stores an application (ID and phone sealed). Refuses
-/// invalid input, a second pending application and existing members.
+/// Validates and stores an application (ID and phone sealed). Refuses only
+/// invalid input: the answer to a public page must not say whether the ID
+/// belongs to a member or has applied before, so every valid application is
+/// kept for the union to decide (approving one for an active member is
+/// refused there), and the same ID and phone pending already is that
+/// application again — the same answer, in the same time.
 pub async fn submit(
     db: &Db,
     keys: &Keys,
@@ -216,18 +206,24 @@ pub async fn submit(
             "Fill in your mobile number",
         ));
     };
-    if has_active_membership(db, &s.id_hash).await? {
-        return Err(already_member());
-    }
     let mut tx = db.begin_write().await?;
-    let pending: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM join_requests WHERE id_hash = $1 AND status = 'pending'",
+    let same: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM join_requests WHERE id_hash = $1 AND phone_hash = $2 AND status = 'pending' \
+         ORDER BY id LIMIT 1",
     )
     .bind(&s.id_hash)
-    .fetch_one(&mut *tx.tx)
+    .bind(phone_hash)
+    .fetch_optional(&mut *tx.tx)
     .await?;
-    if pending > 0 {
-        return Err(already_pending());
+    if let Some(id) = same {
+        audit::append(
+            &mut tx,
+            &applicant(ip),
+            Event::new("join.apply_again", "join_request", id).org(union.id),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(JoinRequestId(id));
     }
     let inserted = sqlx::query(
         "INSERT INTO join_requests (org_id, name, id_kind, id_hash, id_enc, id_masked, phone_hash, phone_enc, phone_masked, \
@@ -251,11 +247,7 @@ pub async fn submit(
     .bind(time::now_rfc3339())
     .fetch_one(&mut *tx.tx)
     .await;
-    let id: i64 = match inserted {
-        Ok(r) => r.try_get("id")?,
-        Err(e) if is_unique_violation(&e) => return Err(already_pending()),
-        Err(e) => return Err(e.into()),
-    };
+    let id: i64 = inserted?.try_get("id")?;
     audit::append(
         &mut tx,
         &applicant(ip),
@@ -369,15 +361,29 @@ pub struct JoinRow {
     pub created_at: String,
 }
 
-/// Pending applications of the scope's subtree, oldest first; audited.
-pub async fn list_pending(db: &Db, scope: &Scope) -> AppResult<Vec<JoinRow>> {
+/// Applications listed per page.
+pub const PENDING_PER_PAGE: i64 = 100;
+
+/// Pending applications of the scope's subtree, oldest first, a page at a
+/// time (every one is reachable, however many), with the total; audited.
+pub async fn list_pending(db: &Db, scope: &Scope, page: i64) -> AppResult<(Vec<JoinRow>, i64)> {
+    let page = page.max(1);
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM join_requests j JOIN orgs o ON o.id = j.org_id \
+         WHERE o.path LIKE $1 AND j.status = 'pending'",
+    )
+    .bind(scope.like())
+    .fetch_one(db.pool())
+    .await?;
     let rows = sqlx::query(
         "SELECT j.id, o.code, o.name AS org_name, j.name, j.id_masked, j.phone_masked, j.gender, j.birth_date, \
          j.workplace, j.new_employment_group, j.migrant, j.created_at \
          FROM join_requests j JOIN orgs o ON o.id = j.org_id \
-         WHERE o.path LIKE $1 AND j.status = 'pending' ORDER BY j.created_at, j.id LIMIT 500",
+         WHERE o.path LIKE $1 AND j.status = 'pending' ORDER BY j.created_at, j.id LIMIT $2 OFFSET $3",
     )
     .bind(scope.like())
+    .bind(PENDING_PER_PAGE)
+    .bind((page - 1) * PENDING_PER_PAGE)
     .fetch_all(db.pool())
     .await?;
     let list: Vec<JoinRow> = rows
@@ -408,10 +414,10 @@ pub async fn list_pending(db: &Db, scope: &Scope) -> AppResult<Vec<JoinRow>> {
         &scope.actor,
         Event::new("join.list", "join_request", "*")
             .org(scope.org_id)
-            .detail(serde_json::json!({"returned": list.len()})),
+            .detail(serde_json::json!({"returned": list.len(), "page": page, "total": total})),
     )
     .await?;
-    Ok(list)
+    Ok((list, total))
 }
 
 struct Request {
@@ -676,6 +682,7 @@ async fn find_page(
     ctx: Ctx,
     Query(q): Query<FindQuery>,
 ) -> AppResult<Response> {
+    crate::limits::of(&st).ip(&ctx.ip)?;
     let mut hits = search_unions(&st.db, &q.q).await?;
     let more = hits.len() as i64 > SEARCH_LIMIT;
     hits.truncate(SEARCH_LIMIT as usize);
@@ -737,6 +744,12 @@ async fn form_submit(
     Path(code): Path<String>,
     Form(f): Form<JoinForm>,
 ) -> AppResult<Response> {
+    let limits = crate::limits::of(&st);
+    limits.ip(&ctx.ip)?;
+    let id = normalise_id(&f.id_number);
+    if !id.is_empty() {
+        limits.identity(&model::id_lookup_hash(&st.keys, &id))?;
+    }
     let union = open_union(&st.db, &code).await?;
     match submit(&st.db, &st.keys, &union, &f, &ctx.ip).await {
         Ok(_) => Ok(html(&DonePage {
@@ -792,6 +805,12 @@ async fn status_submit(
     ctx: Ctx,
     Form(f): Form<StatusForm>,
 ) -> AppResult<Response> {
+    let limits = crate::limits::of(&st);
+    limits.ip(&ctx.ip)?;
+    let id = normalise_id(&f.id_number);
+    if !id.is_empty() {
+        limits.identity(&model::id_lookup_hash(&st.keys, &id))?;
+    }
     let (view, error, code) = match status(&st.db, &st.keys, &f.id_number, &f.phone, &ctx.ip).await
     {
         Ok(Some(v)) => (Some(v), None, StatusCode::OK),
@@ -837,6 +856,8 @@ async fn status_submit(
 struct ReviewQuery {
     #[serde(default)]
     done: String,
+    #[serde(default)]
+    page: i64,
 }
 
 #[derive(Template)]
@@ -844,6 +865,9 @@ struct ReviewQuery {
 struct ReviewPage {
     c: Chrome,
     rows: Vec<JoinRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
     can_write: bool,
     unions: Vec<Org>,
     /// The QR code shown inline when the scope is one grassroots union.
@@ -864,7 +888,9 @@ async fn review_page(
     Query(q): Query<ReviewQuery>,
 ) -> AppResult<Response> {
     let scope = staff.scope();
-    let rows = list_pending(&st.db, scope).await?;
+    let page = q.page.max(1);
+    let (rows, total) = list_pending(&st.db, scope, page).await?;
+    let pages = ((total + PENDING_PER_PAGE - 1) / PENDING_PER_PAGE).max(1);
     let unions = unions_in_scope(&st.db, scope).await?;
     let own_qr = match unions.as_slice() {
         [only] => {
@@ -876,6 +902,9 @@ async fn review_page(
     Ok(html(&ReviewPage {
         c: Chrome::new(&staff, "members"),
         rows,
+        total,
+        page,
+        pages,
         can_write: scope.can_write(),
         unions,
         own_qr,
@@ -950,11 +979,24 @@ async fn reject_submit(
     Ok(Redirect::to("/members/joins?done=rejected").into_response())
 }
 
-/// Pending online applications in the caller's subtree (masked).
-#[utoipa::path(get, path = "/api/v1/joins", tag = "members",
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[serde(default)]
+struct PageQuery {
+    /// 1-based page of `PENDING_PER_PAGE` applications.
+    page: i64,
+}
+
+/// Pending online applications in the caller's subtree (masked), a page at
+/// a time; `X-Total-Count` says how many there are.
+#[utoipa::path(get, path = "/api/v1/joins", tag = "members", params(PageQuery),
     responses((status = 200, body = [JoinRow])))]
-async fn api_list(State(st): State<AppState>, staff: Staff) -> AppResult<Json<Vec<JoinRow>>> {
-    Ok(Json(list_pending(&st.db, staff.scope()).await?))
+async fn api_list(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    let (rows, total) = list_pending(&st.db, staff.scope(), q.page).await?;
+    Ok(([("x-total-count", total.to_string())], Json(rows)).into_response())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

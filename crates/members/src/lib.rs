@@ -12,6 +12,7 @@ pub mod import;
 pub mod indicators;
 pub mod join;
 mod keyed;
+mod limits;
 pub mod model;
 pub mod sqlite_bulk;
 pub mod store;
@@ -59,6 +60,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "mask_last_four",
         sql: include_str!("../migrations/0004_mask_last_four.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "join_uniform",
+        sql: include_str!("../migrations/0005_join_uniform.sql"),
     },
 ];
 

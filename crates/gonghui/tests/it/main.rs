@@ -7,6 +7,7 @@ mod accounts;
 mod catalogue;
 mod common;
 mod join_and_cards;
+mod join_limits;
 mod kit;
 mod masking;
 mod members;

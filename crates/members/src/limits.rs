@@ -1,0 +1,74 @@
+//! Rate limits of the public join pages, which anyone can reach without
+//! signing in: per client IP (a flood from one place) and per identity (many
+//! tries at one ID number from many places). Over the limit the answer is
+//! 429 with a Chinese/English message; it says nothing about the person.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    path::PathBuf,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use governor::{clock::DefaultClock, state::keyed::HashMapStateStore, Quota, RateLimiter};
+use platform::{error::AppError, error::AppResult, i18n::Msg, web::AppState};
+
+type Keyed = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
+
+/// Requests per minute from one IP to the public pages (searching unions,
+/// applying, checking an application): a person needs a handful.
+const PER_IP_PER_MINUTE: u32 = 30;
+/// Applications and status checks per hour for one ID number.
+const PER_IDENTITY_PER_HOUR: u32 = 10;
+/// Keys kept before the limiter forgets those back at full allowance.
+const SHRINK_ABOVE: usize = 10_000;
+
+pub struct PublicLimits {
+    per_ip: Keyed,
+    per_identity: Keyed,
+}
+
+impl PublicLimits {
+    fn new() -> PublicLimits {
+        let n = |v: u32| NonZeroU32::new(v).expect("non-zero quota");
+        PublicLimits {
+            per_ip: RateLimiter::hashmap(Quota::per_minute(n(PER_IP_PER_MINUTE))),
+            per_identity: RateLimiter::hashmap(Quota::per_hour(n(PER_IDENTITY_PER_HOUR))),
+        }
+    }
+
+    /// One request from `ip`.
+    pub fn ip(&self, ip: &str) -> AppResult<()> {
+        check(&self.per_ip, ip)
+    }
+
+    /// One try at the identity behind `key` (the keyed hash of an ID number).
+    pub fn identity(&self, key: &str) -> AppResult<()> {
+        check(&self.per_identity, key)
+    }
+}
+
+fn check(limiter: &Keyed, key: &str) -> AppResult<()> {
+    if limiter.len() > SHRINK_ABOVE {
+        limiter.retain_recent();
+    }
+    limiter.check_key(&key.to_string()).map_err(|_| {
+        AppError::Throttled(Msg::new(
+            "操作过于频繁,请稍后再试",
+            "Too many requests; please try again later",
+        ))
+    })
+}
+
+/// The limits of this instance (one per data directory, so test servers in
+/// one process do not share them).
+pub fn of(st: &AppState) -> Arc<PublicLimits> {
+    static ALL: OnceLock<Mutex<HashMap<PathBuf, Arc<PublicLimits>>>> = OnceLock::new();
+    let mut all = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    all.entry(st.cfg.data_dir.clone())
+        .or_insert_with(|| Arc::new(PublicLimits::new()))
+        .clone()
+}
