@@ -3,5 +3,5 @@
 -- and decides; approving one for an active member is refused there), so
 -- the one-pending-per-ID index goes. The same ID and phone pending twice is
 -- still one application (found by the applicant index).
-DROP INDEX join_requests_one_pending;
-CREATE INDEX join_requests_pending ON join_requests(status, id_hash);
+DROP INDEX IF EXISTS join_requests_one_pending;
+CREATE INDEX IF NOT EXISTS join_requests_pending ON join_requests(status, id_hash);
