@@ -54,6 +54,12 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         name: "attachments",
         sql: include_str!("../migrations/0004_attachments.sql"),
     },
+    // 5 and 6 are reserved for work in progress on other branches.
+    Migration {
+        version: 7,
+        name: "audit_format",
+        sql: include_str!("../migrations/0007_audit_format.sql"),
+    },
 ];
 
 /// Databases made before migrations were kept per module recorded one

@@ -49,6 +49,9 @@ pub async fn open(
         &cfg.data_dir,
         cfg.master_key.as_ref().map(|s| s.expose().as_str()),
     )?;
+    // Before anything appends: a chain of the plain SHA-256 era is verified
+    // and re-keyed (or the start is refused if it is already broken).
+    audit::upgrade_chain(&db, &keys).await?;
     let attachments = Arc::new(attachments::Attachments::local(&cfg)?);
     Ok(web::AppState {
         db,

@@ -92,6 +92,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/assets/app.js", get(app_js))
         .route("/api/v1/openapi.json", get(openapi))
         .merge(pages::routes())
         .merge(platform_routes(upload_limit).split().0);
@@ -103,6 +104,10 @@ pub fn app(state: AppState) -> Router {
             ctx::context_layer,
         ))
         .layer(middleware::from_fn(ctx::trace_layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ctx::security_headers,
+        ))
         .with_state(state)
 }
 
@@ -123,18 +128,36 @@ pub async fn serve(
     Ok(())
 }
 
+/// 200 `{"status":"ok"}` or 503 `{"status":"error"}`: the reason is logged,
+/// never sent (it can name hosts, users and database internals).
 async fn healthz(State(state): State<AppState>) -> Response {
     match sqlx::query_scalar::<_, i64>("SELECT 1")
         .fetch_one(state.db.pool())
         .await
     {
         Ok(_) => Json(serde_json::json!({"status": "ok"})).into_response(),
-        Err(e) => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "error", "error": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the database does not answer");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "error"})),
+            )
+                .into_response()
+        }
     }
+}
+
+/// The platform's one script (the CSP allows no inline script): print
+/// buttons, confirmations and back links by data attributes.
+async fn app_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/app.js"),
+    )
+        .into_response()
 }
 
 async fn metrics() -> Response {
