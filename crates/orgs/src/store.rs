@@ -497,17 +497,13 @@ pub async fn create(db: &Db, scope: &Scope, parent_id: OrgId, f: &OrgFields) -> 
     let mut tx = db.begin_write().await?;
     // The parent's path as the transaction sees it, its row locked: a move
     // of the parent's subtree waits for this insert or is seen by it.
-    let parent = get_locked(&mut tx, db, parent_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !scope.contains_path(&parent.path) {
-        return Err(AppError::NotFound);
-    }
+    let parent = match get_locked(&mut tx, db, parent_id).await? {
+        Some(p) if scope.contains_path(&p.path) => p,
+        _ => return end_refused(tx, AppError::NotFound).await,
+    };
     if parent.is_closed() {
-        return Err(AppError::invalid(
-            "上级组织已撤销,不能新建下级",
-            "The parent is closed",
-        ));
+        let e = AppError::invalid("上级组织已撤销,不能新建下级", "The parent is closed");
+        return end_refused(tx, e).await;
     }
     let id = insert(&mut tx, Some(&parent), f).await?;
     let after = fields_json(f);
@@ -657,6 +653,13 @@ async fn get_locked(conn: &mut AnyConnection, db: &Db, id: OrgId) -> AppResult<O
     row.as_ref().map(from_row).transpose()
 }
 
+/// Rolls back at once (releasing the row and advisory locks now, not when
+/// the connection is next used) and returns the refusal.
+async fn end_refused<T>(tx: platform::db::WriteTx, e: AppError) -> AppResult<T> {
+    tx.tx.rollback().await?;
+    Err(e)
+}
+
 /// The refusals of a move, from rows read inside its transaction.
 fn check_move(scope: &Scope, org: &Org, new_parent: &Org) -> AppResult<()> {
     if org.parent_id.is_none() || org.id == scope.org_id {
@@ -726,14 +729,17 @@ pub async fn move_subtree(
             .execute(&mut *tx.tx)
             .await?;
     }
-    let org = get_locked(&mut tx, db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let new_parent = get_locked(&mut tx, db, new_parent_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    check_move(scope, &org, &new_parent)?;
+    let org = get_locked(&mut tx, db, id).await?;
+    let new_parent = get_locked(&mut tx, db, new_parent_id).await?;
+    let (org, new_parent) = match (org, new_parent) {
+        (Some(o), Some(p)) => (o, p),
+        _ => return end_refused(tx, AppError::NotFound).await,
+    };
+    if let Err(e) = check_move(scope, &org, &new_parent) {
+        return end_refused(tx, e).await;
+    }
     if org.parent_id == Some(new_parent.id) {
+        tx.tx.rollback().await?;
         return Ok(org);
     }
     if db.backend() == Backend::Postgres {

@@ -7,12 +7,16 @@
 //! Appends happen inside the caller's transaction, so a write and its audit
 //! entry commit or roll back together.
 //!
-//! The key is installed once per process by `platform::open`
-//! ([`install_key`]); a process serves one master key. Databases whose chain
+//! `platform::open` installs the key for the process ([`install_key`]); the
+//! head names it by a key id, so a database opened with another master key
+//! is refused at start instead of failing later. Databases whose chain
 //! is still plain SHA-256 (before platform migration 7) are verified and
 //! re-keyed in one transaction by [`upgrade_chain`] on open.
 
-use std::sync::OnceLock;
+use std::{
+    collections::HashMap,
+    sync::{OnceLock, RwLock},
+};
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -57,37 +61,39 @@ impl Chain {
     }
 }
 
-struct InstalledKey {
-    /// A MAC of a fixed text: tells whether a second `install_key` brings the same key.
-    fingerprint: String,
-    mac: Hmac<Sha256>,
+/// The audit keys this process was opened with, by key id. A process
+/// usually holds one; tests and tools may open databases under different
+/// master keys side by side, each chain naming its key in `audit_head.key_id`.
+static KEYS: OnceLock<RwLock<HashMap<String, Hmac<Sha256>>>> = OnceLock::new();
+
+fn keys() -> &'static RwLock<HashMap<String, Hmac<Sha256>>> {
+    KEYS.get_or_init(Default::default)
 }
 
-static KEY: OnceLock<InstalledKey> = OnceLock::new();
-
-/// Installs the audit key of this process (from `platform::open`). A second
-/// call with the same master key is a no-op; a different one is refused:
-/// one process keys one audit chain.
-pub fn install_key(keys: &Keys) -> anyhow::Result<()> {
-    let mac = keys.audit_mac();
-    let fingerprint = Chain::Keyed(mac.clone()).digest("gonghui audit key fingerprint");
-    let installed = KEY.get_or_init(|| InstalledKey {
-        fingerprint: fingerprint.clone(),
-        mac,
-    });
-    anyhow::ensure!(
-        installed.fingerprint == fingerprint,
-        "本进程已使用另一个主密钥 / this process already uses another master key for the audit chain"
-    );
-    Ok(())
+/// Installs the audit key of `keys` for this process and returns its id: a
+/// MAC of a fixed text (it reveals nothing of the key), stored in the
+/// chain's head so appends and verification find the key, and a database
+/// opened with the wrong master key is recognised.
+pub fn install_key(keys_: &Keys) -> String {
+    let mac = keys_.audit_mac();
+    let id = Chain::Keyed(mac.clone()).digest("gonghui audit key id")[..16].to_string();
+    keys()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(id.clone())
+        .or_insert(mac);
+    id
 }
 
-fn keyed() -> AppResult<Chain> {
-    KEY.get()
-        .map(|k| Chain::Keyed(k.mac.clone()))
+fn keyed(key_id: &str) -> AppResult<Chain> {
+    keys()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key_id)
+        .map(|m| Chain::Keyed(m.clone()))
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!(
-                "the audit key is not installed (platform::open installs it)"
+                "the audit key {key_id} is not installed (platform::open installs it)"
             ))
         })
 }
@@ -156,7 +162,7 @@ impl<'a> Event<'a> {
 pub async fn append(conn: &mut AnyConnection, actor: &Actor, ev: Event<'_>) -> AppResult<()> {
     // Taking the head row's write lock first serialises concurrent appenders.
     let head = sqlx::query(
-        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, format",
+        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, format, key_id",
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -168,7 +174,7 @@ pub async fn append(conn: &mut AnyConnection, actor: &Actor, ev: Event<'_>) -> A
             "the audit chain is in format {format}: it is re-keyed when the platform opens"
         )));
     }
-    let chain = keyed()?;
+    let chain = keyed(head.try_get("key_id")?)?;
     let at = time::now_rfc3339();
     let detail = ev.detail.to_string();
     let actor_id = actor.user_id.map(|u| u.0);
@@ -360,11 +366,12 @@ pub struct VerifyReport {
 /// key (or plain SHA-256 for a chain not yet re-keyed).
 pub async fn verify(db: &Db) -> AppResult<VerifyReport> {
     let mut conn = db.pool().acquire().await?;
-    let format: String = sqlx::query_scalar("SELECT format FROM audit_head WHERE id = 1")
-        .fetch_one(&mut *conn)
-        .await?;
+    let (format, key_id): (String, String) =
+        sqlx::query_as("SELECT format, key_id FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
     let chain = if format == FORMAT_HMAC {
-        keyed()?
+        keyed(&key_id)?
     } else {
         Chain::Legacy
     };
@@ -510,21 +517,42 @@ pub(crate) async fn rechain(
 /// every entry with the HMAC, in one transaction that holds the head row.
 /// A broken old chain is refused: re-keying it would launder the tampering.
 pub async fn upgrade_chain(db: &Db, keys: &Keys) -> anyhow::Result<()> {
-    install_key(keys)?;
+    let key_id = install_key(keys);
     let mut tx = db.begin_write().await?;
+    // Ends the transaction explicitly either way: a dropped one is rolled
+    // back only when its connection is next used, holding the head row's
+    // lock until then.
+    match upgrade_in(&mut tx, &key_id).await {
+        Ok(()) => tx.commit().await?,
+        Err(e) => {
+            tx.tx.rollback().await?;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+async fn upgrade_in(tx: &mut crate::db::WriteTx, key_id: &str) -> anyhow::Result<()> {
     // Locks the head row on both backends: no append can interleave.
-    let format: String =
-        sqlx::query_scalar("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING format")
-            .fetch_one(&mut *tx.tx)
-            .await?;
+    let (format, stored_key): (String, String) = sqlx::query_as(
+        "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING format, key_id",
+    )
+    .fetch_one(&mut *tx.tx)
+    .await?;
     if format == FORMAT_HMAC {
+        anyhow::ensure!(
+            stored_key == key_id,
+            "审计链由另一个主密钥签名:请确认 master.key / GONGHUI_MASTER_KEY 与此数据库配套 / \
+             the audit chain was keyed with another master key: check that master.key or \
+             GONGHUI_MASTER_KEY belongs to this database (key id {stored_key}, this key {key_id})"
+        );
         return Ok(());
     }
     anyhow::ensure!(
         format == FORMAT_LEGACY,
         "审计链格式 {format} 未知,请使用更新版本的程序 / unknown audit chain format {format}: this database was made by a newer Gonghui"
     );
-    let report = verify_on(&mut tx, &Chain::Legacy).await?;
+    let report = verify_on(tx, &Chain::Legacy).await?;
     if !report.problems.is_empty() {
         let list: Vec<String> = report
             .problems
@@ -540,12 +568,12 @@ pub async fn upgrade_chain(db: &Db, keys: &Keys) -> anyhow::Result<()> {
             list.join("; ")
         );
     }
-    let n = rechain(&mut tx, &keyed()?, 1).await?;
-    sqlx::query("UPDATE audit_head SET format = $1 WHERE id = 1")
+    let n = rechain(tx, &keyed(key_id)?, 1).await?;
+    sqlx::query("UPDATE audit_head SET format = $1, key_id = $2 WHERE id = 1")
         .bind(FORMAT_HMAC)
+        .bind(key_id)
         .execute(&mut *tx.tx)
         .await?;
-    tx.commit().await?;
     tracing::info!(entries = n, "audit chain re-keyed with HMAC-SHA256");
     Ok(())
 }
@@ -665,13 +693,15 @@ mod tests {
         assert_eq!(hashes_before, hashes_after);
     }
 
-    #[test]
-    fn audit_a_process_keeps_one_audit_key() {
-        let a = Keys::from_master(&[0x42; 32]);
-        install_key(&a).unwrap();
-        install_key(&a).unwrap();
-        let b = Keys::from_master(&[7u8; 32]);
-        // Tests in this process open with "42"×32 (testing::open_env).
-        assert!(install_key(&b).is_err());
+    #[tokio::test]
+    async fn audit_a_chain_keyed_with_another_master_key_is_refused() {
+        let env = env_with_entries(2).await;
+        let db = &env.state.db;
+        let other = Keys::from_master(&[7u8; 32]);
+        let err = upgrade_chain(db, &other).await.unwrap_err().to_string();
+        assert!(err.contains("another master key") && err.contains("主密钥"), "{err}");
+        // The right key still opens it, and it verifies.
+        upgrade_chain(db, &env.state.keys).await.unwrap();
+        assert!(verify(db).await.unwrap().problems.is_empty());
     }
 }

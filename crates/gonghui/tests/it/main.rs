@@ -4,6 +4,7 @@
 //! default, PostgreSQL when `GONGHUI_TEST_DATABASE_URL` is set.
 
 mod catalogue;
+mod hardening;
 mod common;
 mod join_and_cards;
 mod kit;

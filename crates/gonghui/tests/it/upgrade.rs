@@ -66,9 +66,17 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // index migration came with the per-module records; its index was
     // created by the old migration 3, which the demo database has; the
     // review chain's tables, platform migration 3, and the attachments
-    // table, migration 4, came later still).
+    // table, migration 4, came later still; so did the keyed audit chain,
+    // migration 7: that main hashed entries with plain SHA-256).
+    testing::rechain_unkeyed(&db, 1, true).await.unwrap();
+    let old_head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
+        "ALTER TABLE audit_head DROP COLUMN format",
+        "ALTER TABLE audit_head DROP COLUMN key_id",
         "DROP TABLE attachments",
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'platform', '2026-11-01T00:00:00Z'), \
@@ -103,6 +111,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
             ("platform".to_string(), 2),
             ("platform".to_string(), 3),
             ("platform".to_string(), 4),
+            ("platform".to_string(), 7),
             ("reports".to_string(), 1),
         ]
     );
@@ -121,6 +130,18 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
         "the old table is gone"
     );
     assert_eq!(counts(db).await, before_counts, "every row is kept");
+    // The old chain was verified and re-keyed on open: it verifies under
+    // the key, and no hash is the old one.
+    let format: String = sqlx::query_scalar("SELECT format FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(format, audit::FORMAT_HMAC);
+    let new_head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_ne!(new_head, old_head, "re-keyed");
     let verified = audit::verify(db).await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
     assert!(verified.checked > 0);
@@ -138,7 +159,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     )
     .await
     .unwrap();
-    assert_eq!(module_migrations(&again.state.db).await.len(), 7);
+    assert_eq!(module_migrations(&again.state.db).await.len(), 8);
 }
 
 /// A database whose records name a version this binary does not know was
