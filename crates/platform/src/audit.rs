@@ -15,6 +15,7 @@
 
 use std::{
     collections::HashMap,
+    path::Path,
     sync::{OnceLock, RwLock},
 };
 
@@ -512,12 +513,33 @@ pub(crate) async fn rechain(
     Ok(n)
 }
 
+/// The file in the data directory that says this installation's audit
+/// chain has been keyed: a chain found in the old format afterwards was
+/// turned back by someone with database access (to launder rewritten
+/// entries through the re-key), and the start is refused.
+pub const KEYED_MARKER: &str = "audit.keyed";
+
 /// Installs the audit key and, if the chain is still plain SHA-256 (a
 /// database from before platform migration 7), verifies it and re-keys
 /// every entry with the HMAC, in one transaction that holds the head row.
 /// A broken old chain is refused: re-keying it would launder the tampering.
-pub async fn upgrade_chain(db: &Db, keys: &Keys) -> anyhow::Result<()> {
+/// With `marker` (the [`KEYED_MARKER`] file in the data directory), an old
+/// format chain where the marker says the chain was already keyed is
+/// refused too, and the marker is written once the chain is keyed.
+pub async fn upgrade_chain(db: &Db, keys: &Keys, marker: Option<&Path>) -> anyhow::Result<()> {
     let key_id = install_key(keys);
+    if let Some(m) = marker.filter(|m| m.exists()) {
+        let (format,): (String,) = sqlx::query_as("SELECT format FROM audit_head WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?;
+        anyhow::ensure!(
+            format == FORMAT_HMAC,
+            "审计链已被改回未签名的旧格式(数据库可能被篡改),程序拒绝启动;如确实恢复了升级前的备份,请删除 {file} 后重试 / \
+             the audit chain was turned back to the old unkeyed format (the database may have been tampered with), \
+             so Gonghui will not start; if you really restored a backup from before the upgrade, delete {file} and start again",
+            file = m.display()
+        );
+    }
     let mut tx = db.begin_write().await?;
     // Ends the transaction explicitly either way: a dropped one is rolled
     // back only when its connection is next used, holding the head row's
@@ -529,16 +551,20 @@ pub async fn upgrade_chain(db: &Db, keys: &Keys) -> anyhow::Result<()> {
             return Err(e);
         }
     }
+    if let Some(m) = marker.filter(|m| !m.exists()) {
+        if let Err(e) = std::fs::write(m, format!("{key_id}\n")) {
+            tracing::warn!(error = %e, file = %m.display(), "could not write the audit marker");
+        }
+    }
     Ok(())
 }
 
 async fn upgrade_in(tx: &mut crate::db::WriteTx, key_id: &str) -> anyhow::Result<()> {
     // Locks the head row on both backends: no append can interleave.
-    let (format, stored_key): (String, String) = sqlx::query_as(
-        "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING format, key_id",
-    )
-    .fetch_one(&mut *tx.tx)
-    .await?;
+    let (format, stored_key): (String, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING format, key_id")
+            .fetch_one(&mut *tx.tx)
+            .await?;
     if format == FORMAT_HMAC {
         anyhow::ensure!(
             stored_key == key_id,
@@ -586,9 +612,7 @@ mod tests {
     use crate::{module::Registry, testing};
 
     async fn env_with_entries(n: i64) -> testing::TestEnv {
-        let env = testing::env(Arc::new(Registry::new(vec![])))
-            .await
-            .unwrap();
+        let env = testing::env(Arc::new(Registry::new(vec![]))).await.unwrap();
         for i in 0..n {
             let ev = Event::new("test.entry", "thing", i)
                 .detail(serde_json::json!({"n": i, "名": "张三"}));
@@ -627,13 +651,16 @@ mod tests {
         testing::rechain_unkeyed(db, 3, false).await.unwrap();
         // The links are consistent again: only the keyed hashes give it away.
         let bad = verify(db).await.unwrap();
-        assert_eq!(bad.problems.first(), Some(&VerifyProblem::Edited { id, seq: 3 }));
+        assert_eq!(
+            bad.problems.first(),
+            Some(&VerifyProblem::Edited { id, seq: 3 })
+        );
         assert!(bad.problems.iter().all(|p| matches!(p,
             VerifyProblem::Edited { seq, .. } if *seq >= 3)));
-        assert!(!bad
-            .problems
-            .iter()
-            .any(|p| matches!(p, VerifyProblem::BrokenLink { .. } | VerifyProblem::Missing { .. })));
+        assert!(!bad.problems.iter().any(|p| matches!(
+            p,
+            VerifyProblem::BrokenLink { .. } | VerifyProblem::Missing { .. }
+        )));
     }
 
     #[tokio::test]
@@ -649,7 +676,7 @@ mod tests {
             .await
             .unwrap();
 
-        upgrade_chain(db, &env.state.keys).await.unwrap();
+        upgrade_chain(db, &env.state.keys, None).await.unwrap();
         assert_eq!(format(db).await, FORMAT_HMAC);
         let new_hashes: Vec<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq")
             .fetch_all(db.pool())
@@ -659,10 +686,14 @@ mod tests {
         let ok = verify(db).await.unwrap();
         assert_eq!((ok.checked, ok.problems.len()), (7, 0));
         // Appends continue the keyed chain; a second open changes nothing.
-        record(db, &Actor::system("tester"), Event::new("test.after", "thing", 1))
-            .await
-            .unwrap();
-        upgrade_chain(db, &env.state.keys).await.unwrap();
+        record(
+            db,
+            &Actor::system("tester"),
+            Event::new("test.after", "thing", 1),
+        )
+        .await
+        .unwrap();
+        upgrade_chain(db, &env.state.keys, None).await.unwrap();
         let ok = verify(db).await.unwrap();
         assert_eq!((ok.checked, ok.problems.len()), (8, 0));
     }
@@ -681,15 +712,22 @@ mod tests {
                 .fetch_all(db.pool())
                 .await
                 .unwrap();
-        let err = upgrade_chain(db, &env.state.keys).await.unwrap_err().to_string();
-        assert!(err.contains("审计链已损坏") && err.contains("already broken"), "{err}");
+        let err = upgrade_chain(db, &env.state.keys, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("审计链已损坏") && err.contains("already broken"),
+            "{err}"
+        );
         assert!(err.contains("seq=2"), "{err}");
         // Nothing was rewritten: the evidence stays as it was.
         assert_eq!(format(db).await, FORMAT_LEGACY);
-        let hashes_after: Vec<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq")
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
+        let hashes_after: Vec<String> =
+            sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
         assert_eq!(hashes_before, hashes_after);
     }
 
@@ -698,10 +736,41 @@ mod tests {
         let env = env_with_entries(2).await;
         let db = &env.state.db;
         let other = Keys::from_master(&[7u8; 32]);
-        let err = upgrade_chain(db, &other).await.unwrap_err().to_string();
-        assert!(err.contains("another master key") && err.contains("主密钥"), "{err}");
+        let err = upgrade_chain(db, &other, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("another master key") && err.contains("主密钥"),
+            "{err}"
+        );
         // The right key still opens it, and it verifies.
-        upgrade_chain(db, &env.state.keys).await.unwrap();
+        upgrade_chain(db, &env.state.keys, None).await.unwrap();
         assert!(verify(db).await.unwrap().problems.is_empty());
+    }
+
+    #[tokio::test]
+    async fn audit_a_keyed_chain_turned_back_to_the_old_format_is_refused() {
+        let env = env_with_entries(3).await;
+        let db = &env.state.db;
+        let marker = env.data_dir().join(KEYED_MARKER);
+        assert!(marker.exists(), "written when the platform opened");
+        // Someone with database access rewrites an entry, recomputes the
+        // whole chain with plain SHA-256 and marks it old, hoping the next
+        // start re-keys it.
+        sqlx::query("UPDATE audit_log SET detail = '{}' WHERE seq = 2")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        testing::rechain_unkeyed(db, 1, true).await.unwrap();
+        let err = upgrade_chain(db, &env.state.keys, Some(&marker))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("turned back") && err.contains("旧格式"),
+            "{err}"
+        );
+        assert_eq!(format(db).await, FORMAT_LEGACY, "nothing re-keyed");
     }
 }

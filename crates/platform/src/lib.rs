@@ -51,7 +51,8 @@ pub async fn open(
     )?;
     // Before anything appends: a chain of the plain SHA-256 era is verified
     // and re-keyed (or the start is refused if it is already broken).
-    audit::upgrade_chain(&db, &keys).await?;
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    audit::upgrade_chain(&db, &keys, Some(&cfg.data_dir.join(audit::KEYED_MARKER))).await?;
     let attachments = Arc::new(attachments::Attachments::local(&cfg)?);
     Ok(web::AppState {
         db,

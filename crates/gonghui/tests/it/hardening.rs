@@ -77,7 +77,12 @@ async fn pages_api_errors_and_downloads_carry_the_security_headers_and_no_store(
     }
     // An anonymous page too (it carries a CSRF token).
     let anon = Client::new(&server);
-    let r = anon.http.get(anon.base.clone() + "/login").send().await.unwrap();
+    let r = anon
+        .http
+        .get(anon.base.clone() + "/login")
+        .send()
+        .await
+        .unwrap();
     assert_hardened(&r, "/login");
 }
 
@@ -159,7 +164,10 @@ async fn pages_carry_no_inline_script() {
         let (_, page) = c.text(&path).await;
         for (i, _) in page.match_indices("<script") {
             let tag = &page[i..page[i..].find('>').map(|j| i + j).unwrap_or(page.len())];
-            assert!(tag.contains(" src=\"/assets/"), "{path}: inline script {tag}");
+            assert!(
+                tag.contains(" src=\"/assets/"),
+                "{path}: inline script {tag}"
+            );
         }
         assert!(!page.contains("javascript:"), "{path}");
         for h in &inline_handler {
@@ -169,10 +177,12 @@ async fn pages_carry_no_inline_script() {
 }
 
 fn regex_lite_handlers() -> Vec<String> {
-    ["onclick", "onsubmit", "onchange", "onload", "oninput", "onerror"]
-        .iter()
-        .map(|h| format!(" {h}="))
-        .collect()
+    [
+        "onclick", "onsubmit", "onchange", "onload", "oninput", "onerror",
+    ]
+    .iter()
+    .map(|h| format!(" {h}="))
+    .collect()
 }
 
 /// Every org's path is its parent's path plus its own id, and its region
@@ -200,7 +210,11 @@ async fn assert_paths_consistent(db: &gonghui::platform::db::Db) {
 }
 
 async fn by_code(db: &gonghui::platform::db::Db, code: &str) -> OrgId {
-    orgs::get_by_code_unscoped(db, code).await.unwrap().unwrap().id
+    orgs::get_by_code_unscoped(db, code)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
 
 async fn move_both(
@@ -254,9 +268,14 @@ async fn concurrent_org_moves_leave_every_path_consistent() {
     let (a, b) = move_both(db, &scope, (industry, c1), (c1, industry)).await;
     assert!(a.is_ok(), "{a:?}");
     let msg = b.unwrap_err();
-    assert!(msg.contains("cannot be placed") || msg.contains("its own descendant"), "{msg}");
+    assert!(
+        msg.contains("cannot be placed") || msg.contains("its own descendant"),
+        "{msg}"
+    );
     assert_paths_consistent(db).await;
-    orgs::move_subtree(db, &scope, industry, root).await.unwrap();
+    orgs::move_subtree(db, &scope, industry, root)
+        .await
+        .unwrap();
     assert_paths_consistent(db).await;
 
     for i in 0..8 {

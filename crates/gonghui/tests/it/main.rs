@@ -4,8 +4,8 @@
 //! default, PostgreSQL when `GONGHUI_TEST_DATABASE_URL` is set.
 
 mod catalogue;
-mod hardening;
 mod common;
+mod hardening;
 mod join_and_cards;
 mod kit;
 mod members;

@@ -69,6 +69,8 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // table, migration 4, came later still; so did the keyed audit chain,
     // migration 7: that main hashed entries with plain SHA-256).
     testing::rechain_unkeyed(&db, 1, true).await.unwrap();
+    // (That main wrote no marker of a keyed chain in the data directory.)
+    std::fs::remove_file(env.data_dir().join(audit::KEYED_MARKER)).unwrap();
     let old_head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1")
         .fetch_one(db.pool())
         .await

@@ -181,9 +181,7 @@ mod tests {
     use crate::{module::Registry, testing};
 
     async fn server(secure_cookies: bool) -> testing::TestServer {
-        let mut env = testing::env(Arc::new(Registry::new(vec![])))
-            .await
-            .unwrap();
+        let mut env = testing::env(Arc::new(Registry::new(vec![]))).await.unwrap();
         let mut cfg = (*env.state.cfg).clone();
         cfg.secure_cookies = secure_cookies;
         env.state.cfg = Arc::new(cfg);
@@ -196,7 +194,10 @@ mod tests {
         assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
         assert!(csp.contains("script-src 'self'"), "{what}: {csp}");
-        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{what}: {csp}");
+        assert!(
+            !csp.contains("script-src 'self' 'unsafe-inline'"),
+            "{what}: {csp}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
         assert_eq!(h["x-frame-options"], "DENY", "{what}");
@@ -206,11 +207,19 @@ mod tests {
     async fn web_every_response_carries_the_security_headers() {
         let srv = server(false).await;
         let http = reqwest::Client::new();
-        for path in ["/login", "/healthz", "/no-such-page", "/api/v1/no-such-thing"] {
+        for path in [
+            "/login",
+            "/healthz",
+            "/no-such-page",
+            "/api/v1/no-such-thing",
+        ] {
             let r = http.get(srv.url(path)).send().await.unwrap();
             assert_hardened(&r, path);
             assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
-            assert!(r.headers().get("strict-transport-security").is_none(), "{path}");
+            assert!(
+                r.headers().get("strict-transport-security").is_none(),
+                "{path}"
+            );
         }
         // The one static file may be cached; it is the only script.
         let r = http.get(srv.url("/assets/app.js")).send().await.unwrap();
@@ -259,7 +268,9 @@ mod tests {
                 .send()
         };
         // The token in the query of an url-encoded form: refused.
-        let r = form(&format!("?_csrf={token}"), "username=a&password=b").await.unwrap();
+        let r = form(&format!("?_csrf={token}"), "username=a&password=b")
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert!(r.text().await.unwrap().contains("CSRF"));
         // In the body: accepted (the sign-in itself then fails).
