@@ -637,7 +637,7 @@ pub async fn update(db: &Db, scope: &Scope, id: OrgId, f: &OrgFields) -> AppResu
 }
 
 /// The PostgreSQL advisory lock that serialises org moves ("orgmove").
-const ORG_MOVE_LOCK: i64 = 0x6f72_676d_6f76_65;
+const ORG_MOVE_LOCK: i64 = 0x006f_7267_6d6f_7665;
 
 /// Reads one org inside a write transaction, its row locked on PostgreSQL
 /// (SQLite's writer lock already serialises every writer).
