@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use sqlx::{AnyConnection, Connection, Executor};
 
-pub use platform::testing::{env, fresh_database_url, open_env, TestEnv, TestServer};
+pub use platform::testing::{
+    env, fresh_database_url, open_env, rechain_unkeyed, TestEnv, TestServer,
+};
 
 /// Where the once-per-process seeded demo lives.
 enum Template {

@@ -11,7 +11,7 @@ use super::model::{
 use platform::{
     audit::{self, Event},
     dataver,
-    db::Db,
+    db::{Backend, Db},
     error::{is_unique_violation, AppError, AppResult},
     ids::OrgId,
     module::OrgHold,
@@ -495,6 +495,16 @@ pub async fn create(db: &Db, scope: &Scope, parent_id: OrgId, f: &OrgFields) -> 
         return Err(level_refusal(&parent, f.level));
     }
     let mut tx = db.begin_write().await?;
+    // The parent's path as the transaction sees it, its row locked: a move
+    // of the parent's subtree waits for this insert or is seen by it.
+    let parent = match get_locked(&mut tx, db, parent_id).await? {
+        Some(p) if scope.contains_path(&p.path) => p,
+        _ => return end_refused(tx, AppError::NotFound).await,
+    };
+    if parent.is_closed() {
+        let e = AppError::invalid("上级组织已撤销,不能新建下级", "The parent is closed");
+        return end_refused(tx, e).await;
+    }
     let id = insert(&mut tx, Some(&parent), f).await?;
     let after = fields_json(f);
     write_history(
@@ -626,31 +636,50 @@ pub async fn update(db: &Db, scope: &Scope, id: OrgId, f: &OrgFields) -> AppResu
     get(db, scope, id).await
 }
 
-/// Moves an org and its whole subtree under a new parent. Paths of every
-/// descendant are rewritten in one statement, so counts and lists follow at once.
-pub async fn move_subtree(
-    db: &Db,
-    scope: &Scope,
-    id: OrgId,
-    new_parent_id: OrgId,
-) -> AppResult<Org> {
-    scope.require_write()?;
-    let org = get(db, scope, id).await?;
-    let new_parent = get(db, scope, new_parent_id).await?;
+/// The PostgreSQL advisory lock that serialises org moves ("orgmove").
+const ORG_MOVE_LOCK: i64 = 0x006f_7267_6d6f_7665;
+
+/// Reads one org inside a write transaction, its row locked on PostgreSQL
+/// (SQLite's writer lock already serialises every writer).
+async fn get_locked(conn: &mut AnyConnection, db: &Db, id: OrgId) -> AppResult<Option<Org>> {
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE OF o",
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!("{SELECT} WHERE o.id = $1{lock}"))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Rolls back at once (releasing the row and advisory locks now, not when
+/// the connection is next used) and returns the refusal.
+async fn end_refused<T>(tx: platform::db::WriteTx, e: AppError) -> AppResult<T> {
+    tx.tx.rollback().await?;
+    Err(e)
+}
+
+/// The refusals of a move, from rows read inside its transaction.
+fn check_move(scope: &Scope, org: &Org, new_parent: &Org) -> AppResult<()> {
     if org.parent_id.is_none() || org.id == scope.org_id {
         return Err(AppError::invalid(
             "不能移动本级组织或市总工会,请由上级组织操作",
             "You cannot move your own org or the city federation; ask the level above",
         ));
     }
+    if !scope.contains_path(&org.path) || !scope.contains_path(&new_parent.path) {
+        // Moved out of this scope by someone else meanwhile.
+        return Err(AppError::NotFound);
+    }
     if new_parent.path.starts_with(&org.path) {
         return Err(AppError::invalid(
             format!(
-                "不能把“{}”移到它自己或它的下级组织“{}”之下",
+                "不能把“{}”移到它自己或它的下级组织“{}”之下(如有他人刚移动过组织,请刷新后再试)",
                 org.name, new_parent.name
             ),
             format!(
-                "Cannot move “{}” under itself or its own descendant “{}”",
+                "Cannot move “{}” under itself or its own descendant “{}” (if someone has just moved an org, reload and try again)",
                 org.name, new_parent.name
             ),
         ));
@@ -662,14 +691,68 @@ pub async fn move_subtree(
         ));
     }
     if !new_parent.level.allows_child(org.level) {
-        return Err(level_refusal(&new_parent, org.level));
+        return Err(level_refusal(new_parent, org.level));
     }
+    Ok(())
+}
+
+/// Moves an org and its whole subtree under a new parent. Paths of every
+/// descendant are rewritten in one statement, so counts and lists follow at once.
+///
+/// Everything the move depends on is read inside its write transaction: on
+/// PostgreSQL moves are serialised by an advisory lock (two moves of
+/// disjoint rows can still close a cycle together: A under a descendant of
+/// B while B goes under a descendant of A), then the moved org, the new
+/// parent and the moved subtree are locked `FOR UPDATE` before the checks
+/// and the rewrite; on SQLite the in-process writer lock serialises it all.
+/// Of two crossing moves (A under B, B under A) the second sees the first's
+/// paths and is refused as a cycle.
+pub async fn move_subtree(
+    db: &Db,
+    scope: &Scope,
+    id: OrgId,
+    new_parent_id: OrgId,
+) -> AppResult<Org> {
+    scope.require_write()?;
+    // Scope checks (and their audit) on the rows as they are now; every
+    // rule is checked again below on the rows as the transaction sees them.
+    let org = get(db, scope, id).await?;
+    let new_parent = get(db, scope, new_parent_id).await?;
+    check_move(scope, &org, &new_parent)?;
     if org.parent_id == Some(new_parent.id) {
         return Ok(org);
     }
+    let mut tx = db.begin_write().await?;
+    if db.backend() == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ORG_MOVE_LOCK)
+            .execute(&mut *tx.tx)
+            .await?;
+    }
+    let org = get_locked(&mut tx, db, id).await?;
+    let new_parent = get_locked(&mut tx, db, new_parent_id).await?;
+    let (org, new_parent) = match (org, new_parent) {
+        (Some(o), Some(p)) => (o, p),
+        _ => return end_refused(tx, AppError::NotFound).await,
+    };
+    if let Err(e) = check_move(scope, &org, &new_parent) {
+        return end_refused(tx, e).await;
+    }
+    if org.parent_id == Some(new_parent.id) {
+        tx.tx.rollback().await?;
+        return Ok(org);
+    }
+    if db.backend() == Backend::Postgres {
+        // Locks the subtree in a statement of its own: the UPDATE below
+        // takes a new snapshot, so it also sees a child created (under a
+        // locked row) just before these locks were granted.
+        sqlx::query("SELECT id FROM orgs WHERE path LIKE $1 ORDER BY id FOR UPDATE")
+            .bind(format!("{}%", org.path))
+            .fetch_all(&mut *tx.tx)
+            .await?;
+    }
     let new_path = format!("{}{}/", new_parent.path, org.id.0);
     let new_root = region_root_of(&new_path);
-    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE orgs SET parent_id = $1, updated_at = $2 WHERE id = $3")
         .bind(new_parent.id.0)
         .bind(time::now_rfc3339())

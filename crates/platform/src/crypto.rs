@@ -21,6 +21,9 @@ pub struct Keys {
     cipher: Aes256Gcm,
     lookup: HmacSha256,
     signing: HmacSha256,
+    /// Keys the audit chain (`audit`): without the master key, rewriting
+    /// entries and recomputing the chain cannot produce valid hashes.
+    audit: HmacSha256,
 }
 
 impl std::fmt::Debug for Keys {
@@ -43,6 +46,8 @@ impl Keys {
             lookup: <HmacSha256 as Mac>::new_from_slice(&derive(master, "gonghui/v1/lookup"))
                 .expect("key"),
             signing: <HmacSha256 as Mac>::new_from_slice(&derive(master, "gonghui/v1/sign"))
+                .expect("key"),
+            audit: <HmacSha256 as Mac>::new_from_slice(&derive(master, "gonghui/v1/audit"))
                 .expect("key"),
         }
     }
@@ -112,6 +117,11 @@ impl Keys {
         m.update(&[0]);
         m.update(value.as_bytes());
         hex::encode(&m.finalize().into_bytes()[..20])
+    }
+
+    /// The keyed MAC of the audit chain, ready to be fed an entry.
+    pub fn audit_mac(&self) -> Hmac<Sha256> {
+        self.audit.clone()
     }
 
     pub fn sign(&self, payload: &[u8]) -> String {

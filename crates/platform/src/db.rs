@@ -65,6 +65,11 @@ const PLATFORM_MIGRATIONS: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../migrations/0006_accounts.sql"),
     },
+    Migration {
+        version: 7,
+        name: "audit_format",
+        sql: include_str!("../migrations/0007_audit_format.sql"),
+    },
 ];
 
 /// Databases made before migrations were kept per module recorded one

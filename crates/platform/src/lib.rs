@@ -51,6 +51,10 @@ pub async fn open(
         &cfg.data_dir,
         cfg.master_key.as_ref().map(|s| s.expose().as_str()),
     )?;
+    // Before anything appends: a chain of the plain SHA-256 era is verified
+    // and re-keyed (or the start is refused if it is already broken).
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    audit::upgrade_chain(&db, &keys, Some(&cfg.data_dir.join(audit::KEYED_MARKER))).await?;
     db.migrate_keyed(&keys, &registry.keyed_migrations())
         .await?;
     let attachments = Arc::new(attachments::Attachments::local(&cfg)?);

@@ -135,3 +135,25 @@ impl Drop for TestServer {
 
 /// Shared handle type for tests that need the keys directly.
 pub type Keys = Arc<crate::crypto::Keys>;
+
+/// What someone with write access to the database but without the master
+/// key can do to the audit chain: recompute every hash from `from_seq` on
+/// with plain SHA-256 (the pre-migration-7 scheme). With `mark_legacy` the
+/// head also says the chain is in that old format — a database as an older
+/// binary left it.
+pub async fn rechain_unkeyed(
+    db: &crate::db::Db,
+    from_seq: i64,
+    mark_legacy: bool,
+) -> anyhow::Result<()> {
+    let mut tx = db.begin_write().await?;
+    crate::audit::rechain(&mut tx, &crate::audit::Chain::Legacy, from_seq).await?;
+    if mark_legacy {
+        sqlx::query("UPDATE audit_head SET format = $1 WHERE id = 1")
+            .bind(crate::audit::FORMAT_LEGACY)
+            .execute(&mut *tx.tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -6,6 +6,7 @@
 mod accounts;
 mod catalogue;
 mod common;
+mod hardening;
 mod join_and_cards;
 mod join_limits;
 mod kit;

@@ -585,6 +585,8 @@ async fn cli_lists_orgs_verifies_audit_and_backs_up() {
         gonghui::platform::config::Config {
             data_dir: dir.clone(),
             database_url: url.clone().map(gonghui::platform::config::Secret::new),
+            // The key the database was made with (another one is refused).
+            master_key: Some(gonghui::platform::config::Secret::new("42".repeat(32))),
             ..Default::default()
         },
         gonghui::modules::registry(),

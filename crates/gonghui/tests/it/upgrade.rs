@@ -67,11 +67,21 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // created by the old migration 3, which the demo database has; the
     // review chain's tables, platform migration 3, the attachments table,
     // migration 4, the person references, migration 5, and the accounts'
-    // columns, migration 6, came later still).
+    // columns, migration 6, came later still; so did the keyed audit chain,
+    // migration 7: that main hashed entries with plain SHA-256).
+    testing::rechain_unkeyed(&db, 1, true).await.unwrap();
+    // (That main wrote no marker of a keyed chain in the data directory.)
+    std::fs::remove_file(env.data_dir().join(audit::KEYED_MARKER)).unwrap();
+    let old_head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
         "DROP TABLE person_ref_orgs",
         "DROP TABLE person_refs",
+        "ALTER TABLE audit_head DROP COLUMN format",
+        "ALTER TABLE audit_head DROP COLUMN key_id",
         "DROP TABLE attachments",
         "ALTER TABLE users DROP COLUMN must_change_password",
         "ALTER TABLE sessions DROP COLUMN last_seen",
@@ -130,6 +140,18 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
         "the old table is gone"
     );
     assert_eq!(counts(db).await, before_counts, "every row is kept");
+    // The old chain was verified and re-keyed on open: it verifies under
+    // the key, and no hash is the old one.
+    let format: String = sqlx::query_scalar("SELECT format FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(format, audit::FORMAT_HMAC);
+    let new_head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_ne!(new_head, old_head, "re-keyed");
     let verified = audit::verify(db).await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
     assert!(verified.checked > 0);

@@ -150,7 +150,8 @@ const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
 
 /// Resolves session, language and CSRF; refuses state-changing requests
 /// whose token does not match. Body bytes are buffered only for
-/// url-encoded forms (multipart uploads carry the token in the URL).
+/// url-encoded forms (multipart uploads, and only they, may carry the token
+/// in the URL).
 pub async fn context_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = client_ip(&req);
     let headers = req.headers().clone();
@@ -179,15 +180,29 @@ pub async fn context_layer(State(state): State<AppState>, req: Request, next: Ne
     let path = req.uri().path().to_string();
     let mut req = req;
     if is_state_changing(req.method()) {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+        // Only a multipart upload may carry the token in the URL: its file
+        // part can come before any form field, and the body is not buffered.
+        // Everything else sends it as a header or a form field, so a token
+        // that leaked through a URL (logs, Referer) cannot be replayed on a
+        // plain form.
+        let is_multipart = content_type.starts_with("multipart/form-data");
         let mut provided = headers
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .or_else(|| req.uri().query().and_then(token_in_urlencoded));
-        let is_form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            .or_else(|| {
+                if is_multipart {
+                    req.uri().query().and_then(token_in_urlencoded)
+                } else {
+                    None
+                }
+            });
         if provided.is_none() && is_form {
             let (parts, body) = req.into_parts();
             let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
@@ -254,6 +269,52 @@ pub const PASSWORD_PAGE: &str = "/password";
 /// What a user whose password change is forced may still reach.
 fn allowed_before_change(path: &str) -> bool {
     matches!(path, PASSWORD_PAGE | "/logout" | "/login" | "/healthz") || path.starts_with("/lang/")
+}
+
+/// The Content-Security-Policy of every response. The pages use inline
+/// `<style>` blocks and `style=` attributes (`'unsafe-inline'` for styles
+/// only), inline SVG charts and QR codes (no image requests; `data:` images
+/// are allowed for safety), and one script file of the platform
+/// (`/assets/app.js`: print, confirm, back); no inline script runs.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers on every response, errors and the fallback included.
+///
+/// `Cache-Control: no-store` goes on every response that did not set its
+/// own caching (only the static script does): pages show personal data to a
+/// signed-in session, downloads (exports, reject files, attachments) are
+/// personal data, and even anonymous pages carry a CSRF token, so nothing
+/// the server generates may be kept by a shared or browser cache.
+/// HSTS is sent only when the deployment says it is behind TLS
+/// (`secure_cookies`), so a plain-HTTP test or intranet install is not
+/// locked out.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.cfg.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    resp
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
