@@ -7,6 +7,7 @@ mod catalogue;
 mod common;
 mod join_and_cards;
 mod kit;
+mod matrix;
 mod members;
 mod platform;
 mod reports;
