@@ -300,7 +300,11 @@ async fn caller(base: &str, user: &str) -> Caller {
             .send()
             .await
             .unwrap();
-        assert!(r.status().is_redirection(), "login as {user}: {}", r.status());
+        assert!(
+            r.status().is_redirection(),
+            "login as {user}: {}",
+            r.status()
+        );
         // The signed-in pages carry the session's token (follow /orgs's redirects).
         let mut url = "/orgs".to_string();
         let page = loop {
@@ -325,8 +329,7 @@ async fn class(resp: reqwest::Response) -> (String, String) {
         .unwrap_or("")
         .to_string();
     let body = resp.text().await.unwrap_or_default();
-    let c = if s == StatusCode::UNAUTHORIZED || (s.is_redirection() && loc.starts_with("/login"))
-    {
+    let c = if s == StatusCode::UNAUTHORIZED || (s.is_redirection() && loc.starts_with("/login")) {
         "login".to_string()
     } else if s.is_success() || s.is_redirection() {
         "ok".to_string()
@@ -378,7 +381,15 @@ async fn every_route_answers_every_role_as_the_table_says() {
     for p in registry.paths() {
         paths.insert(p.path.clone(), p.api);
     }
-    for must in ["/login", "/logout", "/lang/{code}", "/audit", "/users", "/", "/healthz"] {
+    for must in [
+        "/login",
+        "/logout",
+        "/lang/{code}",
+        "/audit",
+        "/users",
+        "/",
+        "/healthz",
+    ] {
         assert!(paths.contains_key(must), "{must} is in Registry::paths()");
     }
     let table: BTreeMap<&str, &Row> = TABLE.iter().map(|row| (row.route, row)).collect();
@@ -442,7 +453,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
             }
             if cells.iter().all(|c| c.split('/').all(|x| x == "405")) {
                 if row.is_some() {
-                    failures.push(format!("{route}: in the table but not routed (405 for everyone)"));
+                    failures.push(format!(
+                        "{route}: in the table but not routed (405 for everyone)"
+                    ));
                 }
                 continue;
             }
@@ -464,7 +477,11 @@ async fn every_route_answers_every_role_as_the_table_says() {
             }
             printed.push(format!(
                 "    {}(\"{route}\", [{}]),",
-                if row.is_some_and(|r| r.acts) { "acts" } else { "r" },
+                if row.is_some_and(|r| r.acts) {
+                    "acts"
+                } else {
+                    "r"
+                },
                 cells
                     .iter()
                     .map(|c| format!("\"{c}\""))
@@ -475,7 +492,10 @@ async fn every_route_answers_every_role_as_the_table_says() {
     }
     for row in TABLE {
         if !seen.contains(row.route) {
-            failures.push(format!("{}: in the table but not a registered route", row.route));
+            failures.push(format!(
+                "{}: in the table but not a registered route",
+                row.route
+            ));
         }
     }
     if print {
