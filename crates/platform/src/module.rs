@@ -213,6 +213,7 @@ impl Registry {
             openapi.merge(doc);
             paths.extend(p);
         }
+        crate::web::routes::document_errors(&mut openapi);
         let r = Registry {
             modules,
             nav: std::sync::Arc::new(nav),

@@ -509,3 +509,102 @@ async fn every_route_answers_every_role_as_the_table_says() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The API document declares the error answers (the `Error` schema) the
+/// fuzzing in CI (e2e/fuzz.sh) checks the responses against, and the
+/// multipart uploads.
+#[test]
+fn the_api_document_declares_errors_and_uploads() {
+    let doc = serde_json::to_value(gonghui::modules::registry().openapi()).unwrap();
+    assert!(doc["components"]["schemas"]["Error"]["properties"]["error"].is_object());
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if !["get", "post", "patch", "delete", "put"].contains(&method.as_str()) {
+                continue;
+            }
+            operations += 1;
+            let responses = &op["responses"];
+            if path == "/api/v1/openapi.json" {
+                assert!(responses.get("401").is_none(), "the document is public");
+                continue;
+            }
+            for status in ["401", "403", "404"] {
+                assert!(
+                    responses[status]["content"]["application/json"]["schema"]["$ref"]
+                        .as_str()
+                        .is_some_and(|r| r.ends_with("/Error"))
+                        || responses[status]["content"].is_object(),
+                    "{method} {path}: {status} declared with the Error shape: {responses}"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses["422"].is_object(), "{method} {path}: 422");
+            }
+        }
+    }
+    assert!(operations >= 40, "{operations}");
+    for path in [
+        "/api/v1/members/import",
+        "/api/v1/attachments/{kind}/{owner_id}",
+    ] {
+        assert!(
+            doc["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"].is_object(),
+            "{path} documents its multipart body"
+        );
+    }
+}
+
+/// Regression: axum's own refusals of a malformed body, query or upload
+/// were plain text under /api/; they now have the API's error shape (which
+/// the document declares), their status kept.
+#[tokio::test]
+async fn malformed_api_requests_get_the_json_error_shape() {
+    let server = TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let base = server.url("");
+    let base = base.trim_end_matches('/').to_string();
+    let c = caller(&base, "sf_admin").await;
+    for (method, path, content_type, body, status) in [
+        ("POST", "/api/v1/members", "application/json", "\"x\"", 422),
+        ("POST", "/api/v1/members", "application/json", "{", 400),
+        ("POST", "/api/v1/members", "text/plain", "x", 415),
+        (
+            "POST",
+            "/api/v1/members/import",
+            "multipart/form-data",
+            "x",
+            400,
+        ),
+        ("GET", "/api/v1/members?page=many", "", "", 400),
+    ] {
+        let mut rb = c
+            .http
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{base}{path}"),
+            )
+            .header("x-csrf-token", &c.csrf);
+        if !content_type.is_empty() {
+            rb = rb.header("content-type", content_type).body(body);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            status,
+            "{method} {path} {content_type}"
+        );
+        let v: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(v["error"]["code"], "invalid", "{path}: {v}");
+        assert!(
+            v["error"]["message_zh"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+                && v["error"]["message_en"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+    }
+}

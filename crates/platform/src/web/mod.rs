@@ -149,7 +149,7 @@ async fn metrics() -> Response {
 }
 
 /// This document: every JSON endpoint of the platform and its modules.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "platform",
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "platform", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 async fn openapi(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
     Json(state.registry.openapi())
