@@ -104,7 +104,8 @@ PY
 [ -n "$SESSION" ] && [ -n "$CSRF" ] || { echo "[fuzz] FAIL: sign-in as $USER_NAME" >&2; exit 1; }
 log "signed in as $USER_NAME"
 
-# --- the fuzzing run ---
+# --- the fuzzing run (from the work dir: schemathesis keeps a cache in its cwd) ---
+cd "$WORK"
 start=$SECONDS
 status=0
 $ST run "${BASE_URL}api/v1/openapi.json" \
