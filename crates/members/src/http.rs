@@ -766,9 +766,24 @@ async fn job_rejects(
     Ok(download(bytes, XLSX, &format!("未导入-{job}.xlsx")))
 }
 
+/// The roster upload form, for the API document.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+struct ImportForm {
+    /// The roster: .xlsx, .xls or .csv (UTF-8 or GBK), recognised from its content.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The union the rows belong to, when the file has no 单位 column.
+    org_code: Option<String>,
+    /// Any non-empty value: import nothing when a row is refused.
+    all_or_nothing: Option<String>,
+}
+
 /// Uploads a roster (multipart: file, org_code, all_or_nothing) and starts
 /// the import; poll /api/v1/members/import/{job}.
-#[utoipa::path(post, path = "/api/v1/members/import", tag = "members", responses((status = 200, body = JobRow)))]
+#[utoipa::path(post, path = "/api/v1/members/import", tag = "members",
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = JobRow), (status = 413, description = "larger than the upload limit")))]
 async fn api_import(
     State(st): State<AppState>,
     staff: Staff,

@@ -15,31 +15,34 @@ use platform::{error::AppError, error::AppResult, i18n::Msg, web::AppState};
 
 type Keyed = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
 
-/// Requests per minute from one IP to the public pages (searching unions,
-/// applying, checking an application): a person needs a handful.
-const PER_IP_PER_MINUTE: u32 = 30;
 /// Applications and status checks per hour for one ID number.
 const PER_IDENTITY_PER_HOUR: u32 = 10;
 /// Keys kept before the limiter forgets those back at full allowance.
 const SHRINK_ABOVE: usize = 10_000;
 
 pub struct PublicLimits {
-    per_ip: Keyed,
+    /// Requests a minute from one IP to the public pages (searching unions,
+    /// applying, checking an application; a person needs a handful):
+    /// config `public_per_minute`, 30 by default; None = no limit.
+    per_ip: Option<Keyed>,
     per_identity: Keyed,
 }
 
 impl PublicLimits {
-    fn new() -> PublicLimits {
+    fn new(per_minute: u32) -> PublicLimits {
         let n = |v: u32| NonZeroU32::new(v).expect("non-zero quota");
         PublicLimits {
-            per_ip: RateLimiter::hashmap(Quota::per_minute(n(PER_IP_PER_MINUTE))),
+            per_ip: NonZeroU32::new(per_minute).map(|v| RateLimiter::hashmap(Quota::per_minute(v))),
             per_identity: RateLimiter::hashmap(Quota::per_hour(n(PER_IDENTITY_PER_HOUR))),
         }
     }
 
     /// One request from `ip`.
     pub fn ip(&self, ip: &str) -> AppResult<()> {
-        check(&self.per_ip, ip)
+        match &self.per_ip {
+            Some(l) => check(l, ip),
+            None => Ok(()),
+        }
     }
 
     /// One try at the identity behind `key` (the keyed hash of an ID number).
@@ -69,6 +72,6 @@ pub fn of(st: &AppState) -> Arc<PublicLimits> {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     all.entry(st.cfg.data_dir.clone())
-        .or_insert_with(|| Arc::new(PublicLimits::new()))
+        .or_insert_with(|| Arc::new(PublicLimits::new(st.cfg.public_per_minute)))
         .clone()
 }

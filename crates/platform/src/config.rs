@@ -59,6 +59,9 @@ pub struct Config {
     /// Days an import's rejects file (full ID and phone numbers of the rows
     /// not imported) is kept before the server deletes it.
     pub rejects_keep_days: u64,
+    /// Requests a minute one client IP may make to the public pages (join,
+    /// status); 0 = no limit.
+    pub public_per_minute: u32,
 }
 
 /// The keys a TOML file may set; all optional.
@@ -79,6 +82,7 @@ struct FileConfig {
     attachment_types: Option<Vec<String>>,
     attachment_gc_hours: Option<u64>,
     rejects_keep_days: Option<u64>,
+    public_per_minute: Option<u32>,
 }
 
 impl Default for Config {
@@ -101,6 +105,7 @@ impl Default for Config {
                 .collect(),
             attachment_gc_hours: 6,
             rejects_keep_days: 7,
+            public_per_minute: 30,
         }
     }
 }
@@ -184,6 +189,9 @@ impl Config {
             if let Some(v) = f.rejects_keep_days {
                 cfg.rejects_keep_days = v;
             }
+            if let Some(v) = f.public_per_minute {
+                cfg.public_per_minute = v;
+            }
         }
         if let Some(v) = env("GONGHUI_DATA_DIR") {
             cfg.data_dir = v.into();
@@ -239,6 +247,9 @@ impl Config {
         }
         if let Some(v) = env("GONGHUI_REJECTS_KEEP_DAYS") {
             cfg.rejects_keep_days = number("GONGHUI_REJECTS_KEEP_DAYS", v)?;
+        }
+        if let Some(v) = env("GONGHUI_PUBLIC_PER_MINUTE") {
+            cfg.public_per_minute = number("GONGHUI_PUBLIC_PER_MINUTE", v)? as u32;
         }
         if let Some(v) = &over.data_dir {
             cfg.data_dir = v.clone();

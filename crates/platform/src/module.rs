@@ -155,7 +155,7 @@ pub struct Registry {
     nav: crate::web::ctx::Nav,
     /// The API document of every module's JSON endpoints, built once.
     openapi: utoipa::openapi::OpenApi,
-    /// Every path every module registered.
+    /// Every path registered: the platform's own and every module's.
     paths: Vec<RoutePath>,
     /// Every module's review kinds by key, built once: the web shell looks
     /// an item's kind up by the key stored on its row.
@@ -244,6 +244,7 @@ impl Registry {
             .iter()
             .flat_map(|m| (m.person_directories)())
             .collect();
+        crate::web::routes::document_errors(&mut openapi);
         let r = Registry {
             person_directories,
             modules,
@@ -307,7 +308,8 @@ impl Registry {
         self.openapi.clone()
     }
 
-    /// Every path the modules registered (pages and API).
+    /// Every path registered: the platform's own (pages, health, metrics, the
+    /// API document, reviews, attachments) and every module's, pages and API.
     pub fn paths(&self) -> &[RoutePath] {
         &self.paths
     }

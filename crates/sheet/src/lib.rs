@@ -227,7 +227,21 @@ pub fn detect_format(bytes: &[u8]) -> Result<Format, SheetError> {
 /// their row numbers. Fails with [`SheetError::TooLarge`] when there are more
 /// than `max_rows` data rows and with [`SheetError::Empty`] when there are
 /// none.
+///
+/// Never panics: a damaged workbook that trips the reader (calamine indexes
+/// shared strings unchecked) is a [`SheetError::Read`].
 pub fn read_table(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_table_unguarded(bytes, max_rows)
+    }))
+    .unwrap_or_else(|_| {
+        Err(SheetError::Read(
+            "the workbook is damaged (its parts do not fit together)".into(),
+        ))
+    })
+}
+
+fn read_table_unguarded(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
     match detect_format(bytes)? {
         Format::Xlsx => {
             check_xlsx(Cursor::new(bytes), &Limits::default())?;

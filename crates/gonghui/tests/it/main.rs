@@ -11,6 +11,7 @@ mod join_and_cards;
 mod join_limits;
 mod kit;
 mod masking;
+mod matrix;
 mod members;
 mod person;
 mod platform;

@@ -260,6 +260,9 @@ pub async fn context_layer(State(state): State<AppState>, req: Request, next: Ne
         }
         return rendered;
     }
+    if path.starts_with("/api/") {
+        return json_rejection(resp, lang).await;
+    }
     resp
 }
 
@@ -315,6 +318,57 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         );
     }
     resp
+}
+
+/// An extractor's refusal under /api/ (axum answers a malformed JSON body,
+/// query or multipart form, a wrong content type or an oversized body in
+/// plain text) gets the API's JSON error shape, its status kept.
+async fn json_rejection(resp: Response, lang: Lang) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !matches!(status.as_u16(), 400 | 413 | 415 | 422) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, msg) = match status.as_u16() {
+        413 => (
+            "too_large",
+            Msg::new(
+                "上传内容超过大小限制",
+                "The upload is larger than the limit",
+            ),
+        ),
+        415 => (
+            "invalid",
+            Msg::new(
+                format!("请求内容类型不正确:{detail}"),
+                format!("Wrong content type: {detail}"),
+            ),
+        ),
+        _ => (
+            "invalid",
+            Msg::new(
+                format!("请求格式有误:{detail}"),
+                format!("Malformed request: {detail}"),
+            ),
+        ),
+    };
+    let body = serde_json::json!({
+        "error": {"code": code, "message": msg.get(lang), "message_zh": msg.zh, "message_en": msg.en}
+    });
+    let mut out = (status, axum::Json(body)).into_response();
+    for v in parts.headers.get_all(header::SET_COOKIE) {
+        out.headers_mut().append(header::SET_COOKIE, v.clone());
+    }
+    out
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -79,23 +79,26 @@ pub fn html<T: askama::Template>(t: &T) -> Response {
     axum::response::Html(render(t)).into_response()
 }
 
-/// The platform's own routes that are registered like a module's (pages
-/// and a documented JSON API): the review inbox and API, attachments.
+/// The platform's own routes, registered like a module's (pages and a
+/// documented JSON API) so that `Registry::paths()` lists the whole surface:
+/// health, metrics and the API document, sign-in, language, home, audit log
+/// and accounts, the review inbox and API, attachments.
 pub fn platform_routes(attachment_max_bytes: u64) -> Routes {
-    review::routes().merge(attachments::routes(attachment_max_bytes))
+    Routes::new()
+        .page("/healthz", get(healthz))
+        .page("/metrics", get(metrics))
+        .page("/assets/app.js", get(app_js))
+        .api(utoipa_axum::routes!(openapi))
+        .merge(pages::routes())
+        .merge(review::routes())
+        .merge(attachments::routes(attachment_max_bytes))
 }
 
 /// The whole application: every module's routes under the platform layers.
 pub fn app(state: AppState) -> Router {
     metrics_handle();
     let upload_limit = state.attachments.limits.max_bytes;
-    let mut router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/assets/app.js", get(app_js))
-        .route("/api/v1/openapi.json", get(openapi))
-        .merge(pages::routes())
-        .merge(platform_routes(upload_limit).split().0);
+    let mut router = Router::new().merge(platform_routes(upload_limit).split().0);
     router = router.merge(state.registry.router());
     router
         .fallback(|| async { crate::error::AppError::NotFound })
@@ -169,6 +172,9 @@ async fn metrics() -> Response {
         .into_response()
 }
 
+/// This document: every JSON endpoint of the platform and its modules.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "platform", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 async fn openapi(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
     Json(state.registry.openapi())
 }

@@ -7,13 +7,13 @@ use axum::{
     http::header,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
-    Form, Router,
+    Form,
 };
 use serde::Deserialize;
 
 use super::{
     ctx::{self, Ctx, Staff},
-    html, AppState,
+    html, AppState, Routes,
 };
 use crate::{
     audit,
@@ -25,16 +25,18 @@ use crate::{
     time,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login_submit))
-        .route("/logout", post(logout))
-        .route("/lang/{code}", get(switch_lang))
-        .route("/audit", get(audit_page))
-        .route("/users", get(users_page).post(users_create))
-        .route("/users/{id}/{action}", post(users_action))
-        .route(ctx::PASSWORD_PAGE, get(password_page).post(password_submit))
+/// The platform's own pages, registered like a module's so that
+/// `Registry::paths()` lists them.
+pub fn routes() -> Routes {
+    Routes::new()
+        .page("/", get(home))
+        .page("/login", get(login_page).post(login_submit))
+        .page("/logout", post(logout))
+        .page("/lang/{code}", get(switch_lang))
+        .page("/audit", get(audit_page))
+        .page("/users", get(users_page).post(users_create))
+        .page("/users/{id}/{action}", post(users_action))
+        .page(ctx::PASSWORD_PAGE, get(password_page).post(password_submit))
 }
 
 /// What the layout needs on every signed-in page.

@@ -94,3 +94,106 @@ impl Routes {
         (router, doc, self.paths)
     }
 }
+
+/// Declares, on every operation of the API document, the error answers the
+/// web shell gives (`{"error": {"code", "message", "message_zh",
+/// "message_en"}}`, the `Error` schema), where they can occur:
+/// - 401 (not signed in) unless the operation is public (`security(())`);
+/// - 403 (read-only role, CSRF, a permission) on signed-in and on
+///   state-changing operations;
+/// - 404 (absent or outside the caller's subtree: the same answer) on
+///   signed-in operations;
+/// - 422 (refused by validation) where there are parameters or a body;
+/// - 400, 415 (a body that is not what the operation takes) and 409 (the
+///   state of the record forbids it) where there is a body.
+///
+/// A status the handler documents with its own content is kept.
+pub fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        schema::{ObjectBuilder, Type},
+        ContentBuilder, Ref, RefOr, ResponseBuilder,
+    };
+    let text = |d: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(d))
+    };
+    let detail = ObjectBuilder::new()
+        .property("code", text("not_found | unauthenticated | forbidden | csrf | invalid | conflict | throttled | too_large | internal"))
+        .property("message", text("In the caller's language"))
+        .property("message_zh", text("中文"))
+        .property("message_en", text("English"))
+        .required("code")
+        .required("message")
+        .required("message_zh")
+        .required("message_en");
+    let error = ObjectBuilder::new()
+        .description(Some("An error answer of the JSON API"))
+        .property("error", detail)
+        .required("error")
+        .build();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .insert("Error".to_string(), RefOr::T(error.into()));
+    let answer = |d: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(d)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Error")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (op, changes) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let public = op.security.as_ref().is_some_and(|s| {
+                s.iter()
+                    .any(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+            });
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let has_body = op.request_body.is_some();
+            let mut add = |status: &str, d: &str| {
+                let keep = matches!(
+                    op.responses.responses.get(status),
+                    Some(RefOr::T(r)) if !r.content.is_empty()
+                );
+                if !keep {
+                    op.responses.responses.insert(status.to_string(), answer(d));
+                }
+            };
+            if !public {
+                add("401", "Not signed in");
+                add("404", "Absent, or outside the caller's subtree");
+            }
+            if !public || changes {
+                add(
+                    "403",
+                    "Forbidden: a read-only role, a missing permission, or the CSRF check",
+                );
+            }
+            if has_params || has_body {
+                add("422", "Refused by validation");
+            }
+            if has_body {
+                add("400", "A malformed body");
+                add("415", "A body of another content type");
+            }
+            if changes && !public {
+                add("409", "The record's state does not allow it");
+            }
+        }
+    }
+}
