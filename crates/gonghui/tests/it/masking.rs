@@ -189,6 +189,30 @@ async fn no_display_gives_back_an_id_number() {
         let (_, page) = c.text("/members/transfers").await;
         assert_masks("transfer page", &id, &page);
     }
+    // The union's review of an online application.
+    let applicant_id = "610402198805212348";
+    let mut a = Client::new(&server);
+    let (_, form) = a.text("/join/SF-01-S1-001").await;
+    a.csrf = crate::common::csrf_in(&form).unwrap();
+    let (s, page) = a
+        .post_form(
+            "/join/SF-01-S1-001",
+            &[
+                ("name", "申请人"),
+                ("id_kind", "居民身份证"),
+                ("id_number", applicant_id),
+                ("phone", "13812345678"),
+                ("workplace", "华秦纺织有限公司"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let (_, joins) = staff.get_json("/api/v1/joins").await;
+    assert!(joins.to_string().contains("申请人"), "{joins}");
+    assert_masks("join review rows", applicant_id, &joins.to_string());
+    let (_, page) = staff.text("/members/joins").await;
+    assert!(page.contains("申请人"));
+    assert_masks("join review page", applicant_id, &page);
     // The stored masked forms, readable without the master key.
     let masked: String = sqlx::query_scalar(
         "SELECT p.id_masked FROM persons p JOIN memberships m ON m.person_id = p.id WHERE m.id = $1",
