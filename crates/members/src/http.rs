@@ -51,6 +51,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .page("/members", get(list_page).post(create_submit))
         .page("/members/new", get(new_form))
+        .page("/members/search", post(search_submit))
         .page("/members/export", get(export))
         .page(
             "/members/import",
@@ -69,6 +70,7 @@ pub fn routes() -> Routes {
         .page("/members/{id}/unmask", post(unmask_page))
         .page("/members/{id}/status", post(status_submit))
         .api(routes!(api_list, api_create))
+        .api(routes!(api_search))
         .api(routes!(api_counts))
         .api(routes!(api_export))
         .api_with(routes!(api_import), upload_limit)
@@ -82,12 +84,20 @@ pub fn routes() -> Routes {
 
 // ------------------------------------------------------------------ list
 
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ListParams {
-    /// Name (汉字 prefix, pinyin or initials), ID number, phone or member number.
+    /// Name (汉字 prefix, pinyin or initials) or member number. An ID or
+    /// phone number never travels in a URL: search for it with
+    /// `POST /api/v1/members/search` (or the page's search form, which
+    /// turns it into the opaque `t`).
     q: String,
-    /// Org id: narrow to its subtree.
+    /// An opaque search term: the page's search, sealed with the key, so a
+    /// number searched for is not in the URL, the history or a log.
+    t: String,
+    /// Org id: narrow to its subtree (empty: the whole scope, as the form's
+    /// "all" sends it).
+    #[serde(deserialize_with = "empty_as_none")]
     org: Option<i64>,
     /// "" (active + retained), active, retained, ended, all
     status: String,
@@ -104,7 +114,47 @@ pub struct ListParams {
     unmasked: Option<String>,
 }
 
+/// An optional number a form may send empty (and JSON as a number).
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        N(i64),
+        S(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::N(n)) => Ok(Some(n)),
+        Some(Raw::S(s)) if s.trim().is_empty() => Ok(None),
+        Some(Raw::S(s)) => s.trim().parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Whether a search term holds an ID or phone number (7 digits or more):
+/// such a term must not be carried in a URL.
+fn is_number_like(q: &str) -> bool {
+    q.chars().filter(|c| c.is_ascii_digit()).count() >= 7
+}
+
 impl ListParams {
+    /// The search term: from the sealed `t`, or `q` when it holds no number.
+    fn resolve(mut self, keys: &platform::crypto::Keys) -> AppResult<ListParams> {
+        if !self.t.is_empty() {
+            self.q = keys.decrypt(&self.t).map_err(|_| {
+                AppError::invalid(
+                    "搜索条件无效,请重新搜索",
+                    "The search is no longer valid; search again",
+                )
+            })?;
+        } else if is_number_like(&self.q) {
+            return Err(AppError::invalid(
+                "证件号码和手机号码不能放在网址中:请用搜索框搜索(接口请用 POST /api/v1/members/search)",
+                "ID and phone numbers must not travel in a URL: use the search box (or POST /api/v1/members/search)",
+            ));
+        }
+        Ok(self)
+    }
+
     fn query(&self) -> SearchQuery {
         SearchQuery {
             q: self.q.clone(),
@@ -123,9 +173,14 @@ impl ListParams {
     }
     fn qs(&self) -> String {
         use platform::web::ctx::urlencode as e;
+        // The term goes as given: sealed (`t`) or a name (`q`).
+        let term = if self.t.is_empty() {
+            format!("q={}", e(&self.q))
+        } else {
+            format!("t={}", e(&self.t))
+        };
         format!(
-            "q={}&org={}&status={}&group={}&migrant={}&sort={}",
-            e(&self.q),
+            "{term}&org={}&status={}&group={}&migrant={}&sort={}",
             self.org.map(|o| o.to_string()).unwrap_or_default(),
             e(&self.status),
             e(&self.group),
@@ -173,11 +228,26 @@ fn gender_label(g: &str, en: bool) -> &'static str {
     }
 }
 
+/// The page's search form: the term is sealed into the opaque `t` and the
+/// list shown by a redirect, so no searched number is in a URL.
+async fn search_submit(
+    State(st): State<AppState>,
+    _staff: Staff,
+    Form(mut p): Form<ListParams>,
+) -> AppResult<Response> {
+    if !p.q.trim().is_empty() {
+        p.t = st.keys.encrypt(p.q.trim());
+    }
+    p.q = String::new();
+    Ok(Redirect::to(&format!("/members?{}", p.qs())).into_response())
+}
+
 async fn list_page(
     State(st): State<AppState>,
     staff: Staff,
     Query(p): Query<ListParams>,
 ) -> AppResult<Response> {
+    let p = p.resolve(&st.keys)?;
     let scope = staff.scope();
     let q = p.query();
     let (rows, total) = store::search(&st.db, &st.keys, scope, &q).await?;
@@ -215,7 +285,7 @@ async fn api_list(
     staff: Staff,
     Query(p): Query<ListParams>,
 ) -> AppResult<Json<ListResponse>> {
-    let q = p.query();
+    let q = p.resolve(&st.keys)?.query();
     let (rows, total) = store::search(&st.db, &st.keys, staff.scope(), &q).await?;
     Ok(Json(ListResponse {
         total,
@@ -227,6 +297,24 @@ async fn api_list(
 #[derive(Deserialize, utoipa::IntoParams)]
 struct CountParams {
     org: Option<i64>,
+}
+
+/// Search the roster with the term in the body — for ID and phone numbers,
+/// which must not travel in a URL. The same answer as `GET /api/v1/members`.
+#[utoipa::path(post, path = "/api/v1/members/search", tag = "members", request_body = ListParams,
+    responses((status = 200, body = ListResponse)))]
+async fn api_search(
+    State(st): State<AppState>,
+    staff: Staff,
+    Json(p): Json<ListParams>,
+) -> AppResult<Json<ListResponse>> {
+    let q = p.query();
+    let (rows, total) = store::search(&st.db, &st.keys, staff.scope(), &q).await?;
+    Ok(Json(ListResponse {
+        total,
+        page: q.page.max(1),
+        rows,
+    }))
 }
 
 /// Active members of the subtree: total, 农民工, women, by new-employment group.
@@ -266,6 +354,7 @@ async fn export(
         .unmasked
         .as_deref()
         .is_some_and(|v| v == "1" || v == "true");
+    let p = p.resolve(&st.keys)?;
     let (headers, rows) =
         store::export(&st.db, &st.keys, staff.scope(), &p.query(), unmasked).await?;
     let stamp = time::today().format("%Y%m%d");

@@ -969,6 +969,18 @@ async fn search_where(
     Ok((conds.join(" AND "), vals))
 }
 
+/// The keyed hash of a search term holding an ID or phone number (its
+/// digits and X), as the audit log keeps it; None for a name.
+fn search_term_hash(keys: &Keys, q: &str) -> Option<String> {
+    let digits: String = q
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'X' || *c == 'x')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    (digits.chars().filter(|c| c.is_ascii_digit()).count() >= 7)
+        .then(|| keys.lookup_hash("search", &digits))
+}
+
 /// Roster search within scope, paginated; returns (rows, total). Audited
 /// as a read of personal data.
 pub async fn search(
@@ -999,10 +1011,15 @@ pub async fn search(
     audit::record(
         db,
         &scope.actor,
-        Event::new("member.search", "membership", "*").org(scope.org_id).detail(serde_json::json!({
-            "q": if q.q.trim().is_empty() { "" } else { "[query]" }, "org": q.org, "status": q.status,
-            "group": q.group, "page": page, "returned": list.len(), "total": total
-        })),
+        Event::new("member.search", "membership", "*")
+            .org(scope.org_id)
+            .detail(serde_json::json!({
+                "q": if q.q.trim().is_empty() { "" } else { "[query]" },
+                // An exact ID or phone search is recorded by the keyed hash of the
+                // number (who looked up whom can be checked, the number is not kept).
+                "term": search_term_hash(keys, &q.q), "org": q.org, "status": q.status,
+                "group": q.group, "page": page, "returned": list.len(), "total": total
+            })),
     )
     .await?;
     Ok((list, total))

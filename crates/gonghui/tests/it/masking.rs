@@ -298,3 +298,72 @@ async fn row_hashes_are_keyed_and_rekeyed_on_open() {
     );
     assert!(matches!(enrol(&env).await, store::Outcome::Unchanged(_)));
 }
+
+/// ID and phone numbers searched for never travel in a URL: the API refuses
+/// them in a query string and takes them by POST; the page's search seals
+/// the term into an opaque token; the audit log keeps the keyed hash of the
+/// number, never the number.
+#[tokio::test]
+async fn searched_numbers_stay_out_of_urls_and_logs() {
+    let server = testing::TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let admin = Client::signed_in(&server, "sf_admin").await;
+    let (_, list) = admin.get_json("/api/v1/members?per_page=1").await;
+    let row = list["rows"][0].clone();
+    let mid = row["membership_id"].as_i64().unwrap();
+    let (_, v) = admin
+        .json(Method::POST, &format!("/api/v1/members/{mid}/unmask"), None)
+        .await;
+    let id = v["id_number"].as_str().unwrap().to_string();
+    // In a query string: refused, saying where to go.
+    let (s, v) = admin.get_json(&format!("/api/v1/members?q={id}")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["message_en"]
+        .as_str()
+        .unwrap()
+        .contains("POST /api/v1/members/search"));
+    // By POST: found.
+    let (s, v) = admin
+        .json(
+            Method::POST,
+            "/api/v1/members/search",
+            Some(json!({"q": id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["total"], 1);
+    // The page: the form posts, the redirect carries a sealed token only.
+    let r = admin
+        .http
+        .post(format!("{}/members/search", admin.base))
+        .form(&[
+            ("_csrf", admin.csrf.as_str()),
+            ("q", id.as_str()),
+            ("status", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let final_url = r.url().to_string();
+    assert_eq!(r.status(), StatusCode::OK, "{final_url}");
+    assert!(!final_url.contains(&id[6..14]), "{final_url}");
+    assert!(final_url.contains("t="), "{final_url}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains(row["name"].as_str().unwrap()));
+    assert!(
+        !page.contains(&format!("q={id}")),
+        "no link carries the number"
+    );
+    // The audit log: the keyed hash of the number, not the number.
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'member.search' ORDER BY seq DESC LIMIT 2",
+    )
+    .fetch_all(server.state().db.pool())
+    .await
+    .unwrap();
+    for d in &details {
+        assert!(!d.contains(&id[..14]), "{d}");
+        assert!(d.contains("\"term\":\""), "{d}");
+    }
+}

@@ -179,6 +179,9 @@ const TABLE: &[Row] = &[
     // An unknown action is refused for everyone; the actions themselves
     // (inside the subtree, outside 404) are tested in tests/it/accounts.rs.
     r("POST /users/{id}/{action}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
+    r("POST /api/v1/members/search", ["login", "422", "422", "422", "422", "422", "422"]),
+    // Seals the term and redirects to the list: every signed-in caller.
+    r("POST /members/search", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     // TABLE-END
 ];
 

@@ -433,7 +433,13 @@ async fn a_county_cannot_see_or_export_another_countys_members_by_any_route() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Searching by their exact ID or name finds nothing in my scope.
-    let (_, v) = a.get_json(&format!("/api/v1/members?q={their_full}")).await;
+    let (_, v) = a
+        .json(
+            Method::POST,
+            "/api/v1/members/search",
+            Some(json!({"q": their_full})),
+        )
+        .await;
     assert_eq!(v["total"], 0, "{v}");
     let (_, v) = a
         .get_json(&format!(
@@ -658,7 +664,13 @@ async fn enrolling_a_member_of_another_union_leads_to_a_transfer() {
         kinds.contains(&"transfer_out") && kinds.contains(&"transfer_in"),
         "{kinds:?}"
     );
-    let (_, found) = b.get_json(&format!("/api/v1/members?q={full}")).await;
+    let (_, found) = b
+        .json(
+            Method::POST,
+            "/api/v1/members/search",
+            Some(json!({"q": full})),
+        )
+        .await;
     assert_eq!(found["total"], 1);
     assert_eq!(found["rows"][0]["org_code"], "SF-02-S1-001");
     // Both sides see the outcome; the receiving side now sees its member.
