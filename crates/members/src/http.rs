@@ -52,7 +52,9 @@ pub fn routes() -> Routes {
         .page("/members", get(list_page).post(create_submit))
         .page("/members/new", get(new_form))
         .page("/members/search", post(search_submit))
-        .page("/members/export", get(export))
+        // POST with the session's CSRF token: an export (unmasked, audited)
+        // cannot be set off by a link from another site.
+        .page("/members/export", post(export_page))
         .page(
             "/members/import",
             upload_limit(get(import_page).post(import_upload)),
@@ -137,8 +139,8 @@ fn is_number_like(q: &str) -> bool {
 }
 
 impl ListParams {
-    /// The search term: from the sealed `t`, or `q` when it holds no number.
-    fn resolve(mut self, keys: &platform::crypto::Keys) -> AppResult<ListParams> {
+    /// The search term of a body (a POST): from the sealed `t` if given.
+    fn unseal(mut self, keys: &platform::crypto::Keys) -> AppResult<ListParams> {
         if !self.t.is_empty() {
             self.q = keys.decrypt(&self.t).map_err(|_| {
                 AppError::invalid(
@@ -146,13 +148,20 @@ impl ListParams {
                     "The search is no longer valid; search again",
                 )
             })?;
-        } else if is_number_like(&self.q) {
+        }
+        Ok(self)
+    }
+
+    /// The search term of a URL (a GET): from the sealed `t`, or `q` when
+    /// it holds no number.
+    fn resolve(self, keys: &platform::crypto::Keys) -> AppResult<ListParams> {
+        if self.t.is_empty() && is_number_like(&self.q) {
             return Err(AppError::invalid(
                 "证件号码和手机号码不能放在网址中:请用搜索框搜索(接口请用 POST /api/v1/members/search)",
                 "ID and phone numbers must not travel in a URL: use the search box (or POST /api/v1/members/search)",
             ));
         }
-        Ok(self)
+        self.unseal(keys)
     }
 
     fn query(&self) -> SearchQuery {
@@ -333,28 +342,34 @@ async fn api_counts(
 // ---------------------------------------------------------------- export
 
 /// The roster as xlsx (or CSV with `format=csv`), masked unless `unmasked=1`
-/// and the caller may unmask; every export is audited.
-#[utoipa::path(get, path = "/api/v1/members/export", tag = "members", params(ListParams),
+/// and the caller may unmask; every export is audited. A POST, so that no
+/// link can set one off and no searched number is in a URL.
+#[utoipa::path(post, path = "/api/v1/members/export", tag = "members", request_body = ListParams,
     responses((status = 200, description = "xlsx or CSV file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
               (status = 403), (status = 404)))]
 async fn api_export(
-    st: State<AppState>,
-    staff: Staff,
-    p: Query<ListParams>,
-) -> AppResult<Response> {
-    export(st, staff, p).await
-}
-
-async fn export(
     State(st): State<AppState>,
     staff: Staff,
-    Query(p): Query<ListParams>,
+    Json(p): Json<ListParams>,
 ) -> AppResult<Response> {
+    export(&st, &staff, p).await
+}
+
+/// The roster page's export buttons (a form carrying the search).
+async fn export_page(
+    State(st): State<AppState>,
+    staff: Staff,
+    Form(p): Form<ListParams>,
+) -> AppResult<Response> {
+    export(&st, &staff, p).await
+}
+
+async fn export(st: &AppState, staff: &Staff, p: ListParams) -> AppResult<Response> {
     let unmasked = p
         .unmasked
         .as_deref()
         .is_some_and(|v| v == "1" || v == "true");
-    let p = p.resolve(&st.keys)?;
+    let p = p.unseal(&st.keys)?;
     let (headers, rows) =
         store::export(&st.db, &st.keys, staff.scope(), &p.query(), unmasked).await?;
     let stamp = time::today().format("%Y%m%d");

@@ -83,6 +83,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("member.change_date", "会籍变化日期", "Date of change"),
     ("member.default_union", "默认所属工会(行内未填编码时使用)", "Default union (for rows without a union code)"),
     ("member.download_rejects", "下载未导入行(含错误原因)", "Download rejected rows (with reasons)"),
+    ("member.export_csv", "导出CSV", "Export CSV"),
     ("member.export_unmasked", "导出(不脱敏)", "Export (unmasked)"),
     ("member.export_xlsx", "导出Excel", "Export Excel"),
     ("member.file", "文件", "File"),

@@ -413,9 +413,9 @@ async fn unmask_is_a_permission_granted_explicitly() {
     let server = server().await;
     let county = Client::signed_in(&server, "qinchuan_admin").await;
     let city = Client::signed_in(&server, "sf_admin").await;
-    let (s, _) = county.get_json("/api/v1/members/export?unmasked=1").await;
+    let s = county.export_api("unmasked=1").await.status();
     assert_eq!(s, StatusCode::FORBIDDEN, "an admin without the grant");
-    let (s, _) = city.get_json("/api/v1/members/export?unmasked=1").await;
+    let s = city.export_api("unmasked=1").await.status();
     assert_eq!(s, StatusCode::OK, "the demo grants it to sf_admin");
     // Only a holder can grant it: the county admin cannot.
     let org = crate::common::org_id(&county, "SF-01").await.to_string();
@@ -452,11 +452,9 @@ async fn unmask_is_a_permission_granted_explicitly() {
     }
     let plain = Client::signed_in_with(&server, "qc_plain", "Grant@2026").await;
     let granted = Client::signed_in_with(&server, "qc_unmask", "Grant@2026").await;
-    let (s, _) = plain
-        .json(Method::GET, "/api/v1/members/export?unmasked=1", None)
-        .await;
+    let s = plain.export_api("unmasked=1").await.status();
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = granted.get_json("/api/v1/members/export?unmasked=1").await;
+    let s = granted.export_api("unmasked=1").await.status();
     assert_eq!(s, StatusCode::OK);
     let (_, page) = county.text("/users").await;
     assert!(

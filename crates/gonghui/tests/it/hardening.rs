@@ -56,7 +56,6 @@ async fn pages_api_errors_and_downloads_carry_the_security_headers_and_no_store(
         "/api/v1/no-such-thing".to_string(),
         "/healthz".to_string(),
         format!("/reports/export.xlsx?org={county}&period=2026"),
-        "/members/export".to_string(),
     ] {
         let r = c.http.get(c.base.clone() + &path).send().await.unwrap();
         assert_hardened(&r, &path);
@@ -75,6 +74,14 @@ async fn pages_api_errors_and_downloads_carry_the_security_headers_and_no_store(
             );
         }
     }
+    // The roster export (a POST).
+    let r = c.export_page("format=xlsx").await;
+    assert_hardened(&r, "/members/export");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     // An anonymous page too (it carries a CSRF token).
     let anon = Client::new(&server);
     let r = anon

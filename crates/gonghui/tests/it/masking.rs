@@ -137,12 +137,7 @@ async fn no_display_gives_back_an_id_number() {
     let (_, page) = staff.text(&format!("/members/{mid}")).await;
     assert_masks("member page", &id, &page);
     // The masked export.
-    let r = staff
-        .http
-        .get(format!("{}/api/v1/members/export?org={county}", staff.base))
-        .send()
-        .await
-        .unwrap();
+    let r = staff.export_api(&format!("org={county}")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let t = sheet::read_table(&r.bytes().await.unwrap(), 100_000).unwrap();
     let line = t

@@ -404,7 +404,6 @@ async fn a_county_cannot_see_or_export_another_countys_members_by_any_route() {
         format!("/api/v1/members/{their_id}"),
         format!("/api/v1/members?org={county2}"),
         format!("/api/v1/members/counts?org={county2}"),
-        format!("/api/v1/members/export?org={county2}"),
     ] {
         let (s, v) = a.get_json(&path).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
@@ -420,11 +419,13 @@ async fn a_county_cannot_see_or_export_another_countys_members_by_any_route() {
     for path in [
         format!("/members/{their_id}"),
         format!("/members?org={county2}"),
-        format!("/members/export?org={county2}&format=csv"),
     ] {
         let (s, _) = a.text(&path).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
     }
+    let q = format!("org={county2}&format=csv");
+    assert_eq!(a.export_api(&q).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(a.export_page(&q).await.status(), StatusCode::NOT_FOUND);
     let (s, _) = a
         .post_form(
             &format!("/members/{their_id}/status"),
@@ -453,12 +454,7 @@ async fn a_county_cannot_see_or_export_another_countys_members_by_any_route() {
         .iter()
         .all(|r| r["org_code"].as_str().unwrap().starts_with("SF-01")));
     // My own export holds only my county.
-    let r = a
-        .http
-        .get(format!("{}/members/export?format=csv", a.base))
-        .send()
-        .await
-        .unwrap();
+    let r = a.export_page("format=csv").await;
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
     let rows: Vec<&str> = body.lines().skip(1).collect();
@@ -496,7 +492,7 @@ async fn unmasking_and_exports_need_the_permission_and_are_audited() {
             .json(Method::POST, &format!("/api/v1/members/{id}/unmask"), None)
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _) = c.get_json("/api/v1/members/export?unmasked=1").await;
+        let s = c.export_api("unmasked=1").await.status();
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
     let full = full_id(&admin, id).await;
@@ -505,22 +501,9 @@ async fn unmasking_and_exports_need_the_permission_and_are_audited() {
     assert_eq!(&full[14..], &masked[14..]);
     let (_, page) = admin.post_form(&format!("/members/{id}/unmask"), &[]).await;
     assert!(page.contains(&full));
-    let r = admin
-        .http
-        .get(format!(
-            "{}/members/export?format=csv&unmasked=1",
-            admin.base
-        ))
-        .send()
-        .await
-        .unwrap();
+    let r = admin.export_page("format=csv&unmasked=1").await;
     assert!(r.text().await.unwrap().contains(&full));
-    let r = staff
-        .http
-        .get(format!("{}/members/export?format=csv", staff.base))
-        .send()
-        .await
-        .unwrap();
+    let r = staff.export_page("format=csv").await;
     let masked_export = r.text().await.unwrap();
     assert!(!masked_export.contains(&full) && masked_export.contains(masked));
     assert!(crate::common::audit_count(&server, "member.unmask").await >= 2);

@@ -105,6 +105,42 @@ impl Client {
         )
     }
 
+    /// The roster export API (a POST): `params` as a query string, e.g.
+    /// "org=5&unmasked=1", sent as the JSON body.
+    pub async fn export_api(&self, params: &str) -> reqwest::Response {
+        let mut body = serde_json::Map::new();
+        for pair in params.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = match (k, v.parse::<i64>()) {
+                ("org" | "page" | "per_page", Ok(n)) => Value::from(n),
+                _ => Value::from(v),
+            };
+            body.insert(k.to_string(), v);
+        }
+        self.http
+            .post(format!("{}/api/v1/members/export", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The roster page's export buttons (a form POST): `params` as a query string.
+    pub async fn export_page(&self, params: &str) -> reqwest::Response {
+        let mut form: Vec<(String, String)> = vec![("_csrf".into(), self.csrf.clone())];
+        for pair in params.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            form.push((k.to_string(), v.to_string()));
+        }
+        self.http
+            .post(format!("{}/members/export", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
         self.json(Method::GET, path, None).await
     }
