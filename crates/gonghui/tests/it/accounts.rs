@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::common::{audit_count, Client, PW};
 use gonghui::{platform::auth, testing};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 
 async fn server() -> testing::TestServer {
     testing::TestServer::start(testing::demo_orgs_env().await.unwrap())
