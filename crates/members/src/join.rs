@@ -383,7 +383,7 @@ pub async fn list_pending(db: &Db, scope: &Scope, page: i64) -> AppResult<(Vec<J
     )
     .bind(scope.like())
     .bind(PENDING_PER_PAGE)
-    .bind((page - 1) * PENDING_PER_PAGE)
+    .bind((page - 1).saturating_mul(PENDING_PER_PAGE))
     .fetch_all(db.pool())
     .await?;
     let list: Vec<JoinRow> = rows

@@ -995,7 +995,7 @@ pub async fn search(
     let sql = format!(
         "{LIST_SELECT} WHERE {wh} ORDER BY {} LIMIT {per} OFFSET {}",
         q.sort.sql(),
-        (page - 1) * per
+        (page - 1).saturating_mul(per)
     );
     let rows = bind_all(sqlx::query(&sql), &vals)
         .fetch_all(db.pool())

@@ -1332,7 +1332,7 @@ pub async fn drill(
     let org = orgs::get(db, scope, org_id).await?;
     let page = page.max(1);
     let per_page = per_page.clamp(1, 500);
-    let offset = (page - 1) * per_page;
+    let offset = (page - 1).saturating_mul(per_page);
     let like = format!("{}%", org.path);
     let mut d = Drill {
         code: ind.code,

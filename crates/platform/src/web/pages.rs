@@ -256,7 +256,14 @@ async fn audit_page(
         from: time::parse_date(&clean(&q.from)).map(|d| d.to_string()),
         to: to_bound(&clean(&q.to)),
     };
-    let mut rows = audit::list(&st.db, staff.scope(), &f, per + 1, (page - 1) * per).await?;
+    let mut rows = audit::list(
+        &st.db,
+        staff.scope(),
+        &f,
+        per + 1,
+        (page - 1).saturating_mul(per),
+    )
+    .await?;
     let has_next = rows.len() as i64 > per;
     rows.truncate(per as usize);
     let query_base = format!(
