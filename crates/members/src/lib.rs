@@ -13,6 +13,7 @@ pub mod indicators;
 pub mod join;
 mod keyed;
 mod limits;
+pub mod otp;
 pub mod model;
 pub mod sqlite_bulk;
 pub mod store;

@@ -194,8 +194,9 @@ async fn no_display_gives_back_an_id_number() {
     let mut a = Client::new(&server);
     let (_, form) = a.text("/join/SF-01-S1-001").await;
     a.csrf = crate::common::csrf_in(&form).unwrap();
-    let (s, page) = a
-        .post_form(
+    let (s, page) = crate::common::post_with_code(
+        &server,
+        &a,
             "/join/SF-01-S1-001",
             &[
                 ("name", "申请人"),

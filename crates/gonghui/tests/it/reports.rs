@@ -1259,8 +1259,9 @@ async fn cached_figures_follow_every_write_path() {
     let (_, page) = anon.text("/join/SF-01-S1-001").await;
     anon.csrf = csrf_in(&page).expect("join form token");
     let id3 = resident_id("61010219920303345");
-    let (s, page) = anon
-        .post_form(
+    let (s, page) = crate::common::post_with_code(
+        &server,
+        &anon,
             "/join/SF-01-S1-001",
             &[
                 ("name", "缓存三"),
