@@ -760,7 +760,14 @@ async fn form_page(
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     let union = open_union(&st.db, &code).await?;
-    Ok(html(&form(&ctx, &union, JoinForm::default(), None, false, false)))
+    Ok(html(&form(
+        &ctx,
+        &union,
+        JoinForm::default(),
+        None,
+        false,
+        false,
+    )))
 }
 
 #[derive(Template)]

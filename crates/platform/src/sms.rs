@@ -3,11 +3,7 @@
 //! demo and the tests use [`LogSender`], which logs the text and keeps the
 //! last code per phone in memory.
 
-use std::{
-    any::Any,
-    collections::HashMap,
-    sync::Mutex,
-};
+use std::{any::Any, collections::HashMap, sync::Mutex};
 
 use crate::{error::AppResult, module::BoxFuture};
 

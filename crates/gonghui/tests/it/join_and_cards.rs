@@ -68,7 +68,13 @@ async fn apply(
     id: &str,
     phone: &str,
 ) -> (StatusCode, String) {
-    post_with_code(server, c, &format!("/join/{UNION}"), &apply_fields(name, id, phone)).await
+    post_with_code(
+        server,
+        c,
+        &format!("/join/{UNION}"),
+        &apply_fields(name, id, phone),
+    )
+    .await
 }
 
 fn apply_fields<'a>(name: &'a str, id: &'a str, phone: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -91,7 +97,13 @@ async fn status(
     id: &str,
     phone: &str,
 ) -> (StatusCode, String) {
-    post_with_code(server, c, "/join/status", &[("id_number", id), ("phone", phone)]).await
+    post_with_code(
+        server,
+        c,
+        "/join/status",
+        &[("id_number", id), ("phone", phone)],
+    )
+    .await
 }
 
 async fn request_id(server: &testing::TestServer, name: &str) -> i64 {

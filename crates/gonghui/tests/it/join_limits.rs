@@ -64,10 +64,7 @@ async fn public_pages_are_rate_limited_per_ip_and_per_identity() {
             .await;
         sends.push(s);
     }
-    assert!(
-        sends[..5].iter().all(|s| *s == StatusCode::OK),
-        "{sends:?}"
-    );
+    assert!(sends[..5].iter().all(|s| *s == StatusCode::OK), "{sends:?}");
     assert_eq!(sends[5], StatusCode::TOO_MANY_REQUESTS);
     // Per IP: thirty requests a minute to the public pages.
     let mut last = StatusCode::OK;

@@ -74,7 +74,10 @@ async fn applying_needs_the_code_texted_to_the_phone() {
     let f = form(ID, PHONE);
     // The form asks for a code first; no code, no application.
     let (_, page) = c.text(&path).await;
-    assert!(page.contains(&format!("formaction=\"/join/{UNION}/code\"")), "{page}");
+    assert!(
+        page.contains(&format!("formaction=\"/join/{UNION}/code\"")),
+        "{page}"
+    );
     assert!(!page.contains("name=\"code\""), "{page}");
     let (s, page) = c.post_form(&path, &f).await;
     refused(s, &page);
@@ -82,14 +85,20 @@ async fn applying_needs_the_code_texted_to_the_phone() {
     // Getting one shows the form again, filled in, with the code field.
     let (s, page) = c.post_form(&format!("{path}/code"), &f).await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    assert!(page.contains("name=\"code\"") && page.contains("验证码已发送"), "{page}");
+    assert!(
+        page.contains("name=\"code\"") && page.contains("验证码已发送"),
+        "{page}"
+    );
     assert!(page.contains(ID), "the form keeps what was typed");
     let code = sms(&server).last_code(PHONE).expect("a code was texted");
     assert_eq!(code.len(), 6);
     // A wrong code, or the code of another phone: refused, nothing stored.
     let (s, page) = c.post_form(&path, &with(&f, other_than(&code))).await;
     refused(s, &page);
-    assert!(page.contains("name=\"code\""), "the code field stays: {page}");
+    assert!(
+        page.contains("name=\"code\""),
+        "the code field stays: {page}"
+    );
     let (s, page) = c
         .post_form(&path, &with(&form(ID, "13512345679"), &code))
         .await;
@@ -179,7 +188,9 @@ async fn the_status_page_without_a_valid_code_reveals_nothing() {
     let (s, page) = c.post_form("/join/status", &fields).await;
     refused(s, &page);
     assert!(!reveals(&page), "{page}");
-    let code = join_code(&server, &c, "/join/status", &fields).await.unwrap();
+    let code = join_code(&server, &c, "/join/status", &fields)
+        .await
+        .unwrap();
     let (s, page) = c
         .post_form("/join/status", &with(&fields, other_than(&code)))
         .await;
@@ -190,7 +201,9 @@ async fn the_status_page_without_a_valid_code_reveals_nothing() {
     refused(s, &page);
     assert!(!reveals(&page), "{page}");
     // The right code shows the result and the card, once.
-    let code = join_code(&server, &c, "/join/status", &fields).await.unwrap();
+    let code = join_code(&server, &c, "/join/status", &fields)
+        .await
+        .unwrap();
     let (s, page) = c.post_form("/join/status", &with(&fields, &code)).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(reveals(&page) && page.contains("/cards/view"), "{page}");
@@ -215,8 +228,15 @@ async fn asking_for_a_code_answers_the_same_for_a_member_an_applicant_and_a_stra
     assert_eq!(s, StatusCode::OK, "{page}");
     let stranger = "11010519850707456X";
     let mut pages = Vec::new();
-    for (id, phone) in [(&member[..], "13600000001"), (ID, PHONE), (stranger, "13600000003")] {
-        for path in ["/join/status/code".to_string(), format!("/join/{UNION}/code")] {
+    for (id, phone) in [
+        (&member[..], "13600000001"),
+        (ID, PHONE),
+        (stranger, "13600000003"),
+    ] {
+        for path in [
+            "/join/status/code".to_string(),
+            format!("/join/{UNION}/code"),
+        ] {
             let (s, page) = c.post_form(&path, &form(id, phone)).await;
             assert_eq!(s, StatusCode::OK, "{id} {path}: {page}");
             assert!(sms(&server).last_code(phone).is_some());
