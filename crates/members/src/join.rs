@@ -23,6 +23,7 @@ use super::{
     model::{self, RawMember},
     store::{self, Outcome, Unions},
 };
+use crate::otp::{self, Codes};
 use crate::vocab::NEW_EMPLOYMENT_GROUPS;
 use ident::{self, IdKind, IdNumber};
 use {
@@ -140,6 +141,8 @@ pub struct JoinForm {
     pub workplace: String,
     pub new_employment_group: String,
     pub migrant: String,
+    /// The one-time code texted to `phone` (`crate::otp`).
+    pub code: String,
 }
 
 fn applicant(ip: &str) -> Actor {
@@ -167,9 +170,14 @@ async fn has_active_membership(db: &Db, id_hash: &str) -> AppResult<bool> {
 /// kept for the union to decide (approving one for an active member is
 /// refused there), and the same ID and phone pending already is that
 /// application again — the same answer, in the same time.
+///
+/// The one-time code `f.code` must be the one texted to `f.phone`; it is
+/// checked (and used up) once the form is valid, before anything is written,
+/// so a typo elsewhere does not cost the applicant their code.
 pub async fn submit(
     db: &Db,
     keys: &Keys,
+    codes: &Codes,
     union: &Org,
     f: &JoinForm,
     ip: &str,
@@ -206,6 +214,8 @@ pub async fn submit(
             "Fill in your mobile number",
         ));
     };
+    let phone = ident::parse_mobile(&f.phone).map_err(|_| otp::refused())?;
+    codes.take(keys, &phone, &f.code)?;
     let mut tx = db.begin_write().await?;
     let same: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM join_requests WHERE id_hash = $1 AND phone_hash = $2 AND status = 'pending' \
@@ -285,12 +295,15 @@ fn normalise_id(raw: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The applicant's latest application, found by ID number AND phone.
+/// The applicant's latest application, found by ID number AND phone, once
+/// the one-time code texted to that phone is given (and used up).
 pub async fn status(
     db: &Db,
     keys: &Keys,
+    codes: &Codes,
     id_number: &str,
     phone: &str,
+    code: &str,
     ip: &str,
 ) -> AppResult<Option<StatusView>> {
     let id = normalise_id(id_number);
@@ -304,6 +317,7 @@ pub async fn status(
         let (zh, en) = e.message();
         AppError::invalid(zh, en)
     })?;
+    codes.take(keys, &phone, code)?;
     let r = sqlx::query(
         "SELECT j.id, j.name, j.status, j.reason, j.created_at, j.decided_at, j.membership_id, j.org_id, \
          o.name AS union_name, m.member_no \
@@ -652,7 +666,9 @@ pub fn routes() -> Routes {
     Routes::new()
         .page("/join", get(find_page))
         .page("/join/status", get(status_form).post(status_submit))
+        .page("/join/status/code", post(status_code))
         .page("/join/{code}", get(form_page).post(form_submit))
+        .page("/join/{code}/code", post(form_code))
         .page("/members/joins", get(review_page))
         .page("/members/joins/qr", get(qr_page))
         .page("/members/joins/{id}/approve", post(approve_submit))
@@ -702,18 +718,34 @@ struct FormPage {
     code: String,
     f: JoinForm,
     error: Option<String>,
+    /// The code step: a code was sent (or a submit is being retried), so
+    /// the code field and the submit button are shown.
+    with_code: bool,
+    /// "If the number is valid, a code has been sent".
+    sent: bool,
     kinds: Vec<(&'static str, &'static str)>,
     groups: &'static [&'static str],
 }
 
-fn form(ctx: &Ctx, union: &Org, f: JoinForm, error: Option<String>) -> FormPage {
+fn form(
+    ctx: &Ctx,
+    union: &Org,
+    mut f: JoinForm,
+    error: Option<String>,
+    with_code: bool,
+    sent: bool,
+) -> FormPage {
     let en = ctx.lang == platform::i18n::Lang::En;
+    // A code is never echoed back: it is used up or wrong.
+    f.code.clear();
     FormPage {
         c: Public::new(ctx),
         union_name: union.name.clone(),
         code: union.code.clone(),
         f,
         error,
+        with_code,
+        sent,
         kinds: IdKind::ALL
             .iter()
             .map(|k| (k.label_zh(), if en { k.label_en() } else { k.label_zh() }))
@@ -728,7 +760,14 @@ async fn form_page(
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     let union = open_union(&st.db, &code).await?;
-    Ok(html(&form(&ctx, &union, JoinForm::default(), None)))
+    Ok(html(&form(
+        &ctx,
+        &union,
+        JoinForm::default(),
+        None,
+        false,
+        false,
+    )))
 }
 
 #[derive(Template)]
@@ -751,7 +790,8 @@ async fn form_submit(
         limits.identity(&model::id_lookup_hash(&st.keys, &id))?;
     }
     let union = open_union(&st.db, &code).await?;
-    match submit(&st.db, &st.keys, &union, &f, &ctx.ip).await {
+    let codes = otp::of(&st);
+    match submit(&st.db, &st.keys, &codes, &union, &f, &ctx.ip).await {
         Ok(_) => Ok(html(&DonePage {
             c: Public::new(&ctx),
             union_name: union.name,
@@ -759,7 +799,52 @@ async fn form_submit(
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
             let msg = e.user_message().get(ctx.lang).to_string();
-            Ok((status, html(&form(&ctx, &union, f, Some(msg)))).into_response())
+            Ok((status, html(&form(&ctx, &union, f, Some(msg), true, false))).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Texts a one-time code to `phone` (normalised) if the limits allow. The
+/// caller answers the same whatever the number or ID: nothing here says
+/// whether anyone is a member or has applied.
+async fn send_code(st: &AppState, ip: &str, phone: &str) -> AppResult<()> {
+    let limits = crate::limits::of(st);
+    limits.code(ip, &model::phone_lookup_hash(&st.keys, phone))?;
+    let code = otp::of(st).issue(&st.keys, phone);
+    st.sms.send(phone, &otp::message(&code)).await
+}
+
+fn mobile(raw: &str) -> AppResult<String> {
+    ident::parse_mobile(raw).map_err(|e| {
+        let (zh, en) = e.message();
+        AppError::invalid(zh, en)
+    })
+}
+
+/// 获取验证码 on the application form: texts a code to the phone given and
+/// shows the form again, filled in, with the code field.
+async fn form_code(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Form(f): Form<JoinForm>,
+) -> AppResult<Response> {
+    crate::limits::of(&st).ip(&ctx.ip)?;
+    let union = open_union(&st.db, &code).await?;
+    let sent = match mobile(&f.phone) {
+        Ok(phone) => send_code(&st, &ctx.ip, &phone).await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(()) => Ok(html(&form(&ctx, &union, f, None, true, true))),
+        Err(e @ AppError::Invalid(_)) => {
+            let msg = e.user_message().get(ctx.lang).to_string();
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                html(&form(&ctx, &union, f, Some(msg), false, false)),
+            )
+                .into_response())
         }
         Err(e) => Err(e),
     }
@@ -771,6 +856,8 @@ struct StatusForm {
     id_number: String,
     #[serde(default)]
     phone: String,
+    #[serde(default)]
+    code: String,
 }
 
 #[derive(Template)]
@@ -781,6 +868,9 @@ struct StatusPage {
     phone: String,
     error: Option<String>,
     view: Option<StatusView>,
+    /// The code field and the check button are shown.
+    with_code: bool,
+    sent: bool,
 }
 
 impl StatusPage {
@@ -796,7 +886,50 @@ async fn status_form(ctx: Ctx) -> Response {
         phone: String::new(),
         error: None,
         view: None,
+        with_code: false,
+        sent: false,
     })
+}
+
+/// 获取验证码 on the status form: the same answer whatever the ID and phone
+/// (a format error aside), whether or not anyone applied with them.
+async fn status_code(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<StatusForm>,
+) -> AppResult<Response> {
+    crate::limits::of(&st).ip(&ctx.ip)?;
+    let checked = if normalise_id(&f.id_number).is_empty() {
+        Err(AppError::invalid(
+            "请填写正确的证件号码",
+            "Fill in a valid ID number",
+        ))
+    } else {
+        mobile(&f.phone)
+    };
+    let sent = match checked {
+        Ok(phone) => send_code(&st, &ctx.ip, &phone).await,
+        Err(e) => Err(e),
+    };
+    let (status, error, ok) = match sent {
+        Ok(()) => (StatusCode::OK, None, true),
+        Err(e @ AppError::Invalid(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(e.user_message().get(ctx.lang).to_string()),
+            false,
+        ),
+        Err(e) => return Err(e),
+    };
+    let page = StatusPage {
+        c: Public::new(&ctx),
+        id_number: f.id_number.trim().to_string(),
+        phone: f.phone.trim().to_string(),
+        error,
+        view: None,
+        with_code: ok,
+        sent: ok,
+    };
+    Ok((status, html(&page)).into_response())
 }
 
 /// POST so the ID number never lands in a URL or an access log.
@@ -811,7 +944,17 @@ async fn status_submit(
     if !id.is_empty() {
         limits.identity(&model::id_lookup_hash(&st.keys, &id))?;
     }
-    let (view, error, code) = match status(&st.db, &st.keys, &f.id_number, &f.phone, &ctx.ip).await
+    let codes = otp::of(&st);
+    let (view, error, code) = match status(
+        &st.db,
+        &st.keys,
+        &codes,
+        &f.id_number,
+        &f.phone,
+        &f.code,
+        &ctx.ip,
+    )
+    .await
     {
         Ok(Some(v)) => (Some(v), None, StatusCode::OK),
         Ok(None) => (
@@ -846,6 +989,8 @@ async fn status_submit(
         } else {
             f.phone.trim().to_string()
         },
+        with_code: view.is_none(),
+        sent: false,
         error,
         view,
     };

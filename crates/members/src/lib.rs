@@ -14,6 +14,7 @@ pub mod join;
 mod keyed;
 mod limits;
 pub mod model;
+pub mod otp;
 pub mod sqlite_bulk;
 pub mod store;
 pub mod transfer;

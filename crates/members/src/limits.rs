@@ -17,6 +17,11 @@ type Keyed = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
 
 /// Applications and status checks per hour for one ID number.
 const PER_IDENTITY_PER_HOUR: u32 = 10;
+/// One-time codes texted per hour to one phone.
+const CODES_PER_PHONE_PER_HOUR: u32 = 5;
+/// One-time codes sent per hour at the request of one IP (texts cost money
+/// and must not become a way to flood strangers' phones).
+const CODES_PER_IP_PER_HOUR: u32 = 20;
 /// Keys kept before the limiter forgets those back at full allowance.
 const SHRINK_ABOVE: usize = 10_000;
 
@@ -26,6 +31,10 @@ pub struct PublicLimits {
     /// config `public_per_minute`, 30 by default; None = no limit.
     per_ip: Option<Keyed>,
     per_identity: Keyed,
+    /// Codes sent per phone (keyed hash of the number).
+    codes_per_phone: Keyed,
+    /// Codes sent per IP; None when the per-IP limit is off.
+    codes_per_ip: Option<Keyed>,
 }
 
 impl PublicLimits {
@@ -34,6 +43,9 @@ impl PublicLimits {
         PublicLimits {
             per_ip: NonZeroU32::new(per_minute).map(|v| RateLimiter::hashmap(Quota::per_minute(v))),
             per_identity: RateLimiter::hashmap(Quota::per_hour(n(PER_IDENTITY_PER_HOUR))),
+            codes_per_phone: RateLimiter::hashmap(Quota::per_hour(n(CODES_PER_PHONE_PER_HOUR))),
+            codes_per_ip: (per_minute > 0)
+                .then(|| RateLimiter::hashmap(Quota::per_hour(n(CODES_PER_IP_PER_HOUR)))),
         }
     }
 
@@ -48,6 +60,15 @@ impl PublicLimits {
     /// One try at the identity behind `key` (the keyed hash of an ID number).
     pub fn identity(&self, key: &str) -> AppResult<()> {
         check(&self.per_identity, key)
+    }
+
+    /// One code to be sent to the phone behind `phone_key` (its keyed
+    /// hash) at the request of `ip`.
+    pub fn code(&self, ip: &str, phone_key: &str) -> AppResult<()> {
+        if let Some(l) = &self.codes_per_ip {
+            check(l, ip)?;
+        }
+        check(&self.codes_per_phone, phone_key)
     }
 }
 

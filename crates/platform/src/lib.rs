@@ -25,6 +25,7 @@ pub mod money;
 pub mod person;
 pub mod review;
 pub mod scope;
+pub mod sms;
 pub mod sqlx_util;
 pub mod summary;
 pub mod testing;
@@ -65,5 +66,6 @@ pub async fn open(
         keys: Arc::new(keys),
         jobs: Default::default(),
         registry,
+        sms: Arc::new(sms::LogSender::default()),
     })
 }

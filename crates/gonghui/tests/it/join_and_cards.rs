@@ -2,7 +2,7 @@
 //! the real server, on SQLite by default or on PostgreSQL when
 //! GONGHUI_TEST_DATABASE_URL is set.
 
-use crate::common::{csrf_in, Client};
+use crate::common::{csrf_in, post_with_code, Client};
 use gonghui::{members::card, testing};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -61,27 +61,49 @@ async fn applicant(server: &testing::TestServer) -> Client {
     c
 }
 
-async fn apply(c: &Client, name: &str, id: &str, phone: &str) -> (StatusCode, String) {
-    c.post_form(
+async fn apply(
+    server: &testing::TestServer,
+    c: &Client,
+    name: &str,
+    id: &str,
+    phone: &str,
+) -> (StatusCode, String) {
+    post_with_code(
+        server,
+        c,
         &format!("/join/{UNION}"),
-        &[
-            ("name", name),
-            ("id_kind", "居民身份证"),
-            ("id_number", id),
-            ("phone", phone),
-            ("gender", ""),
-            ("birth_date", ""),
-            ("workplace", "华秦纺织有限公司"),
-            ("new_employment_group", "外卖送餐员"),
-            ("migrant", "是"),
-        ],
+        &apply_fields(name, id, phone),
     )
     .await
 }
 
-async fn status(c: &Client, id: &str, phone: &str) -> (StatusCode, String) {
-    c.post_form("/join/status", &[("id_number", id), ("phone", phone)])
-        .await
+fn apply_fields<'a>(name: &'a str, id: &'a str, phone: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("id_kind", "居民身份证"),
+        ("id_number", id),
+        ("phone", phone),
+        ("gender", ""),
+        ("birth_date", ""),
+        ("workplace", "华秦纺织有限公司"),
+        ("new_employment_group", "外卖送餐员"),
+        ("migrant", "是"),
+    ]
+}
+
+async fn status(
+    server: &testing::TestServer,
+    c: &Client,
+    id: &str,
+    phone: &str,
+) -> (StatusCode, String) {
+    post_with_code(
+        server,
+        c,
+        "/join/status",
+        &[("id_number", id), ("phone", phone)],
+    )
+    .await
 }
 
 async fn request_id(server: &testing::TestServer, name: &str) -> i64 {
@@ -130,7 +152,7 @@ async fn online_join_from_search_to_verified_card() {
     // Apply on a phone, without an account.
     let c = applicant(&server).await;
     let id = resident_id("61040219900315124");
-    let (s, page) = apply(&c, "王小丽", &id, "13912345678").await;
+    let (s, page) = apply(&server, &c, "王小丽", &id, "13912345678").await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(
         page.contains("申请已提交") && page.contains(&union_name),
@@ -170,10 +192,10 @@ async fn online_join_from_search_to_verified_card() {
     );
 
     // The applicant sees "pending"; a wrong phone finds nothing.
-    let (s, page) = status(&c, &id, "13912345678").await;
+    let (s, page) = status(&server, &c, &id, "13912345678").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("待审核"), "{page}");
-    let (s, page) = status(&c, &id, "13900000000").await;
+    let (s, page) = status(&server, &c, &id, "13900000000").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(page.contains("没有找到入会申请"), "{page}");
 
@@ -246,7 +268,7 @@ async fn online_join_from_search_to_verified_card() {
     assert!(page.contains("该申请已处理"), "{page}");
 
     // The applicant sees the member number and a link to the card.
-    let (s, page) = status(&c, &id, "139 1234 5678").await;
+    let (s, page) = status(&server, &c, &id, "139 1234 5678").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         page.contains("已批准入会") && page.contains(&member_no),
@@ -305,21 +327,21 @@ async fn bad_applications_are_refused_clearly_and_store_nothing() {
     let id = resident_id("61040219880521234");
     let before = join_count(&server).await;
 
-    let (s, page) = apply(&c, "赵强", &bad_check(&id), "13812345678").await;
+    let (s, page) = apply(&server, &c, "赵强", &bad_check(&id), "13812345678").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("校验位错误"), "{page}");
     assert!(page.contains("赵强"), "the form keeps what was typed");
 
-    let (s, page) = apply(&c, "赵强", &id, "12812345678").await;
+    let (s, page) = apply(&server, &c, "赵强", &id, "12812345678").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("手机号码应以13至19开头"), "{page}");
-    let (s, page) = apply(&c, "赵强", &id, "1381234567").await;
+    let (s, page) = apply(&server, &c, "赵强", &id, "1381234567").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("应为11位"), "{page}");
-    let (s, page) = apply(&c, "赵强", &id, "").await;
+    let (s, page) = apply(&server, &c, "赵强", &id, "").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("请填写手机号码"), "{page}");
-    let (s, page) = apply(&c, "", &id, "13812345678").await;
+    let (s, page) = apply(&server, &c, "", &id, "13812345678").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("姓名不能为空"), "{page}");
     assert_eq!(join_count(&server).await, before, "nothing stored");
@@ -327,16 +349,16 @@ async fn bad_applications_are_refused_clearly_and_store_nothing() {
     // The public page answers alike whether the ID has applied before, is a
     // member, or is nobody's: the union sees every application and decides.
     // The same ID and phone again is the same application.
-    let (s, first) = apply(&c, "赵强", &id, "13812345678").await;
+    let (s, first) = apply(&server, &c, "赵强", &id, "13812345678").await;
     assert_eq!(s, StatusCode::OK, "{first}");
-    let (s, again) = apply(&c, "赵强", &id, "13812345678").await;
+    let (s, again) = apply(&server, &c, "赵强", &id, "13812345678").await;
     assert_eq!(s, StatusCode::OK, "{again}");
     assert_eq!(
         join_count(&server).await,
         before + 1,
         "the same application"
     );
-    let (s, other_phone) = apply(&c, "赵强", &id, "13812345679").await;
+    let (s, other_phone) = apply(&server, &c, "赵强", &id, "13812345679").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(other_phone, first, "the same answer");
     assert_eq!(join_count(&server).await, before + 2);
@@ -356,7 +378,7 @@ async fn bad_applications_are_refused_clearly_and_store_nothing() {
         .keys
         .decrypt(&r.try_get::<String, _>("id_enc").unwrap())
         .unwrap();
-    let (s, page) = apply(&c, "在籍会员", &member_id, "13712345678").await;
+    let (s, page) = apply(&server, &c, "在籍会员", &member_id, "13712345678").await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(
         page,
@@ -368,11 +390,11 @@ async fn bad_applications_are_refused_clearly_and_store_nothing() {
     // A bad form submission without the CSRF token is refused.
     let mut no_csrf = Client::new(&server);
     no_csrf.csrf = "x".into();
-    let (s, _) = apply(&no_csrf, "赵强", &id, "13812345678").await;
+    let (s, _) = apply(&server, &no_csrf, "赵强", &id, "13812345678").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     // Status lookups validate their input too.
-    let (s, page) = status(&c, &id, "123").await;
+    let (s, page) = status(&server, &c, &id, "123").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("应为11位"), "{page}");
 }
@@ -501,7 +523,7 @@ async fn another_county_cannot_list_decide_or_touch_cards() {
     let server = demo_server().await;
     let c = applicant(&server).await;
     let id = resident_id("61040219920704567");
-    let (s, page) = apply(&c, "孙立", &id, "13612345678").await;
+    let (s, page) = apply(&server, &c, "孙立", &id, "13612345678").await;
     assert_eq!(s, StatusCode::OK, "{page}");
     let rid = request_id(&server, "孙立").await;
 
@@ -573,14 +595,14 @@ async fn another_county_cannot_list_decide_or_touch_cards() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("已驳回"), "{page}");
-    let (s, page) = status(&c, &id, "13612345678").await;
+    let (s, page) = status(&server, &c, &id, "13612345678").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         page.contains("未通过") && page.contains("工作单位不在本工会覆盖范围"),
         "{page}"
     );
     // After a rejection the person may apply again.
-    let (s, page) = apply(&c, "孙立", &id, "13612345678").await;
+    let (s, page) = apply(&server, &c, "孙立", &id, "13612345678").await;
     assert_eq!(s, StatusCode::OK, "{page}");
 }
 

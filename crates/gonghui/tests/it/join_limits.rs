@@ -1,5 +1,6 @@
 //! The public join pages are rate-limited per client IP and per identity
-//! (the ID number tried), with a plain 429 that says nothing of anyone.
+//! (the ID number tried), and the one-time codes they text per IP and per
+//! phone, with a plain 429 that says nothing of anyone.
 
 use reqwest::StatusCode;
 
@@ -11,7 +12,8 @@ async fn public_pages_are_rate_limited_per_ip_and_per_identity() {
     let server = testing::TestServer::start(testing::demo_orgs_env().await.unwrap())
         .await
         .unwrap();
-    // Per identity: ten tries at one ID number an hour, whatever the phone.
+    // Per identity: ten tries at one ID number an hour, whatever the phone
+    // (here without a code: each is refused, and each counts).
     let mut c = Client::new(&server);
     let (_, page) = c.text("/join/status").await;
     c.csrf = crate::common::csrf_in(&page).unwrap();
@@ -25,7 +27,9 @@ async fn public_pages_are_rate_limited_per_ip_and_per_identity() {
         codes.push(s);
     }
     assert!(
-        codes[..10].iter().all(|s| *s == StatusCode::NOT_FOUND),
+        codes[..10]
+            .iter()
+            .all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY),
         "{codes:?}"
     );
     assert_eq!(codes[10], StatusCode::TOO_MANY_REQUESTS);
@@ -47,7 +51,21 @@ async fn public_pages_are_rate_limited_per_ip_and_per_identity() {
             ],
         )
         .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Codes: five an hour to one phone, whatever the ID; then 429.
+    let mut sends = Vec::new();
+    for n in 0..6 {
+        let id = ["110102198405069701", "11010519491231002X"][n % 2];
+        let (s, _) = c
+            .post_form(
+                "/join/status/code",
+                &[("id_number", id), ("phone", "13700000000")],
+            )
+            .await;
+        sends.push(s);
+    }
+    assert!(sends[..5].iter().all(|s| *s == StatusCode::OK), "{sends:?}");
+    assert_eq!(sends[5], StatusCode::TOO_MANY_REQUESTS);
     // Per IP: thirty requests a minute to the public pages.
     let mut last = StatusCode::OK;
     for _ in 0..40 {

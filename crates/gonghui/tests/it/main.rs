@@ -9,6 +9,7 @@ mod common;
 mod hardening;
 mod join_and_cards;
 mod join_limits;
+mod join_otp;
 mod kit;
 mod masking;
 mod matrix;

@@ -189,18 +189,19 @@ async fn no_display_gives_back_an_id_number() {
     let mut a = Client::new(&server);
     let (_, form) = a.text("/join/SF-01-S1-001").await;
     a.csrf = crate::common::csrf_in(&form).unwrap();
-    let (s, page) = a
-        .post_form(
-            "/join/SF-01-S1-001",
-            &[
-                ("name", "申请人"),
-                ("id_kind", "居民身份证"),
-                ("id_number", applicant_id),
-                ("phone", "13812345678"),
-                ("workplace", "华秦纺织有限公司"),
-            ],
-        )
-        .await;
+    let (s, page) = crate::common::post_with_code(
+        &server,
+        &a,
+        "/join/SF-01-S1-001",
+        &[
+            ("name", "申请人"),
+            ("id_kind", "居民身份证"),
+            ("id_number", applicant_id),
+            ("phone", "13812345678"),
+            ("workplace", "华秦纺织有限公司"),
+        ],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{page}");
     let (_, joins) = staff.get_json("/api/v1/joins").await;
     assert!(joins.to_string().contains("申请人"), "{joins}");

@@ -1259,22 +1259,23 @@ async fn cached_figures_follow_every_write_path() {
     let (_, page) = anon.text("/join/SF-01-S1-001").await;
     anon.csrf = csrf_in(&page).expect("join form token");
     let id3 = resident_id("61010219920303345");
-    let (s, page) = anon
-        .post_form(
-            "/join/SF-01-S1-001",
-            &[
-                ("name", "缓存三"),
-                ("id_kind", "居民身份证"),
-                ("id_number", &id3),
-                ("phone", "13912345670"),
-                ("gender", ""),
-                ("birth_date", ""),
-                ("workplace", "示例公司"),
-                ("new_employment_group", "快递员"),
-                ("migrant", "是"),
-            ],
-        )
-        .await;
+    let (s, page) = crate::common::post_with_code(
+        &server,
+        &anon,
+        "/join/SF-01-S1-001",
+        &[
+            ("name", "缓存三"),
+            ("id_kind", "居民身份证"),
+            ("id_number", &id3),
+            ("phone", "13912345670"),
+            ("gender", ""),
+            ("birth_date", ""),
+            ("workplace", "示例公司"),
+            ("new_employment_group", "快递员"),
+            ("migrant", "是"),
+        ],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{page}");
     let rid: i64 = sqlx::query_scalar("SELECT id FROM join_requests WHERE name = $1")
         .bind("缓存三")

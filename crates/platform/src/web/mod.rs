@@ -36,6 +36,8 @@ pub struct AppState {
     pub attachments: Arc<crate::attachments::Attachments>,
     /// The modules of this binary.
     pub registry: Arc<crate::module::Registry>,
+    /// Text messages (one-time codes); the log sender until a gateway is set.
+    pub sms: Arc<dyn crate::sms::SmsSender>,
 }
 
 fn metrics_handle() -> &'static PrometheusHandle {

@@ -226,3 +226,45 @@ pub async fn grant_unmask(server: &TestServer, user: &str) {
         .await
         .unwrap();
 }
+
+/// The demo's SMS sender (the log sender), to read the codes it "texted".
+pub fn sms(server: &TestServer) -> &gonghui::platform::sms::LogSender {
+    server
+        .state()
+        .sms
+        .as_any()
+        .downcast_ref()
+        .expect("the test server texts through the log sender")
+}
+
+/// Asks for a one-time code on a public join page (`{path}/code`, with the
+/// form `fields`, which carry the phone) and reads it from the log sender;
+/// None when the page refused to send one (e.g. a malformed number).
+pub async fn join_code(
+    server: &TestServer,
+    c: &Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Option<String> {
+    let (s, _) = c.post_form(&format!("{path}/code"), fields).await;
+    if s != StatusCode::OK {
+        return None;
+    }
+    let phone = fields.iter().find(|(k, _)| *k == "phone")?.1;
+    let phone = gonghui::ident::parse_mobile(phone).ok()?;
+    sms(server).last_code(&phone)
+}
+
+/// Posts a public join form (apply or status) the way a person does: gets a
+/// code texted to the phone first, then submits the form with it.
+pub async fn post_with_code(
+    server: &TestServer,
+    c: &Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let code = join_code(server, c, path, fields).await.unwrap_or_default();
+    let mut all = fields.to_vec();
+    all.push(("code", &code));
+    c.post_form(path, &all).await
+}
