@@ -3,7 +3,9 @@
 //! SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL), so every test starts
 //! from the same state in milliseconds.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
+
+use platform::module::Registry;
 
 use sqlx::{AnyConnection, Connection, Executor};
 
@@ -100,4 +102,17 @@ async fn clone_demo(with_members: bool) -> anyhow::Result<TestEnv> {
         }
     };
     open_env(dir, url, crate::modules::registry()).await
+}
+
+/// Closes the environment's database and opens its data again with
+/// `registry`, as a restart of the server — or a newer binary — would.
+pub async fn reopen(env: TestEnv, registry: Arc<Registry>) -> anyhow::Result<TestEnv> {
+    let TestEnv {
+        state,
+        dir,
+        database_url,
+    } = env;
+    state.db.close().await;
+    drop(state);
+    open_env(dir, database_url, registry).await
 }

@@ -174,14 +174,7 @@ fn registry() -> Arc<Registry> {
 /// The demo's org tree, opened by a binary with the kit module added: its
 /// migration runs on the existing database.
 async fn kit_env() -> testing::TestEnv {
-    let testing::TestEnv {
-        state,
-        dir,
-        database_url,
-    } = testing::demo_orgs_env().await.unwrap();
-    state.db.close().await;
-    drop(state);
-    testing::open_env(dir, database_url, registry())
+    testing::reopen(testing::demo_orgs_env().await.unwrap(), registry())
         .await
         .unwrap()
 }

@@ -274,13 +274,7 @@ async fn row_hashes_are_keyed_and_rekeyed_on_open() {
         .unwrap();
     db.close().await;
     drop(db);
-    let testing::TestEnv {
-        state,
-        dir,
-        database_url,
-    } = env;
-    drop(state);
-    let env = testing::open_env(dir, database_url, gonghui::modules::registry())
+    let env = testing::reopen(env, gonghui::modules::registry())
         .await
         .unwrap();
     let rekeyed: String =

@@ -98,13 +98,7 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     db.close().await;
     drop(db);
 
-    let testing::TestEnv {
-        state,
-        dir,
-        database_url,
-    } = env;
-    drop(state);
-    let env = testing::open_env(dir, database_url, gonghui::modules::registry())
+    let env = testing::reopen(env, gonghui::modules::registry())
         .await
         .unwrap();
     let db = &env.state.db;
@@ -178,13 +172,7 @@ async fn a_database_from_a_newer_single_sequence_is_refused() {
         .unwrap();
     db.close().await;
     drop(db);
-    let testing::TestEnv {
-        state,
-        dir,
-        database_url,
-    } = env;
-    drop(state);
-    let err = testing::open_env(dir, database_url, gonghui::modules::registry())
+    let err = testing::reopen(env, gonghui::modules::registry())
         .await
         .err()
         .expect("refused");
