@@ -12,11 +12,7 @@ use axum::{
     Form, Json,
 };
 use serde::Deserialize;
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    sync::{Arc, Mutex, OnceLock},
-};
+use std::sync::Arc;
 use tokio::{io::AsyncWriteExt, sync::Semaphore};
 use utoipa_axum::routes;
 
@@ -774,17 +770,10 @@ async fn start_upload(
 /// Imports allowed to run at once in one server.
 pub const MAX_RUNNING_IMPORTS: usize = 2;
 
-/// The import slots of the server `st` belongs to (one set per data
-/// directory, so test servers in one process do not share them).
+/// The import slots of the server `st` belongs to.
 pub fn import_slots(st: &AppState) -> Arc<Semaphore> {
-    static SLOTS: OnceLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = OnceLock::new();
-    SLOTS
-        .get_or_init(Default::default)
-        .lock()
-        .expect("import slots lock")
-        .entry(st.cfg.data_dir.clone())
-        .or_insert_with(|| Arc::new(Semaphore::new(MAX_RUNNING_IMPORTS)))
-        .clone()
+    st.instance
+        .get_or_init(|| Semaphore::new(MAX_RUNNING_IMPORTS))
 }
 
 fn too_large() -> AppError {

@@ -3,12 +3,7 @@
 //! tries at one ID number from many places). Over the limit the answer is
 //! 429 with a Chinese/English message; it says nothing about the person.
 
-use std::{
-    collections::HashMap,
-    num::NonZeroU32,
-    path::PathBuf,
-    sync::{Arc, Mutex, OnceLock},
-};
+use std::{num::NonZeroU32, sync::Arc};
 
 use governor::{clock::DefaultClock, state::keyed::HashMapStateStore, Quota, RateLimiter};
 use platform::{error::AppError, error::AppResult, i18n::Msg, web::AppState};
@@ -84,15 +79,8 @@ fn check(limiter: &Keyed, key: &str) -> AppResult<()> {
     })
 }
 
-/// The limits of this instance (one per data directory, so test servers in
-/// one process do not share them).
+/// The limits of this instance.
 pub fn of(st: &AppState) -> Arc<PublicLimits> {
-    static ALL: OnceLock<Mutex<HashMap<PathBuf, Arc<PublicLimits>>>> = OnceLock::new();
-    let mut all = ALL
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    all.entry(st.cfg.data_dir.clone())
-        .or_insert_with(|| Arc::new(PublicLimits::new(st.cfg.public_per_minute)))
-        .clone()
+    st.instance
+        .get_or_init(|| PublicLimits::new(st.cfg.public_per_minute))
 }

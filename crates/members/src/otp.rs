@@ -11,8 +11,7 @@
 
 use std::{
     collections::HashMap,
-    path::PathBuf,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -110,15 +109,9 @@ impl Codes {
     }
 }
 
-/// The pending codes of this instance (one per data directory, so test
-/// servers in one process do not share them).
+/// The pending codes of this instance.
 pub fn of(st: &AppState) -> Arc<Codes> {
-    static ALL: OnceLock<Mutex<HashMap<PathBuf, Arc<Codes>>>> = OnceLock::new();
-    let mut all = ALL
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    all.entry(st.cfg.data_dir.clone()).or_default().clone()
+    st.instance.get_or_init(Codes::default)
 }
 
 /// The text of the message.

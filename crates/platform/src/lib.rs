@@ -19,6 +19,7 @@ pub mod error;
 pub mod i18n;
 pub mod ids;
 pub mod indicator;
+pub mod instance;
 pub mod jobs;
 pub mod module;
 pub mod money;
@@ -60,6 +61,7 @@ pub async fn open(
         .await?;
     let attachments = Arc::new(attachments::Attachments::local(&cfg)?);
     Ok(web::AppState {
+        instance: Default::default(),
         db,
         attachments,
         cfg: Arc::new(cfg),

@@ -38,6 +38,8 @@ pub struct AppState {
     pub registry: Arc<crate::module::Registry>,
     /// Text messages (one-time codes); the log sender until a gateway is set.
     pub sms: Arc<dyn crate::sms::SmsSender>,
+    /// What modules keep in memory for this instance (`instance::Instance`).
+    pub instance: Arc<crate::instance::Instance>,
 }
 
 fn metrics_handle() -> &'static PrometheusHandle {
