@@ -29,6 +29,7 @@ pub mod scope;
 pub mod sms;
 pub mod sqlx_util;
 pub mod summary;
+pub mod survey;
 pub mod testing;
 pub mod time;
 pub mod tree;

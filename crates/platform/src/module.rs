@@ -106,6 +106,9 @@ pub struct Module {
     pub keyed_migrations: &'static [KeyedMigration],
     /// Its paragraphs of the annual work summary (`summary`).
     pub summary: fn() -> Vec<crate::summary::Paragraph>,
+    /// Its lines and consistency rules of the yearly statistical return
+    /// (`survey`).
+    pub yearly_return: fn() -> crate::survey::Contribution,
     /// What keeps an org from closing while it has them.
     pub org_holds: &'static [OrgHold],
     /// Adds the module's records to the demo federation; called in registry
@@ -140,6 +143,7 @@ impl Module {
             cli: &[],
             keyed_migrations: &[],
             summary: Vec::new,
+            yearly_return: Default::default,
             seed_demo: None,
             on_start: |_| {},
             review_kinds: Vec::new,
@@ -262,13 +266,21 @@ impl Registry {
                 "summary paragraph {} is declared twice",
                 p.key
             );
-            for code in p.indicators {
-                assert!(
-                    all.iter().any(|i| i.code == *code),
-                    "summary paragraph {}: no indicator {code}",
-                    p.key
-                );
+            let known = |code: &str| all.iter().any(|i| i.code == code);
+            let ratio = |code: &str| {
+                all.iter().any(|i| {
+                    i.code == code && matches!(i.kind, crate::indicator::Kind::Ratio { .. })
+                })
+            };
+            if let Err(e) = p.check(known, ratio) {
+                panic!("{e}");
             }
+        }
+        let contributions: Vec<_> = r.modules.iter().map(|m| (m.yearly_return)()).collect();
+        if let Err(e) =
+            crate::survey::check(&contributions, |code| all.iter().any(|i| i.code == code))
+        {
+            panic!("{e}");
         }
         let mut codes = std::collections::HashSet::new();
         for i in &all {
@@ -329,6 +341,17 @@ impl Registry {
     /// Every module's paragraphs of the annual work summary.
     pub fn summary_paragraphs(&self) -> Vec<crate::summary::Paragraph> {
         self.modules.iter().flat_map(|m| (m.summary)()).collect()
+    }
+
+    /// Every module's lines and rules of the yearly statistical return.
+    pub fn yearly_return(&self) -> crate::survey::Contribution {
+        let mut all = crate::survey::Contribution::default();
+        for m in &self.modules {
+            let c = (m.yearly_return)();
+            all.items.extend(c.items);
+            all.checks.extend(c.checks);
+        }
+        all
     }
 
     /// Every module's keyed migrations, in registry order: (module key, migration).
