@@ -295,7 +295,7 @@ async fn add_member(
         ..Default::default()
     };
     match store::enrol_one(&state.db, &state.keys, scope, &raw).await? {
-        store::Outcome::New(_) => {
+        store::Enrolment::Done(store::Outcome::New(_)) => {
             *added += 1;
             Ok(())
         }

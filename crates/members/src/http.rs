@@ -20,7 +20,8 @@ use super::{
     import::{self, JobRow},
     model::{self, ChangeKind, RawMember},
     store::{
-        self, MemberDetail, MemberListRow, Outcome, RosterCounts, SearchQuery, Sort, Unmasked,
+        self, Enrolment, MemberDetail, MemberListRow, Outcome, RosterCounts, SearchQuery, Sort,
+        Unmasked,
     },
     transfer::{self, TransferRow},
 };
@@ -584,10 +585,13 @@ async fn create_submit(
     Form(raw): Form<RawMember>,
 ) -> AppResult<Response> {
     match store::enrol_one(&st.db, &st.keys, staff.scope(), &raw).await {
-        Ok(Outcome::New(id) | Outcome::Updated(id) | Outcome::Unchanged(id)) => {
+        Ok(Enrolment::Done(Outcome::New(id) | Outcome::Updated(id) | Outcome::Unchanged(id))) => {
             Ok(Redirect::to(&format!("/members/{id}")).into_response())
         }
-        Ok(Outcome::Rejected(m)) => Err(AppError::Conflict(m)),
+        Ok(Enrolment::Done(Outcome::Rejected(m))) => Err(AppError::Conflict(m)),
+        Ok(Enrolment::TransferRequested(_)) => {
+            Ok(Redirect::to("/members/transfers?filed=1").into_response())
+        }
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             // Show the form again with the values and the reason.
             let status = axum::http::StatusCode::from_u16(e.status()).unwrap_or_default();
@@ -609,9 +613,12 @@ async fn create_submit(
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct CreateResponse {
-    /// new | updated | unchanged
+    /// new | updated | unchanged | transfer_requested (the ID has an active
+    /// membership outside the caller's subtree, or not under this name: a
+    /// transfer request now waits for the sending union)
     outcome: String,
-    membership_id: i64,
+    membership_id: Option<i64>,
+    transfer_id: Option<i64>,
 }
 
 /// Adds (or updates) one member with the same rules as a one-row import.
@@ -623,14 +630,22 @@ async fn api_create(
     Json(raw): Json<RawMember>,
 ) -> AppResult<Json<CreateResponse>> {
     let (outcome, id) = match store::enrol_one(&st.db, &st.keys, staff.scope(), &raw).await? {
-        Outcome::New(id) => ("new", id),
-        Outcome::Updated(id) => ("updated", id),
-        Outcome::Unchanged(id) => ("unchanged", id),
-        Outcome::Rejected(m) => return Err(AppError::Conflict(m)),
+        Enrolment::Done(Outcome::New(id)) => ("new", id),
+        Enrolment::Done(Outcome::Updated(id)) => ("updated", id),
+        Enrolment::Done(Outcome::Unchanged(id)) => ("unchanged", id),
+        Enrolment::Done(Outcome::Rejected(m)) => return Err(AppError::Conflict(m)),
+        Enrolment::TransferRequested(t) => {
+            return Ok(Json(CreateResponse {
+                outcome: "transfer_requested".into(),
+                membership_id: None,
+                transfer_id: Some(t.0),
+            }))
+        }
     };
     Ok(Json(CreateResponse {
         outcome: outcome.into(),
-        membership_id: id.0,
+        membership_id: Some(id.0),
+        transfer_id: None,
     }))
 }
 
@@ -918,6 +933,8 @@ struct TransfersPage {
     prefill_id: String,
     prefill_name: String,
     prefill_org: String,
+    /// Arrived from the enrolment form, which filed a transfer request.
+    filed: bool,
 }
 
 impl TransfersPage {
@@ -937,6 +954,7 @@ struct TransferPrefill {
     id_number: String,
     name: String,
     org_code: String,
+    filed: u8,
 }
 
 async fn transfers_page(
@@ -954,6 +972,7 @@ async fn transfers_page(
         prefill_id: pre.id_number,
         prefill_name: pre.name,
         prefill_org: pre.org_code,
+        filed: pre.filed == 1,
     }))
 }
 

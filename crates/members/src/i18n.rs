@@ -126,6 +126,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("member.template", "下载导入模板", "Download the template"),
     ("member.title", "会员名册", "Member roster"),
     ("member.to_union", "转入工会", "To union"),
+    ("member.transfer_filed", "已提交转会申请:此人的会籍由原工会确认转出后生效。", "A transfer request was filed: the membership starts once the sending union releases the person."),
     ("member.transfers", "转会", "Transfers"),
     ("member.unchanged_rows", "未变化", "Unchanged"),
     ("member.unmask", "显示完整号码", "Show full numbers"),

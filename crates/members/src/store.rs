@@ -763,11 +763,41 @@ pub async fn enrol_one(
     keys: &Keys,
     scope: &Scope,
     raw: &model::RawMember,
-) -> AppResult<Outcome> {
+) -> AppResult<Enrolment> {
     scope.require_write()?;
     let unions = Unions::load(db, scope).await?;
     let rule = retirement_rule(db).await?;
     let p = prepare(keys, 1, raw, &rule).map_err(AppError::Invalid)?;
+    if p.row.change == ChangeKind::Join || p.row.change == ChangeKind::TransferIn {
+        // Someone with an active membership outside the caller's subtree
+        // cannot be enrolled, and saying so would tell any staff account
+        // that the ID number is a member somewhere. The form files a
+        // transfer request instead — the answer a stranger's ID gets on the
+        // transfer form too — and the sending union decides.
+        let active_path: Option<String> = sqlx::query_scalar(
+            "SELECT o.path FROM persons p JOIN memberships m ON m.person_id = p.id \
+             JOIN orgs o ON o.id = m.org_id WHERE p.id_hash = $1 AND m.status <> 'ended'",
+        )
+        .bind(&p.sealed.id_hash)
+        .fetch_optional(db.pool())
+        .await?;
+        if active_path.is_some_and(|path| !scope.contains_path(&path)) {
+            let id = crate::transfer::start(
+                db,
+                keys,
+                scope,
+                crate::transfer::Request {
+                    id_kind: &raw.id_kind,
+                    id_number: &raw.id_number,
+                    name: &raw.name,
+                    to_code: &raw.org_code,
+                    reason: "入会登记时提交 / filed from the enrolment form",
+                },
+            )
+            .await?;
+            return Ok(Enrolment::TransferRequested(id));
+        }
+    }
     let mut tx = db.begin_write().await?;
     let outcome = apply(&mut tx, &unions, None, std::slice::from_ref(&p), None)
         .await?
@@ -791,7 +821,16 @@ pub async fn enrol_one(
         Outcome::Unchanged(_) => {}
     }
     tx.commit().await?;
-    Ok(outcome)
+    Ok(Enrolment::Done(outcome))
+}
+
+/// What enrolling one person did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Enrolment {
+    Done(Outcome),
+    /// The ID has an active membership the caller may not see: a transfer
+    /// request waits for the sending union, as if filed on the transfer form.
+    TransferRequested(crate::ids::TransferId),
 }
 
 // ---------------------------------------------------------------- queries

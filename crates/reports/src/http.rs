@@ -694,8 +694,10 @@ async fn manual_submit(
 // ---------------------------------------------------------------------------
 // export
 
-/// The figures table as xlsx (summary, one sheet per section, breakdown by child org).
-#[utoipa::path(get, path = "/reports/export.xlsx", tag = "reports", params(FigQuery),
+/// The figures table as xlsx (summary, one sheet per section, breakdown by
+/// child org). POST, as every export: a cross-site link cannot run an
+/// audited export in a signed-in browser.
+#[utoipa::path(post, path = "/reports/export.xlsx", tag = "reports", params(FigQuery),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 404), (status = 422)))]
 async fn export_xlsx(
     State(st): State<AppState>,

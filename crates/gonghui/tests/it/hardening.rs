@@ -55,7 +55,6 @@ async fn pages_api_errors_and_downloads_carry_the_security_headers_and_no_store(
         "/no-such-page".to_string(),
         "/api/v1/no-such-thing".to_string(),
         "/healthz".to_string(),
-        format!("/reports/export.xlsx?org={county}&period=2026"),
     ] {
         let r = c.http.get(c.base.clone() + &path).send().await.unwrap();
         assert_hardened(&r, &path);
@@ -74,6 +73,23 @@ async fn pages_api_errors_and_downloads_carry_the_security_headers_and_no_store(
             );
         }
     }
+    // The figures export (a POST; GET is not a route).
+    let path = format!("/reports/export.xlsx?org={county}&period=2026");
+    let r = c.http.get(c.base.clone() + &path).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    let r = c
+        .http
+        .post(c.base.clone() + &path)
+        .form(&[("_csrf", c.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_hardened(&r, &path);
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     // The roster export (a POST).
     let r = c.export_page("format=xlsx").await;
     assert_hardened(&r, "/members/export");

@@ -399,7 +399,8 @@ async fn a_module_brings_its_sources_and_the_platform_serves_them() {
     // The xlsx: the money in 元 with its fen, the counts as in the JSON.
     let r = c
         .http
-        .get(c.base.clone() + &format!("/reports/export.xlsx?org={county}&period={year}"))
+        .post(c.base.clone() + &format!("/reports/export.xlsx?org={county}&period={year}"))
+        .form(&[("_csrf", c.csrf.as_str())])
         .send()
         .await
         .unwrap();

@@ -255,7 +255,10 @@ async fn row_hashes_are_keyed_and_rekeyed_on_open() {
             store::enrol_one(&db, &keys, &scope, &raw).await.unwrap()
         }
     };
-    assert!(matches!(enrol(&env).await, store::Outcome::New(_)));
+    assert!(matches!(
+        enrol(&env).await,
+        store::Enrolment::Done(store::Outcome::New(_))
+    ));
     let db = env.state.db.clone();
     let stored: String = sqlx::query_scalar("SELECT row_hash FROM persons WHERE name = '哈希测试'")
         .fetch_one(db.pool())
@@ -286,7 +289,10 @@ async fn row_hashes_are_keyed_and_rekeyed_on_open() {
         rekeyed, stored,
         "recomputed from the stored fields, as sealed"
     );
-    assert!(matches!(enrol(&env).await, store::Outcome::Unchanged(_)));
+    assert!(matches!(
+        enrol(&env).await,
+        store::Enrolment::Done(store::Outcome::Unchanged(_))
+    ));
 }
 
 /// ID and phone numbers searched for never travel in a URL: the API refuses

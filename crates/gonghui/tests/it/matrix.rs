@@ -167,7 +167,7 @@ const TABLE: &[Row] = &[
     r("GET /orgs/{id}/new", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
     r("GET /reports", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /reports/drill", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /reports/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /reports/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("POST /reports/manual", ["login", "422", "422", "422", "422", "422", "422"]),
     r("GET /reports/table", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),

@@ -535,7 +535,6 @@ async fn county_admin_cannot_reach_another_county_by_any_route() {
             format!("/reports?org={other}"),
             format!("/reports/table?org={other}&period=2026"),
             format!("/reports/drill?org={other_union}&period=2026&code=members_women"),
-            format!("/reports/export.xlsx?org={other}&period=2026"),
             format!("/reports/manual?org={other}&period=2026"),
         ],
     )
@@ -548,6 +547,10 @@ async fn county_admin_cannot_reach_another_county_by_any_route() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = a
+        .post_form(&format!("/reports/export.xlsx?org={other}&period=2026"), &[])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "an export outside the subtree");
     let (s, _) = a
         .post_form(
             "/reports/manual",
@@ -765,7 +768,8 @@ async fn xlsx_export_carries_the_json_numbers() {
     let t = figures(&c, county, "2026").await;
     let r = c
         .http
-        .get(c.base.clone() + &format!("/reports/export.xlsx?org={county}&period=2026"))
+        .post(c.base.clone() + &format!("/reports/export.xlsx?org={county}&period=2026"))
+        .form(&[("_csrf", c.csrf.as_str())])
         .send()
         .await
         .unwrap();
