@@ -387,6 +387,34 @@ pub fn indicators() -> Vec<Indicator> {
     ]
 }
 
+/// The roster's paragraphs of the annual work summary, in the seeds' words.
+pub fn summary() -> Vec<platform::summary::Paragraph> {
+    use platform::summary::Paragraph;
+    vec![
+        Paragraph {
+            key: "members.total",
+            section: "organisation",
+            indicators: &["members_total"],
+            zh: "截至{@year}底,{@whole}工会会员总数达{members_total}{members_total:yoy}[,其中女性会员{members_women}][,农民工会员{members_migrant}]。[全年新增会员{members_joined}][,其中农民工{members_joined_migrant}][,转入{members_transfer_in}]。",
+            en: "At the end of {@year} the unions had {members_total} members{members_total:yoy}[, {members_women} of them women][ and {members_migrant} migrant workers]. [{members_joined} members joined in the year][, {members_joined_migrant} of them migrant workers][; {members_transfer_in} transferred in].",
+        },
+        Paragraph {
+            key: "members.new_employment",
+            section: "organisation",
+            indicators: &["members_new_employment"],
+            zh: "深入推进新就业形态劳动者入会,新就业形态劳动者会员达{members_new_employment}{members_new_employment:yoy}[,其中货车司机{members_neg_truck_driver}][、快递员{members_neg_courier}][、外卖送餐员{members_neg_food_delivery}][、网约车司机{members_neg_ride_hailing}][、家政服务员{members_neg_domestic}][、护工护理员{members_neg_carer}][、保安员{members_neg_security}][、商场信息员{members_neg_mall}]。",
+            en: "Workers in new forms of employment kept joining: {members_new_employment} are members{members_new_employment:yoy}[, among them {members_neg_truck_driver} truck drivers][, {members_neg_courier} couriers][, {members_neg_food_delivery} food-delivery riders][, {members_neg_ride_hailing} ride-hailing drivers][, {members_neg_domestic} domestic workers][, {members_neg_carer} carers][, {members_neg_security} security guards][, {members_neg_mall} mall information staff].",
+        },
+        Paragraph {
+            key: "members.online",
+            section: "digital",
+            indicators: &["members_online_rate"],
+            zh: "推进职工实名制入会和线上服务,职工实名制上网率达{members_online_rate}{members_online_rate:yoy}。",
+            en: "Real-name membership went online: {members_online_rate} of members have activated their account{members_online_rate:yoy}.",
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

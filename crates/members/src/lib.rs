@@ -76,6 +76,7 @@ pub fn module() -> Module {
         i18n: i18n::CATALOG,
         routes: || http::routes().merge(join::routes()).merge(card::routes()),
         indicators: indicators::indicators,
+        summary: indicators::summary,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
         // Rejects files hold full ID numbers: deleted after
         // `rejects_keep_days`, swept at start and hourly.

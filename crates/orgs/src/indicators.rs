@@ -238,6 +238,27 @@ pub fn indicators() -> Vec<Indicator> {
     ]
 }
 
+/// The org tree's paragraphs of the annual work summary, in the seeds' words.
+pub fn summary() -> Vec<platform::summary::Paragraph> {
+    use platform::summary::Paragraph;
+    vec![
+        Paragraph {
+            key: "orgs.count",
+            section: "organisation",
+            indicators: &["orgs_grassroots"],
+            zh: "{@whole}共有基层工会组织{orgs_grassroots}{orgs_grassroots:yoy}[,其中本年新建{orgs_grassroots_new}][;企业工会{orgs_type_enterprise}][、联合工会{orgs_type_joint}][、新业态工会{orgs_type_new_forms}][、社会组织工会{orgs_type_social}]。",
+            en: "There were {orgs_grassroots} grassroots unions{orgs_grassroots:yoy}[, {orgs_grassroots_new} founded this year][; {orgs_type_enterprise} in enterprises][, {orgs_type_joint} joint unions][, {orgs_type_new_forms} for new forms of employment][, {orgs_type_social} in social organisations].",
+        },
+        Paragraph {
+            key: "orgs.legal_person",
+            section: "organisation",
+            indicators: &["orgs_legal_person"],
+            zh: "规范工会法人资格登记,取得法人资格的工会{orgs_legal_person}[,本年办理工会法人资格证{orgs_legal_cert_new}][,变更{orgs_legal_cert_changed}]。",
+            en: "{orgs_legal_person} unions hold legal-person status[; {orgs_legal_cert_new} certificates were issued this year][ and {orgs_legal_cert_changed} changed].",
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -17,6 +17,7 @@ pub fn module() -> platform::module::Module {
         i18n: i18n::CATALOG,
         routes: http::routes,
         indicators: indicators::indicators,
+        summary: indicators::summary,
         seed_demo: Some(|st| {
             Box::pin(async move { demo::seed_orgs_and_accounts(st).await.map(|_| ()) })
         }),

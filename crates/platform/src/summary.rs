@@ -42,6 +42,11 @@ pub struct Paragraph {
     pub en: &'static str,
 }
 
+/// Words of the context a pattern may use besides figures: `{@whole}` is
+/// the org's whole ("全市", "全区", "全县" by its name; "whole city" …),
+/// `{@org}` its name, `{@year}` the year ("2026年").
+pub const CONTEXT: &[&str] = &["@whole", "@org", "@year"];
+
 /// How one figure of a pattern is written. `{code}` is exact; `{code:wan}`
 /// uses 万/亿; `{code:yu}`, `{code:duo}`, `{code:jin}` round with 余/多/近
 /// (the exact value stays bound behind it); `{code:parts}` writes a ratio
@@ -119,10 +124,12 @@ pub fn parse(pattern: &str) -> Result<Vec<Piece>, String> {
                 let style = Style::parse(style.trim())
                     .ok_or_else(|| format!("unknown style {style:?} in {pattern:?}"))?;
                 let code = code.trim();
-                if code.is_empty()
-                    || !code
+                let word = code.strip_prefix('@').unwrap_or(code);
+                if word.is_empty()
+                    || !word
                         .chars()
                         .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
+                    || (code.starts_with('@') && !CONTEXT.contains(&code))
                 {
                     return Err(format!("bad indicator code {code:?} in {pattern:?}"));
                 }
@@ -204,6 +211,9 @@ impl Paragraph {
             let pieces = parse(pattern).map_err(|e| format!("summary paragraph {key}: {e}"))?;
             let mut codes = Vec::new();
             for (code, style, optional) in figures(&pieces) {
+                if code.starts_with('@') {
+                    continue;
+                }
                 if !known(code) {
                     return Err(format!("summary paragraph {key}: no indicator {code}"));
                 }
@@ -276,7 +286,10 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_refused() {
+        assert!(parse("{@whole}{@year}{@org}").is_ok());
         for bad in [
+            "{@nope}",
+            "{@}",
             "{a",
             "a}",
             "[a",
