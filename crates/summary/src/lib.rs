@@ -3,6 +3,33 @@
 //! writes them for an org subtree and a year, saves the result as a draft
 //! people edit in the browser with the figures kept bound to their
 //! indicators, sends it up the review chain, freezes the final version, and
-//! puts it out as a page, Markdown and .docx.
+//! puts it out as a page, Markdown, HTML and .docx.
 
+pub mod cli;
+pub mod draft;
+pub mod http;
+pub mod output;
 pub mod render;
+
+use std::sync::Arc;
+
+use platform::{
+    module::{Migration, Module},
+    review::ReviewKind,
+};
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "summary",
+    sql: include_str!("../migrations/0001_summary.sql"),
+}];
+
+pub fn module() -> Module {
+    Module {
+        migrations: MIGRATIONS,
+        routes: http::routes,
+        cli: cli::COMMANDS,
+        review_kinds: || vec![Arc::new(draft::DraftReview) as Arc<dyn ReviewKind>],
+        ..Module::new("summary")
+    }
+}

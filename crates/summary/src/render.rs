@@ -63,7 +63,9 @@ pub enum Lang {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum Span {
-    Text { text: String },
+    Text {
+        text: String,
+    },
     /// A figure bound to its indicator.
     Figure {
         code: String,
@@ -76,7 +78,9 @@ pub enum Span {
         changed: bool,
     },
     /// Digits typed into the prose by hand: no record stands behind them.
-    Untraceable { text: String },
+    Untraceable {
+        text: String,
+    },
 }
 
 impl Span {
@@ -155,8 +159,9 @@ pub fn figure_text(v: &Value, style: Style, lang: Lang) -> Option<String> {
         }
         let words = numfmt::format_change_words(cur, prev);
         return Some(match lang {
-            Lang::Zh if cur == prev => "与上年持平".to_string(),
-            Lang::Zh => format!("比上年{words}"),
+            // Chinese reads it as a clause after the figure.
+            Lang::Zh if cur == prev => ",与上年持平".to_string(),
+            Lang::Zh => format!(",比上年{words}"),
             // English reads it as an aside after the figure.
             Lang::En if cur == prev => " (unchanged on last year)".to_string(),
             Lang::En => {
@@ -388,7 +393,7 @@ mod tests {
     fn figures_go_through_numfmt_and_zero_clauses_drop() {
         assert_eq!(
             zh("{@whole}共有工会组织{orgs}[,其中新建{new}]{orgs:yoy}。"),
-            "全市共有工会组织3383个比上年增长12.3%。"
+            "全市共有工会组织3383个,比上年增长12.3%。"
         );
         assert_eq!(zh("会员{members:wan}"), "会员38.61万人");
         assert_eq!(zh("会员{members:yu}"), "会员38万余人");
@@ -403,7 +408,7 @@ mod tests {
         let mut vals = values();
         vals.get_mut("orgs").unwrap().previous = Some(3383);
         let s = plain(&write("{orgs:yoy}", &vals, &ctx(), Lang::Zh, None).unwrap());
-        assert_eq!(s, "与上年持平");
+        assert_eq!(s, ",与上年持平");
     }
 
     #[test]

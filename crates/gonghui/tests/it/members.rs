@@ -543,7 +543,9 @@ async fn enrolling_a_member_of_another_union_leads_to_a_transfer() {
         (keys, v["outcome"].clone())
     };
     let wrong_name = json!({"name": "别的名字", "id_number": full, "org_code": "SF-02-S1-004", "change_date": "2026-01-05"});
-    let (s2, v2) = b.json(Method::POST, "/api/v1/members", Some(wrong_name)).await;
+    let (s2, v2) = b
+        .json(Method::POST, "/api/v1/members", Some(wrong_name))
+        .await;
     assert_eq!((s2, shape(&v2)), (s, shape(&v)), "{v2}");
     let msg = serde_json::to_string(&v).unwrap();
     assert!(!msg.contains("秦川") && !msg.contains("SF-01"), "{msg}");

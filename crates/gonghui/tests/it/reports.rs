@@ -548,7 +548,10 @@ async fn county_admin_cannot_reach_another_county_by_any_route() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = a
-        .post_form(&format!("/reports/export.xlsx?org={other}&period=2026"), &[])
+        .post_form(
+            &format!("/reports/export.xlsx?org={other}&period=2026"),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "an export outside the subtree");
     let (s, _) = a
