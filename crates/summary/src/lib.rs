@@ -6,6 +6,7 @@
 //! puts it out as a page, Markdown, HTML and .docx.
 
 pub mod cli;
+mod demo;
 pub mod draft;
 pub mod http;
 pub mod output;
@@ -29,6 +30,7 @@ pub fn module() -> Module {
         migrations: MIGRATIONS,
         routes: http::routes,
         cli: cli::COMMANDS,
+        seed_demo: Some(|st| Box::pin(demo::seed(st))),
         review_kinds: || vec![Arc::new(draft::DraftReview) as Arc<dyn ReviewKind>],
         ..Module::new("summary")
     }

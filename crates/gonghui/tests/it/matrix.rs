@@ -185,6 +185,16 @@ const TABLE: &[Row] = &[
     r("POST /api/v1/members/search", ["login", "422", "422", "422", "422", "422", "422"]),
     // Seals the term and redirects to the list: every signed-in caller.
     r("POST /members/search", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /api/v1/reports/summary", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("GET /api/v1/reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("GET /reports/summary", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /reports/summary", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("GET /reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("POST /reports/summary/{id}/download", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400"]),
+    r("POST /reports/summary/{id}/edit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
+    acts("POST /reports/summary/{id}/refresh", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    acts("POST /reports/summary/{id}/submit", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    acts("POST /reports/summary/{id}/version", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
     // TABLE-END
 ];
 
@@ -212,6 +222,7 @@ fn param_kind(path: &str, name: &str) -> &'static str {
         "id" if p.starts_with("/reviews/") => "review",
         "id" if p.starts_with("/attachments/") => "attachment",
         "id" if p.starts_with("/users/") => "user",
+        "id" if p.starts_with("/reports/summary/") => "summary",
         // An action no handler knows: every caller is refused, nothing changes.
         "action" if p.starts_with("/users/") => "user_action",
         _ => panic!("{path}: the matrix does not know what {{{name}}} names; teach param_kind"),
@@ -248,6 +259,7 @@ impl Ids {
             ("review", "review_items", "org_id"),
             ("attachment", "attachments", "org_id"),
             ("user", "users", "org_id"),
+            ("summary", "summary_drafts", "org_id"),
         ] {
             let sql = format!(
                 "SELECT t.id FROM {table} t JOIN orgs o ON o.id = t.{org_col} \
