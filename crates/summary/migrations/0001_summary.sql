@@ -3,7 +3,7 @@
 -- them (figures stay `{code}` tokens bound to their indicators); `figures`
 -- holds the values the draft shows (frozen once final), `figures_before`
 -- those of the generation before, to mark what changed.
-CREATE TABLE summary_drafts (
+CREATE TABLE IF NOT EXISTS summary_drafts (
     id ID_PK,
     region_root BIGINT,
     org_id BIGINT NOT NULL REFERENCES orgs(id),
@@ -21,12 +21,12 @@ CREATE TABLE summary_drafts (
     generated_at TEXT NOT NULL,
     finalised_at TEXT
 );
-CREATE UNIQUE INDEX summary_drafts_version ON summary_drafts(org_id, year, version);
+CREATE UNIQUE INDEX IF NOT EXISTS summary_drafts_version ON summary_drafts(org_id, year, version);
 
 -- A federation's own sections: renamed, reordered or added to the default
 -- themes (platform::summary::SECTIONS). Kept per org; an org uses the
 -- nearest ancestor-or-self that has any.
-CREATE TABLE summary_sections (
+CREATE TABLE IF NOT EXISTS summary_sections (
     org_id BIGINT NOT NULL REFERENCES orgs(id),
     key TEXT NOT NULL,
     title_zh TEXT NOT NULL,

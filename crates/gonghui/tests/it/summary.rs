@@ -121,6 +121,7 @@ async fn edited_prose_survives_new_records_and_a_final_version_is_frozen() {
     let city = org_id(&c, "SF").await;
     let (_, v) = generate(&c, city, "2026").await;
     let id = v["draft"]["id"].as_i64().unwrap();
+    let version = v["draft"]["version"].as_i64().unwrap();
     let before = v["draft"]["figures"]["members_total"]["value"]
         .as_i64()
         .unwrap();
@@ -235,8 +236,9 @@ async fn edited_prose_survives_new_records_and_a_final_version_is_frozen() {
     // A new version carries the prose and today's figures.
     let (s, page) = post(format!("/reports/summary/{id}/version"), vec![]).await;
     assert_eq!(s, StatusCode::OK);
+    let next = format!("第{}版", version + 1);
     assert!(
-        page.contains("第2版") && page.contains("我们的会员队伍不断壮大"),
+        page.contains(&next) && page.contains("我们的会员队伍不断壮大"),
         "{page}"
     );
 }
@@ -360,4 +362,61 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
             .map(|d| d.join(cmd))
             .find(|f| f.exists())
     })
+}
+
+#[tokio::test]
+async fn cli_report_summary_writes_docx_markdown_and_html() {
+    let env = testing::demo_env().await.unwrap();
+    let dir = env.data_dir();
+    let url = env.database_url.clone();
+    env.state.db.close().await;
+    let bin = env!("CARGO_BIN_EXE_gonghui");
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("--data-dir")
+            .arg(&dir)
+            .env("GONGHUI_MASTER_KEY", "42".repeat(32))
+            .env("GONGHUI_LOG", "error");
+        if let Some(u) = &url {
+            cmd.arg("--database-url").arg(u);
+        }
+        cmd.args(args).output().unwrap()
+    };
+    for ext in ["docx", "md", "html"] {
+        let file = dir.join(format!("summary.{ext}"));
+        let out = run(&[
+            "report",
+            "summary",
+            "--org",
+            "SF-01",
+            "--year",
+            "2026",
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = std::fs::read(&file).unwrap();
+        match ext {
+            "docx" => assert_eq!(&bytes[..2], b"PK"),
+            _ => {
+                let t = String::from_utf8(bytes).unwrap();
+                assert!(t.contains("秦川区") && t.contains("工会会员总数达"), "{t}");
+                assert!(!t.contains("渭水"), "{t}");
+            }
+        }
+    }
+    let out = run(&[
+        "report", "summary", "--org", "SF-01", "--year", "2026", "--out", "x.pdf",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".docx"));
+    let out = run(&[
+        "report", "summary", "--org", "NOPE", "--year", "2026", "--out", "x.md",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOPE"));
 }
