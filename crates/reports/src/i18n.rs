@@ -39,6 +39,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("report.previous", "上年同期", "Same period last year"),
     ("report.quarter", "季度", "Quarter"),
     ("report.self", "本级", "Own records"),
+    ("report.summary", "工作综述", "Annual summary"),
     ("report.table", "指标明细表", "Figures table"),
     ("report.to", "结束日期", "To"),
     ("report.value", "填报值", "Value"),

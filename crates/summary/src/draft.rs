@@ -562,6 +562,174 @@ async fn generate_from(st: &AppState, scope: &Scope, d: &Draft) -> AppResult<Dra
     Ok(DraftId(id))
 }
 
+/// Adds a paragraph of a person's own prose to a section of the draft
+/// (a section the federation added has no module paragraphs).
+pub async fn add_paragraph(
+    st: &AppState,
+    scope: &Scope,
+    id: DraftId,
+    section: &str,
+    zh: &str,
+    en: &str,
+) -> AppResult<()> {
+    scope.require_write()?;
+    let mut d = load(st, scope, id).await?;
+    editable(st, &d).await?;
+    if zh.trim().is_empty() {
+        return Err(AppError::invalid(
+            "段落内容不能为空",
+            "The paragraph must not be empty",
+        ));
+    }
+    let mut tx = st.db.begin_write().await?;
+    let path: String = sqlx::query_scalar("SELECT org_path FROM summary_drafts WHERE id = $1")
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    let secs = sections(&mut tx, &path).await?;
+    let Some((key, szh, sen)) = secs.into_iter().find(|(k, ..)| k == section) else {
+        return Err(AppError::invalid(
+            format!("没有章节“{section}”"),
+            format!("There is no section “{section}”"),
+        ));
+    };
+    let n = d
+        .body
+        .sections
+        .iter()
+        .flat_map(|s| s.paragraphs.iter())
+        .filter(|p| p.key.starts_with("custom."))
+        .count()
+        + 1;
+    let para = ParaDraft {
+        key: format!("custom.{n}"),
+        zh: zh.trim().to_string(),
+        en: en.trim().to_string(),
+        edited: true,
+    };
+    summary::parse(&para.zh)
+        .and_then(|_| summary::parse(&para.en))
+        .map_err(|e| {
+            AppError::invalid(
+                format!("段落格式有误(花括号或方括号不成对):{e}"),
+                format!("The paragraph is malformed (unpaired braces or brackets): {e}"),
+            )
+        })?;
+    match d.body.sections.iter_mut().find(|s| s.key == key) {
+        Some(s) => s.paragraphs.push(para),
+        None => {
+            d.body.sections.push(SectionDraft {
+                key: key.clone(),
+                zh: szh,
+                en: sen,
+                paragraphs: vec![para],
+            });
+            // Keep the federation's order.
+            let order = sections(&mut tx, &path).await?;
+            d.body
+                .sections
+                .sort_by_key(|s| order.iter().position(|(k, ..)| *k == s.key));
+        }
+    }
+    sqlx::query(
+        "UPDATE summary_drafts SET body = $1, updated_at = $2 WHERE id = $3 AND status <> 'final'",
+    )
+    .bind(json(&d.body)?)
+    .bind(time::now_rfc3339())
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new("summary.edit", "summary_draft", id.0)
+            .org(OrgId(d.org_id))
+            .detail(serde_json::json!({"added": section})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One section as a federation configures it.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct SectionConfig {
+    /// Stable key: a default theme's, or a new one (letters, digits, `_`).
+    pub key: String,
+    pub zh: String,
+    pub en: String,
+}
+
+/// Saves the caller's org's sections, in order: renamed, reordered, added.
+/// Leaving out a default theme does not drop it (its module paragraphs
+/// still need a home); it goes last.
+pub async fn save_sections(st: &AppState, scope: &Scope, list: &[SectionConfig]) -> AppResult<()> {
+    scope.require_write()?;
+    if scope.role != platform::scope::Role::Admin {
+        return Err(AppError::Forbidden(platform::i18n::Msg::new(
+            "只有管理员可以调整综述章节",
+            "Only an administrator may change the summary's sections",
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in list {
+        let ok_key = !c.key.is_empty()
+            && c.key.len() <= 40
+            && c.key
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if !ok_key {
+            return Err(AppError::invalid(
+                format!("章节代码“{}”只能用字母、数字和下划线", c.key),
+                format!(
+                    "The section key “{}” may hold letters, digits and _ only",
+                    c.key
+                ),
+            ));
+        }
+        if c.zh.trim().is_empty() || c.zh.chars().count() > 60 || c.en.chars().count() > 120 {
+            return Err(AppError::invalid(
+                format!("章节“{}”的名称不能为空且不超过60字", c.key),
+                format!(
+                    "The section “{}” needs a name of at most 60 characters",
+                    c.key
+                ),
+            ));
+        }
+        if !seen.insert(c.key.as_str()) {
+            return Err(AppError::invalid(
+                format!("章节代码“{}”重复", c.key),
+                format!("The section key “{}” appears twice", c.key),
+            ));
+        }
+    }
+    let mut tx = st.db.begin_write().await?;
+    sqlx::query("DELETE FROM summary_sections WHERE org_id = $1")
+        .bind(scope.org_id.0)
+        .execute(&mut *tx)
+        .await?;
+    for (i, c) in list.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO summary_sections (org_id, key, title_zh, title_en, position) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(scope.org_id.0)
+        .bind(&c.key)
+        .bind(c.zh.trim())
+        .bind(c.en.trim())
+        .bind(i as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new("summary.sections", "org", scope.org_id.0).org(scope.org_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The review kind of a draft: approved by its own org's level (the
 /// federation's leadership signs off its own report).
 pub const KIND: &str = "summary_draft";

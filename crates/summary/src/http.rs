@@ -27,7 +27,12 @@ use platform::{
 pub fn routes() -> Routes {
     Routes::new()
         .page("/reports/summary", get(list_page).post(generate_submit))
+        .page(
+            "/reports/summary/sections",
+            get(sections_page).post(sections_submit),
+        )
         .page("/reports/summary/{id}", get(draft_page))
+        .page("/reports/summary/{id}/add", post(add_submit))
         .page("/reports/summary/{id}/edit", post(edit_submit))
         .page("/reports/summary/{id}/refresh", post(refresh_submit))
         .page("/reports/summary/{id}/submit", post(submit_submit))
@@ -189,6 +194,98 @@ async fn version_submit(
 ) -> AppResult<Response> {
     let new = draft::new_version(&st, staff.scope(), DraftId(id)).await?;
     Ok(Redirect::to(&format!("/reports/summary/{new}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct AddBody {
+    section: String,
+    zh: String,
+    #[serde(default)]
+    en: String,
+}
+
+async fn add_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(b): Form<AddBody>,
+) -> AppResult<Response> {
+    draft::add_paragraph(&st, staff.scope(), DraftId(id), &b.section, &b.zh, &b.en).await?;
+    Ok(Redirect::to(&format!("/reports/summary/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "summary/sections.html")]
+struct SectionsPage {
+    c: Chrome,
+    sections: Vec<(String, String, String)>,
+    can_edit: bool,
+}
+
+async fn org_path(st: &AppState, staff: &Staff) -> AppResult<String> {
+    Ok(
+        platform::tree::node(&st.db, staff.scope(), staff.scope().org_id)
+            .await?
+            .path,
+    )
+}
+
+async fn sections_page(State(st): State<AppState>, staff: Staff) -> AppResult<Response> {
+    let path = org_path(&st, &staff).await?;
+    let mut conn = st.db.pool().acquire().await?;
+    let sections = draft::sections(&mut conn, &path).await?;
+    Ok(html(&SectionsPage {
+        c: Chrome::new(&staff, "reports"),
+        sections,
+        can_edit: staff.scope().role == platform::scope::Role::Admin,
+    }))
+}
+
+/// The form posts rows as `key`, `zh`, `en`, `pos` repeated; a row with an
+/// empty key and name is ignored (the blank row for adding one).
+async fn sections_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let mut rows: Vec<(f64, draft::SectionConfig)> = Vec::new();
+    let mut cur: Option<(f64, draft::SectionConfig)> = None;
+    for (k, v) in fields {
+        match k.as_str() {
+            "key" => {
+                rows.extend(cur.take());
+                cur = Some((
+                    rows.len() as f64,
+                    draft::SectionConfig {
+                        key: v.trim().to_string(),
+                        zh: String::new(),
+                        en: String::new(),
+                    },
+                ));
+            }
+            "zh" | "en" | "pos" => {
+                let Some((pos, c)) = cur.as_mut() else {
+                    continue;
+                };
+                match k.as_str() {
+                    "zh" => c.zh = v,
+                    "en" => c.en = v,
+                    _ => {
+                        if let Ok(p) = v.trim().parse::<f64>() {
+                            *pos = p;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    rows.extend(cur.take());
+    rows.retain(|(_, c)| !(c.key.is_empty() && c.zh.trim().is_empty()));
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let list: Vec<draft::SectionConfig> = rows.into_iter().map(|(_, c)| c).collect();
+    draft::save_sections(&st, staff.scope(), &list).await?;
+    Ok(Redirect::to("/reports/summary/sections").into_response())
 }
 
 #[derive(Deserialize)]

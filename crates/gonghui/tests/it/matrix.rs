@@ -189,6 +189,11 @@ const TABLE: &[Row] = &[
     r("GET /api/v1/reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
     r("GET /reports/summary", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("POST /reports/summary", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("GET /reports/summary/sections", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    // The form with no rows: the admin's empty list is saved (defaults
+    // apply), others are refused.
+    acts("POST /reports/summary/sections", ["login", "ok", "403", "403", "ok", "403", "403"]),
+    r("POST /reports/summary/{id}/add", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
     r("GET /reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
     r("POST /reports/summary/{id}/download", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400"]),
     r("POST /reports/summary/{id}/edit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),

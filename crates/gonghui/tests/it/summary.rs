@@ -420,3 +420,83 @@ async fn cli_report_summary_writes_docx_markdown_and_html() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("NOPE"));
 }
+
+#[tokio::test]
+async fn a_federation_renames_reorders_and_adds_sections() {
+    let server = server().await;
+    let c = Client::signed_in(&server, "sf_admin").await;
+    let form = |rows: &[(&str, &str, &str, &str)]| {
+        let mut f: Vec<(String, String)> = Vec::new();
+        for (pos, key, zh, en) in rows {
+            for (k, v) in [("pos", pos), ("key", key), ("zh", zh), ("en", en)] {
+                f.push((k.to_string(), v.to_string()));
+            }
+        }
+        f
+    };
+    let send = |fields: Vec<(String, String)>| {
+        let c = &c;
+        async move {
+            let f: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            c.post_form("/reports/summary/sections", &f).await
+        }
+    };
+    // Refused: a key twice, a key with spaces, a nameless section.
+    for bad in [
+        form(&[
+            ("1", "special", "专项", "S"),
+            ("2", "special", "又一个", "T"),
+        ]),
+        form(&[("1", "a b", "专项", "S")]),
+        form(&[("1", "special", " ", "S")]),
+    ] {
+        let (s, _) = send(bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (s, page) = send(form(&[
+        ("2", "ideology", "思想政治引领", "Ideology"),
+        (
+            "1",
+            "organisation",
+            "夯实基层基础 建强组织体系",
+            "Grassroots first",
+        ),
+        ("3", "special", "专项工作", "Special work"),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("夯实基层基础"));
+    let city = org_id(&c, "SF").await;
+    let (_, v) = generate(&c, city, "2026").await;
+    let first = v["written"]["sections"][0]["title"].as_str().unwrap();
+    assert_eq!(first, "夯实基层基础 建强组织体系");
+    let id = v["draft"]["id"].as_i64().unwrap();
+    let (s, page) = c
+        .post_form(
+            &format!("/reports/summary/{id}/add"),
+            &[
+                ("section", "special"),
+                ("zh", "开展“工会进万家”专项活动。"),
+                ("en", "A special campaign."),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("专项工作") && page.contains("工会进万家"));
+    let (s, _) = c
+        .post_form(
+            &format!("/reports/summary/{id}/add"),
+            &[("section", "nope"), ("zh", "x")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Staff may not change the federation's sections.
+    let staff = Client::signed_in(&server, "sf_staff").await;
+    let f = form(&[("1", "organisation", "改名", "x")]);
+    let f: Vec<(&str, &str)> = f.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let (s, _) = staff.post_form("/reports/summary/sections", &f).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
