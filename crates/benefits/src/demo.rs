@@ -118,10 +118,10 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         DEMO_PASSWORD,
     )
     .await?;
-    // Member cards for 秦川区's members (the first 400 current ones).
+    // Member cards for 400 of 秦川区's current members (the latest enrolled).
     let holders = sqlx::query(
         "SELECT m.id, m.person_id FROM memberships m JOIN orgs o ON o.id = m.org_id \
-         WHERE o.path LIKE $1 AND m.status <> 'ended' ORDER BY m.id LIMIT 400",
+         WHERE o.path LIKE $1 AND m.status <> 'ended' ORDER BY m.id DESC LIMIT 400",
     )
     .bind(format!("{}%", county_path(st).await?))
     .fetch_all(st.db.pool())
