@@ -32,18 +32,72 @@ type Shop = (
 );
 
 const SHOPS: &[Shop] = &[
-    ("SF", "示范市工人文化宫影城", "91110000101623741K", "影院文娱", "109.0329", "34.3416",
-        &[("职工观影", "1元观影", 2, "month", "all")]),
-    ("SF", "示范市清泉洗车连锁", "91110108551385082Q", "洗车汽修", "109.0501", "34.3302",
-        &[("职工洗车", "5元洗车", 4, "month", "all"), ("骑手车辆保养", "电动车保养免工时费", 1, "month", "new_employment")]),
-    ("SF", "示范市新华书店", "91350100M000100Y43", "图书文具", "109.0412", "34.3388",
-        &[("半价购书", "图书半价", 1, "week", "all")]),
-    ("SF-01", "秦川区秦岭植物园", "91610104MA6U1A2B3W", "公园景区", "109.0102", "34.2911",
-        &[("免费游园", "凭卡免票入园", 1, "day", "all"), ("农民工周末游", "免票并赠导览", 1, "month", "migrant")]),
-    ("SF-01-S1-001", "示范市职工之家超市", "91610104MA6U1A2B40", "超市零售", "109.0221", "34.3005",
-        &[("会员购物", "满100减10", 3, "month", "all")]),
-    ("SF-02", "渭水区便民餐厅", "91610104MA6U1A2B53", "餐饮", "108.9801", "34.3555",
-        &[("爱心午餐", "10元套餐", 1, "day", "all")]),
+    (
+        "SF",
+        "示范市工人文化宫影城",
+        "91110000101623741K",
+        "影院文娱",
+        "109.0329",
+        "34.3416",
+        &[("职工观影", "1元观影", 2, "month", "all")],
+    ),
+    (
+        "SF",
+        "示范市清泉洗车连锁",
+        "91110108551385082Q",
+        "洗车汽修",
+        "109.0501",
+        "34.3302",
+        &[
+            ("职工洗车", "5元洗车", 4, "month", "all"),
+            (
+                "骑手车辆保养",
+                "电动车保养免工时费",
+                1,
+                "month",
+                "new_employment",
+            ),
+        ],
+    ),
+    (
+        "SF",
+        "示范市新华书店",
+        "91350100M000100Y43",
+        "图书文具",
+        "109.0412",
+        "34.3388",
+        &[("半价购书", "图书半价", 1, "week", "all")],
+    ),
+    (
+        "SF-01",
+        "秦川区秦岭植物园",
+        "91610104MA6U1A2B3W",
+        "公园景区",
+        "109.0102",
+        "34.2911",
+        &[
+            ("免费游园", "凭卡免票入园", 1, "day", "all"),
+            ("农民工周末游", "免票并赠导览", 1, "month", "migrant"),
+        ],
+    ),
+    (
+        "SF-01-S1-001",
+        "示范市职工之家超市",
+        "91610104MA6U1A2B40",
+        "超市零售",
+        "109.0221",
+        "34.3005",
+        &[("会员购物", "满100减10", 3, "month", "all")],
+    ),
+    (
+        "SF-02",
+        "渭水区便民餐厅",
+        "91610104MA6U1A2B53",
+        "餐饮",
+        "108.9801",
+        "34.3555",
+        &[("爱心午餐", "10元套餐", 1, "day", "all")],
+    ),
 ];
 
 async fn org_id(st: &AppState, code: &str) -> anyhow::Result<i64> {
@@ -62,7 +116,10 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         .await?;
     if existing > 0 {
         let u = platform::auth::Username::parse(DEMO_CLERK)?;
-        if platform::auth::find_user_in_scope(&st.db, &scope, &u).await.is_ok() {
+        if platform::auth::find_user_in_scope(&st.db, &scope, &u)
+            .await
+            .is_ok()
+        {
             platform::auth::set_password(
                 &st.db,
                 &scope,
@@ -132,12 +189,9 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         for h in &holders {
             let mid: i64 = h.try_get("id")?;
             let pid: i64 = h.try_get("person_id")?;
-            let (no, _) = members::card::issue_in_tx(
-                &mut tx.tx,
-                members::ids::MembershipId(mid),
-                pid,
-            )
-            .await?;
+            let (no, _) =
+                members::card::issue_in_tx(&mut tx.tx, members::ids::MembershipId(mid), pid)
+                    .await?;
             cards.push(no);
         }
         tx.commit().await?;
@@ -159,10 +213,11 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
     // Redemptions through the clerk's transaction: vouchers at the
     // cinema, and its offer.
     let actor = Actor::system(DEMO_CLERK);
-    let offer: i64 = sqlx::query_scalar("SELECT id FROM offers WHERE merchant_id = $1 ORDER BY id LIMIT 1")
-        .bind(merchant_ids[0].0)
-        .fetch_one(st.db.pool())
-        .await?;
+    let offer: i64 =
+        sqlx::query_scalar("SELECT id FROM offers WHERE merchant_id = $1 ORDER BY id LIMIT 1")
+            .bind(merchant_ids[0].0)
+            .fetch_one(st.db.pool())
+            .await?;
     for (n, no) in cards.iter().enumerate() {
         let token = members::card::token(&st.keys, no);
         let with = |item: String| RedeemInput {
@@ -171,19 +226,41 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
             ..Default::default()
         };
         if n % 3 == 0 {
-            redeem::redeem_tx(&st.db, &st.keys, merchant_ids[0].0, clerk, &actor, &with(format!("campaign:{}", cid.0))).await?;
+            redeem::redeem_tx(
+                &st.db,
+                &st.keys,
+                merchant_ids[0].0,
+                clerk,
+                &actor,
+                &with(format!("campaign:{}", cid.0)),
+            )
+            .await?;
         }
         if n % 4 == 1 {
-            redeem::redeem_tx(&st.db, &st.keys, merchant_ids[0].0, clerk, &actor, &with(format!("offer:{offer}"))).await?;
+            redeem::redeem_tx(
+                &st.db,
+                &st.keys,
+                merchant_ids[0].0,
+                clerk,
+                &actor,
+                &with(format!("offer:{offer}")),
+            )
+            .await?;
         }
     }
-    tracing::info!(merchants = merchant_ids.len(), cards = cards.len(), "demo benefits seeded");
+    tracing::info!(
+        merchants = merchant_ids.len(),
+        cards = cards.len(),
+        "demo benefits seeded"
+    );
     let _ = MerchantId(0);
     Ok(())
 }
 
 async fn county_path(st: &AppState) -> anyhow::Result<String> {
-    Ok(sqlx::query_scalar("SELECT path FROM orgs WHERE code = 'SF-01'")
-        .fetch_one(st.db.pool())
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT path FROM orgs WHERE code = 'SF-01'")
+            .fetch_one(st.db.pool())
+            .await?,
+    )
 }

@@ -35,7 +35,10 @@ pub fn routes() -> Routes {
         .page("/benefits/merchants/{id}/offers", post(offer_create))
         .page("/benefits/merchants/{id}/clerks", post(clerk_create))
         .page("/benefits/merchants/{id}/status", post(status_set))
-        .page("/benefits/campaigns", get(campaigns_page).post(campaign_create))
+        .page(
+            "/benefits/campaigns",
+            get(campaigns_page).post(campaign_create),
+        )
         .page("/benefits/usage", get(usage_page))
         .page("/benefits/settlement.xlsx", get(settlement_xlsx))
         .page("/benefits/mine", get(mine_page))
@@ -231,7 +234,10 @@ fn campaign_from_pairs(pairs: &[(String, String)]) -> AppResult<CampaignInput> {
     };
     let num = |k: &str, zh: &str, en: &str| -> AppResult<i64> {
         get(k).trim().parse().map_err(|_| {
-            AppError::invalid(format!("{zh}须为整数"), format!("{en} must be a whole number"))
+            AppError::invalid(
+                format!("{zh}须为整数"),
+                format!("{en} must be a whole number"),
+            )
         })
     };
     Ok(CampaignInput {
@@ -478,8 +484,15 @@ async fn redeem_submit(
         )),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            let page = render_redeem(&st, &clerk, item, String::new(), None, Some(e.user_message()))
-                .await?;
+            let page = render_redeem(
+                &st,
+                &clerk,
+                item,
+                String::new(),
+                None,
+                Some(e.user_message()),
+            )
+            .await?;
             Ok((status, html(&page)).into_response())
         }
         Err(e) => Err(e),

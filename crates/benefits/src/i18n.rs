@@ -83,6 +83,8 @@ mod tests {
         for w in super::CATALOG.windows(2) {
             assert!(w[0].0 < w[1].0, "{} before {}", w[0].0, w[1].0);
         }
-        assert!(super::CATALOG.iter().all(|(k, _, _)| k.starts_with("benefits.")));
+        assert!(super::CATALOG
+            .iter()
+            .all(|(k, _, _)| k.starts_with("benefits.")));
     }
 }

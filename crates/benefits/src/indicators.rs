@@ -21,9 +21,12 @@ const MERCHANT_STATUS: &[(&str, &str, &str)] = &[
     ("suspended", "暂停", "Suspended"),
     ("ended", "已终止", "Ended"),
 ];
-const KINDS: &[(&str, &str, &str)] = &[("offer", "优惠", "Offer"), ("voucher", "消费券", "Voucher")];
-const VOUCHER_STATUS: &[(&str, &str, &str)] =
-    &[("issued", "未使用", "Unused"), ("redeemed", "已使用", "Used")];
+const KINDS: &[(&str, &str, &str)] =
+    &[("offer", "优惠", "Offer"), ("voucher", "消费券", "Voucher")];
+const VOUCHER_STATUS: &[(&str, &str, &str)] = &[
+    ("issued", "未使用", "Unused"),
+    ("redeemed", "已使用", "Used"),
+];
 
 pub static MERCHANTS: RecordSource = RecordSource {
     key: "benefits_merchants",
@@ -40,10 +43,34 @@ pub static MERCHANTS: RecordSource = RecordSource {
         DrillColumn::new("org_name", "o.name", "签约工会", "Union", Show::Text),
         DrillColumn::new("name", "mc.name", "商户", "Merchant", Show::Text),
         DrillColumn::new("category", "mc.category", "类别", "Category", Show::Text),
-        DrillColumn::new("credit_code", "mc.credit_code", "统一社会信用代码", "Credit code", Show::Text),
-        DrillColumn::new("agreement_from", "mc.agreement_from", "协议开始", "Agreement from", Show::Text),
-        DrillColumn::new("agreement_to", "mc.agreement_to", "协议结束", "Agreement to", Show::Text),
-        DrillColumn::new("status", "mc.status", "状态", "Status", Show::Label(MERCHANT_STATUS)),
+        DrillColumn::new(
+            "credit_code",
+            "mc.credit_code",
+            "统一社会信用代码",
+            "Credit code",
+            Show::Text,
+        ),
+        DrillColumn::new(
+            "agreement_from",
+            "mc.agreement_from",
+            "协议开始",
+            "Agreement from",
+            Show::Text,
+        ),
+        DrillColumn::new(
+            "agreement_to",
+            "mc.agreement_to",
+            "协议结束",
+            "Agreement to",
+            Show::Text,
+        ),
+        DrillColumn::new(
+            "status",
+            "mc.status",
+            "状态",
+            "Status",
+            Show::Label(MERCHANT_STATUS),
+        ),
     ],
     drill_order: "o.code, mc.name, mc.id",
     drill_group: None,
@@ -58,7 +85,13 @@ pub static OFFERS: RecordSource = RecordSource {
         DrillColumn::new("org_name", "o.name", "签约工会", "Union", Show::Text),
         DrillColumn::new("merchant", "mc.name", "商户", "Merchant", Show::Text),
         DrillColumn::new("title", "f.title", "优惠", "Offer", Show::Text),
-        DrillColumn::new("price_rule", "f.price_rule", "优惠规则", "Price rule", Show::Text),
+        DrillColumn::new(
+            "price_rule",
+            "f.price_rule",
+            "优惠规则",
+            "Price rule",
+            Show::Text,
+        ),
         DrillColumn::new("valid_from", "f.valid_from", "开始", "From", Show::Text),
         DrillColumn::new("valid_to", "f.valid_to", "结束", "To", Show::Text),
     ],
@@ -75,7 +108,13 @@ pub static CARDS: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_name", "o.name", "所在工会", "Union", Show::Text),
         DrillColumn::new("card_no", "cd.card_no", "卡号", "Card no.", Show::Text),
-        DrillColumn::new("issued_at", "cd.issued_at", "发卡时间", "Issued", Show::Text),
+        DrillColumn::new(
+            "issued_at",
+            "cd.issued_at",
+            "发卡时间",
+            "Issued",
+            Show::Text,
+        ),
     ],
     drill_order: "o.code, cd.card_no",
     ..MERCHANTS
@@ -93,11 +132,29 @@ pub static VOUCHERS: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_name", "o.name", "所在工会", "Union", Show::Text),
         DrillColumn::new("name", "p.name", "姓名", "Name", Show::Text),
-        DrillColumn::new("id_masked", "p.id_masked", "证件号码", "ID number", Show::Text),
+        DrillColumn::new(
+            "id_masked",
+            "p.id_masked",
+            "证件号码",
+            "ID number",
+            Show::Text,
+        ),
         DrillColumn::new("campaign", "c.name", "消费券活动", "Campaign", Show::Text),
         DrillColumn::new("amount_fen", "v.value_fen", "面值", "Value", Show::Money),
-        DrillColumn::new("status", "v.status", "状态", "Status", Show::Label(VOUCHER_STATUS)),
-        DrillColumn::new("issued_on", "v.issued_on", "发放日期", "Issued on", Show::Text),
+        DrillColumn::new(
+            "status",
+            "v.status",
+            "状态",
+            "Status",
+            Show::Label(VOUCHER_STATUS),
+        ),
+        DrillColumn::new(
+            "issued_on",
+            "v.issued_on",
+            "发放日期",
+            "Issued on",
+            Show::Text,
+        ),
     ],
     drill_order: "o.code, v.issued_on, v.id",
     ..MERCHANTS
@@ -115,7 +172,13 @@ pub static REDEMPTIONS: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_name", "o.name", "所在工会", "Union", Show::Text),
         DrillColumn::new("name", "p.name", "姓名", "Name", Show::Text),
-        DrillColumn::new("id_masked", "p.id_masked", "证件号码", "ID number", Show::Text),
+        DrillColumn::new(
+            "id_masked",
+            "p.id_masked",
+            "证件号码",
+            "ID number",
+            Show::Text,
+        ),
         DrillColumn::new("merchant", "mc.name", "商户", "Merchant", Show::Text),
         DrillColumn::new("kind", "r.kind", "类型", "Kind", Show::Label(KINDS)),
         DrillColumn::new("amount_fen", "r.amount_fen", "金额", "Amount", Show::Money),

@@ -49,7 +49,10 @@ fn text(raw: &str, max: usize, zh: &str, en: &str) -> AppResult<String> {
 fn date(raw: &str, zh: &str, en: &str) -> AppResult<NaiveDate> {
     time::parse_date(raw.trim()).ok_or_else(|| {
         AppError::invalid(
-            format!("{zh}“{}”不是有效日期,请按 2026-01-31 的格式填写", raw.trim()),
+            format!(
+                "{zh}“{}”不是有效日期,请按 2026-01-31 的格式填写",
+                raw.trim()
+            ),
             format!(
                 "{en} “{}” is not a valid date: write it as 2026-01-31",
                 raw.trim()
@@ -143,7 +146,11 @@ impl MerchantInput {
                 "The contact phone holds digits and '-' only, e.g. 029-12345678",
             ));
         }
-        let from = date(&self.agreement_from, "协议开始日期", "The agreement's start")?;
+        let from = date(
+            &self.agreement_from,
+            "协议开始日期",
+            "The agreement's start",
+        )?;
         let to = date(&self.agreement_to, "协议结束日期", "The agreement's end")?;
         if to < from {
             return Err(AppError::invalid(

@@ -204,10 +204,22 @@ pub async fn redeem(
     clerk: &Clerk,
     input: &RedeemInput,
 ) -> AppResult<Redeemed> {
-    match redeem_tx(db, keys, clerk.merchant_id, clerk.user_id(), clerk.actor(), input).await {
+    match redeem_tx(
+        db,
+        keys,
+        clerk.merchant_id,
+        clerk.user_id(),
+        clerk.actor(),
+        input,
+    )
+    .await
+    {
         Ok(r) => Ok(r),
         Err(e) => {
-            if matches!(e, AppError::Invalid(_) | AppError::Conflict(_) | AppError::Forbidden(_)) {
+            if matches!(
+                e,
+                AppError::Invalid(_) | AppError::Conflict(_) | AppError::Forbidden(_)
+            ) {
                 let m = e.user_message();
                 audit::record(
                     db,
@@ -311,12 +323,11 @@ async fn attempt(
         new_employment_group: card.try_get("new_employment_group")?,
         org_path: card.try_get("path")?,
     };
-    let shop = sqlx::query(
-        "SELECT status, agreement_from, agreement_to FROM merchants WHERE id = $1",
-    )
-    .bind(merchant_id)
-    .fetch_one(&mut *tx.tx)
-    .await?;
+    let shop =
+        sqlx::query("SELECT status, agreement_from, agreement_to FROM merchants WHERE id = $1")
+            .bind(merchant_id)
+            .fetch_one(&mut *tx.tx)
+            .await?;
     let shop_ok = shop.try_get::<String, _>("status")? == "active"
         && shop.try_get::<String, _>("agreement_from")? <= today_s
         && shop.try_get::<String, _>("agreement_to")? >= today_s;
@@ -335,7 +346,8 @@ async fn attempt(
             .bind(offer_id)
             .fetch_optional(&mut *tx.tx)
             .await?;
-            let Some(f) = f.filter(|f| f.try_get::<i64, _>("merchant_id").ok() == Some(merchant_id))
+            let Some(f) =
+                f.filter(|f| f.try_get::<i64, _>("merchant_id").ok() == Some(merchant_id))
             else {
                 return Err(AppError::forbidden(
                     "该优惠不是本店的优惠,不能在本店核销",

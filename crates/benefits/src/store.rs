@@ -274,12 +274,14 @@ pub async fn create_clerk(
     .await?;
     let mut tx = db.begin_write().await?;
     let uid = auth::insert_user(&mut tx, scope, &ready).await?;
-    sqlx::query("INSERT INTO merchant_clerks (user_id, merchant_id, created_at) VALUES ($1, $2, $3)")
-        .bind(uid.0)
-        .bind(id.0)
-        .bind(time::now_rfc3339())
-        .execute(&mut *tx.tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO merchant_clerks (user_id, merchant_id, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(uid.0)
+    .bind(id.0)
+    .bind(time::now_rfc3339())
+    .execute(&mut *tx.tx)
+    .await?;
     audit::append(
         &mut tx,
         &scope.actor,
@@ -372,12 +374,7 @@ pub async fn list_offers(db: &Db, scope: &Scope) -> AppResult<Vec<OfferRow>> {
 
 /// Adds an offer to a merchant of the caller's subtree. A subtree
 /// eligibility names a union of the caller's subtree.
-pub async fn create_offer(
-    db: &Db,
-    scope: &Scope,
-    id: MerchantId,
-    f: &Offer,
-) -> AppResult<OfferId> {
+pub async fn create_offer(db: &Db, scope: &Scope, id: MerchantId, f: &Offer) -> AppResult<OfferId> {
     scope.require_write()?;
     let m = merchant(db, scope, id).await?;
     if m.status != "active" {
@@ -419,7 +416,9 @@ pub async fn create_offer(
         &scope.actor,
         Event::new("offer.create", "offer", oid)
             .org(OrgId(m.org_id))
-            .detail(serde_json::json!({"merchant_id": id.0, "title": f.title, "eligibility": kind})),
+            .detail(
+                serde_json::json!({"merchant_id": id.0, "title": f.title, "eligibility": kind}),
+            ),
     )
     .await?;
     tx.commit().await?;
@@ -472,7 +471,9 @@ pub async fn campaigns(db: &Db, scope: &Scope) -> AppResult<Vec<CampaignRow>> {
             quantity: r.try_get("quantity")?,
             issued: r.try_get("issued")?,
             redeemed,
-            redeemed_fen: Fen::from_fen(value).checked_mul(redeemed).unwrap_or_default(),
+            redeemed_fen: Fen::from_fen(value)
+                .checked_mul(redeemed)
+                .unwrap_or_default(),
             expires_on: r.try_get("expires_on")?,
             merchants,
         });
@@ -731,10 +732,17 @@ pub fn settlement_xlsx(rows: &[SettlementRow], from: &str, to: &str) -> AppResul
     ]);
     sheet::write_xlsx(&[sheet::SheetOut {
         name: "消费券结算".into(),
-        headers: ["商户", "统一社会信用代码", "消费券活动", "面值(元)", "核销张数", "结算金额(元)"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        headers: [
+            "商户",
+            "统一社会信用代码",
+            "消费券活动",
+            "面值(元)",
+            "核销张数",
+            "结算金额(元)",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
         rows: out,
         col_widths: None,
     }])
