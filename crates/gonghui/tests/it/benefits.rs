@@ -361,6 +361,27 @@ async fn refusals_say_why_and_write_nothing() {
         let (s, _) = c.text(path).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
     }
+
+    // A suspended agreement: the shop cannot redeem until it is resumed.
+    let cinema = merchant(&server, "示范市工人文化宫影城").await;
+    let city = Client::signed_in(&server, "sf_admin").await;
+    let (s, page) = city
+        .post_form(
+            &format!("/benefits/merchants/{cinema}/status"),
+            &[("status", "suspended")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("暂停"), "{page}");
+    let movie = offer(&server, "职工观影").await;
+    let (s, v) = redeem(
+        &c,
+        json!({"token": token(&server, &cards[4].0), "offer_id": movie}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(zh(&v).contains("合作协议"), "{v}");
+    assert_eq!(count().await, n0 + 1);
 }
 
 #[tokio::test]
