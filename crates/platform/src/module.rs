@@ -344,6 +344,16 @@ impl Registry {
     }
 
     /// Every module's paragraphs of the annual work summary.
+    /// Where an account of a role that is not staff lands (a module's
+    /// [`Module::homes`]), if a module serves it.
+    pub fn home_for(&self, role: crate::scope::Role) -> Option<&'static str> {
+        self.modules
+            .iter()
+            .flat_map(|m| m.homes.iter())
+            .find(|(r, _)| *r == role)
+            .map(|(_, to)| *to)
+    }
+
     pub fn summary_paragraphs(&self) -> Vec<crate::summary::Paragraph> {
         self.modules.iter().flat_map(|m| (m.summary)()).collect()
     }

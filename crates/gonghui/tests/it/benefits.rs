@@ -183,6 +183,19 @@ async fn a_clerk_verifies_and_redeems_in_one_step_and_a_voucher_only_once() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("卡号或手机号后四位不正确"), "{page}");
 
+    // A phone camera opens the card's code (the verification link): the
+    // clerk goes on to the redemption page with the code filled in.
+    let t3 = token(&server, &cards[2].0);
+    let (s, page) = c.text(&format!("/cards/verify?t={t3}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("核验并核销") && page.contains(&t3), "{page}");
+    let (s, page) = c.text("/cards/verify?t=%0Abad").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("核验并核销"),
+        "a bad code lands on the empty form"
+    );
+
     // The clerk's own day lists the two, the member's page shows the use.
     let (s, day) = c.get_json("/api/v1/benefits/redemptions/today").await;
     assert_eq!(s, StatusCode::OK);

@@ -209,15 +209,7 @@ async fn home(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     // the redemption page), or is refused as on any staff page.
     if let Some(s) = &ctx.session {
         if !s.scope.is_staff() {
-            let role = s.scope.role;
-            if let Some(to) = st
-                .registry
-                .modules()
-                .iter()
-                .flat_map(|m| m.homes.iter())
-                .find(|(r, _)| *r == role)
-                .map(|(_, to)| *to)
-            {
+            if let Some(to) = st.registry.home_for(s.scope.role) {
                 return Ok(Redirect::to(to).into_response());
             }
         }
