@@ -365,6 +365,74 @@ async function run(browser) {
   });
   await pc.close();
 
+  // ---------------------------------------------------------------- a clerk redeems on a phone
+  // A staff account finds card holders of 秦川区 (card number from the card
+  // page, the phone's last 4 digits from the roster); the clerk types them.
+  const { context: kc, page: staffPage } = await newContext(browser, { viewport: { width: 1280, height: 900 } });
+  const holders = [];
+  await check('benefits: staff find card holders', staffPage, async () => {
+    await login(staffPage, 'qinchuan_admin');
+    const orgs = await apiOrgs(kc);
+    const county = orgs.find((o) => o.code === 'SF-01');
+    for (let pg = 1; pg <= 6 && holders.length < 12; pg++) {
+      const r = await kc.request.get(url(`/api/v1/members?org=${county.id}&per_page=100&page=${pg}`));
+      assert(r.ok(), `members list answered ${r.status()}`);
+      for (const m of (await r.json()).rows) {
+        const html = await (await kc.request.get(url(`/members/${m.membership_id}/card`))).text();
+        const no = (html.match(/GH\d{12}/) || [])[0];
+        const phone = m.phone_masked || '';
+        if (no && phone.length >= 4) holders.push({ no, last4: phone.slice(-4) });
+        if (holders.length >= 12) break;
+      }
+    }
+    assert(holders.length > 0, 'no card holder found in 秦川区');
+  });
+  await kc.close();
+  const { context: cc, page: clerk } = await newContext(browser, {
+    viewport: PHONE,
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+  });
+  await check('phone: a clerk verifies a card and redeems in one step; the same voucher again is refused', clerk, async () => {
+    await clerk.goto(url('/login'), { waitUntil: 'load' });
+    await clerk.fill('#username', 'merchant_clerk');
+    await clerk.fill('#password', PASSWORD);
+    await Promise.all([
+      clerk.waitForURL((u) => u.pathname === '/redeem', { waitUntil: 'load' }),
+      clerk.click('form[action="/login"] button[type=submit]'),
+    ]);
+    await assertFits(clerk, 'the redemption page');
+    await shot(clerk, '20-phone-clerk-redeem', false);
+    const voucher = await clerk.$eval('#item', (s) => [...s.options].find((o) => o.text.includes('送温暖')).value);
+    const submit = async (h) => {
+      await clerk.selectOption('#item', voucher);
+      await clerk.fill('#card_no', h.no);
+      await clerk.fill('#phone_last4', h.last4);
+      await Promise.all([clerk.waitForLoadState('load'), clerk.tap('form[action="/redeem"] button')]);
+      await clerk.waitForSelector('#verdict');
+      return clerk.getAttribute('#verdict', 'data-result');
+    };
+    let done = null;
+    for (const h of holders) {
+      if ((await submit(h)) === 'ok') {
+        done = h;
+        break;
+      }
+    }
+    assert(done, 'no holder had an unused voucher');
+    assert((await clerk.textContent('#verdict')).includes('核销成功'), 'no success message');
+    await assertFits(clerk, 'the redemption result');
+    await shot(clerk, '21-phone-clerk-redeemed', false);
+    assert((await submit(done)) === 'refused', 'the second redemption of the same voucher was not refused');
+    assert((await clerk.textContent('#verdict')).includes('已经使用过'), 'the refusal does not say the voucher was used');
+    await shot(clerk, '22-phone-clerk-refused', false);
+    // The clerk reaches nothing of the roster.
+    const r = await clerk.goto(url('/members'), { waitUntil: 'load' });
+    assert(r.status() === 403, `/members answered ${r.status()} to a clerk`);
+  });
+  await cc.close();
+
   // ---------------------------------------------------------------- create a child org
   const { context: sc, page: sp } = await newContext(browser, { viewport: { width: 1280, height: 900 } });
   const stamp = Date.now().toString(36).toUpperCase();

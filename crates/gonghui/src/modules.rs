@@ -14,6 +14,7 @@ pub fn all() -> Vec<Module> {
         reports::module(),
         orgs::module(),
         members::module(),
+        benefits::module(),
         summary::module(),
     ]
 }

@@ -2,7 +2,8 @@
 //! counter ("GH" + 12 digits) and a QR code carrying a signed token that
 //! names the card, never the person: `base64url("gh-card-v1|GH…") "." sig`.
 //! Reissuing revokes the old card, so its token stops verifying. Anyone
-//! signed in (staff; merchant clerks later) can verify a token; the answer is
+//! signed in can verify a token (a merchant's clerk arriving from a phone
+//! camera is sent on to its redemption page with the token); the answer is
 //! valid/invalid, the masked name and the union — never the ID number.
 
 use crate::ids::{MembershipId, OrgId};
@@ -567,6 +568,25 @@ async fn verify_page(
     Query(q): Query<TokenQuery>,
 ) -> AppResult<Response> {
     let actor = actor_of(&ctx)?;
+    // A merchant's clerk whose phone camera opened the card's code goes on
+    // to its own page (the redemption page), the code carried along.
+    if let Some(s) = &ctx.session {
+        if !s.scope.is_staff() {
+            if let Some(home) = st.registry.home_for(s.scope.role) {
+                let t = token_text(&q.t);
+                // Only a token's characters go into the location.
+                let clean = t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.=".contains(&b));
+                let to = if t.is_empty() || !clean {
+                    home.to_string()
+                } else {
+                    format!("{home}?t={t}")
+                };
+                return Ok(Redirect::to(&to).into_response());
+            }
+        }
+    }
     let v = if q.t.trim().is_empty() {
         None
     } else {

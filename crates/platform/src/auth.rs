@@ -206,6 +206,32 @@ pub struct NewUser {
 
 /// Creates a staff account in an org of the caller's subtree.
 pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> AppResult<UserId> {
+    let ready = prepare_user(db, scope, u).await?;
+    let mut tx = db.begin_write().await?;
+    let id = insert_user(&mut tx, scope, &ready).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// An account checked against the caller's rights, its org resolved in
+/// scope and its password hashed: ready for [`insert_user`].
+pub struct ReadyUser {
+    user: NewUser,
+    org: crate::tree::OrgNode,
+    hash: String,
+}
+
+impl ReadyUser {
+    pub fn org_id(&self) -> OrgId {
+        self.org.id
+    }
+}
+
+/// The checks of [`create_user`] and the (slow) password hash, before any
+/// transaction: a module that creates an account together with its own
+/// rows (a merchant's clerk) inserts it with [`insert_user`] in its
+/// transaction, so the account and its rows commit together.
+pub async fn prepare_user(db: &Db, scope: &Scope, u: NewUser) -> AppResult<ReadyUser> {
     scope.require_admin()?;
     let org = crate::tree::node(db, scope, u.org_id).await?;
     if u.display_name.trim().is_empty() {
@@ -224,7 +250,16 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> AppResult<UserId
         ));
     }
     let hash = hash_password(&u.password).await?;
-    let mut tx = db.begin_write().await?;
+    Ok(ReadyUser { user: u, org, hash })
+}
+
+/// Inserts a prepared account and its audit entry in the caller's transaction.
+pub async fn insert_user(
+    tx: &mut crate::db::WriteTx,
+    scope: &Scope,
+    r: &ReadyUser,
+) -> AppResult<UserId> {
+    let (u, org) = (&r.user, &r.org);
     let kind = match u.role {
         Role::Member => "member",
         Role::Merchant => "merchant",
@@ -240,7 +275,7 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> AppResult<UserId
     .bind(u.role.as_str())
     .bind(org.id.0)
     .bind(&u.perms)
-    .bind(&hash)
+    .bind(&r.hash)
     .bind(time::now_rfc3339())
     .fetch_one(&mut *tx.tx)
     .await
@@ -255,14 +290,13 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> AppResult<UserId
         Err(e) => return Err(e.into()),
     };
     audit::append(
-        &mut tx,
+        tx,
         &scope.actor,
         Event::new("user.create", "user", id).org(org.id).detail(serde_json::json!({
             "after": {"username": u.username.as_str(), "role": u.role.as_str(), "org": org.code, "perms": u.perms}
         })),
     )
     .await?;
-    tx.commit().await?;
     Ok(UserId(id))
 }
 

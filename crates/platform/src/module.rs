@@ -127,6 +127,10 @@ pub struct Module {
     /// (`person::refer`): a person a directory knows by ID hash is referred
     /// to as a member.
     pub person_directories: fn() -> Vec<Arc<dyn PersonDirectory>>,
+    /// The page an account of a role that is not staff lands on after
+    /// signing in (`/`): a merchant's clerk goes to the module that serves
+    /// clerks. Staff land on the dashboard.
+    pub homes: &'static [(crate::scope::Role, &'static str)],
 }
 
 impl Module {
@@ -149,6 +153,7 @@ impl Module {
             review_kinds: Vec::new,
             attachment_owners: Vec::new,
             person_directories: Vec::new,
+            homes: &[],
         }
     }
 }
@@ -339,6 +344,16 @@ impl Registry {
     }
 
     /// Every module's paragraphs of the annual work summary.
+    /// Where an account of a role that is not staff lands (a module's
+    /// [`Module::homes`]), if a module serves it.
+    pub fn home_for(&self, role: crate::scope::Role) -> Option<&'static str> {
+        self.modules
+            .iter()
+            .flat_map(|m| m.homes.iter())
+            .find(|(r, _)| *r == role)
+            .map(|(_, to)| *to)
+    }
+
     pub fn summary_paragraphs(&self) -> Vec<crate::summary::Paragraph> {
         self.modules.iter().flat_map(|m| (m.summary)()).collect()
     }

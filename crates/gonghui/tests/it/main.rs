@@ -4,6 +4,7 @@
 //! default, PostgreSQL when `GONGHUI_TEST_DATABASE_URL` is set.
 
 mod accounts;
+mod benefits;
 mod catalogue;
 mod common;
 mod hardening;

@@ -22,8 +22,9 @@ use reqwest::{redirect::Policy, Method, StatusCode};
 use crate::common::{csrf_in, PW};
 
 /// Anonymous, then city (示范市总工会), county (秦川区, SF-01) and
-/// grassroots (SF-01-S1-001) accounts.
-const ROLES: [&str; 7] = [
+/// grassroots (SF-01-S1-001) accounts, and a merchant's clerk (the city's
+/// cinema: no staff page, no roster, only the redemption pages).
+const ROLES: [&str; 8] = [
     "anon",
     "sf_admin",
     "sf_staff",
@@ -31,6 +32,7 @@ const ROLES: [&str; 7] = [
     "qinchuan_admin",
     "qinchuan_staff",
     "jc_clerk",
+    "merchant_clerk",
 ];
 
 const METHODS: [&str; 4] = ["GET", "POST", "PATCH", "DELETE"];
@@ -54,10 +56,10 @@ enum Target {
 struct Row {
     route: &'static str,
     acts: bool,
-    cells: [&'static str; 7],
+    cells: [&'static str; 8],
 }
 
-const fn r(route: &'static str, cells: [&'static str; 7]) -> Row {
+const fn r(route: &'static str, cells: [&'static str; 8]) -> Row {
     Row {
         route,
         acts: false,
@@ -66,7 +68,7 @@ const fn r(route: &'static str, cells: [&'static str; 7]) -> Row {
 }
 
 /// A row whose request acts without a body: where `ok` is expected it is not sent.
-const fn acts(route: &'static str, cells: [&'static str; 7]) -> Row {
+const fn acts(route: &'static str, cells: [&'static str; 8]) -> Row {
     Row {
         route,
         acts: true,
@@ -77,129 +79,159 @@ const fn acts(route: &'static str, cells: [&'static str; 7]) -> Row {
 #[rustfmt::skip]
 const TABLE: &[Row] = &[
     // TABLE-BEGIN
-    r("GET /", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    acts("DELETE /api/v1/attachments/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("GET /api/v1/attachments/{kind}/{owner_id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
-    r("POST /api/v1/attachments/{kind}/{owner_id}", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400"]),
-    r("POST /api/v1/cards/verify", ["422", "422", "422", "422", "422", "422", "422"]),
-    r("GET /api/v1/joins", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    acts("POST /api/v1/joins/{id}/approve", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /api/v1/joins/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /api/v1/members", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /api/v1/members", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /api/v1/members/counts", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /api/v1/members/export", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("POST /api/v1/members/import", ["login", "400", "400", "400", "400", "400", "400"]),
-    r("GET /api/v1/members/import/{job}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("GET /api/v1/members/transfers", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /api/v1/members/transfers", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("POST /api/v1/members/transfers/{id}/approve", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("POST /api/v1/members/transfers/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /api/v1/members/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /api/v1/members/{id}/unmask", ["login/login/login", "ok/ok/404", "403/403/404", "403/403/404", "403/404/404", "403/404/404", "403/404/404"]),
-    r("GET /api/v1/openapi.json", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /api/v1/orgs", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /api/v1/orgs/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("PATCH /api/v1/orgs/{id}", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /api/v1/orgs/{id}/children", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /api/v1/orgs/{id}/children", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("POST /api/v1/orgs/{id}/close", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /api/v1/orgs/{id}/history", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /api/v1/orgs/{id}/move", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /api/v1/reports/drill", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /api/v1/reports/figures", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /api/v1/reports/indicators", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /api/v1/reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /api/v1/reports/manual", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /api/v1/reviews/inbox", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /api/v1/reviews/{id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
-    r("POST /api/v1/reviews/{id}/approve", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("POST /api/v1/reviews/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("POST /api/v1/reviews/{id}/resubmit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("POST /api/v1/reviews/{id}/return", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /attachments/{id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
-    r("GET /audit", ["login", "ok", "403", "ok", "ok", "403", "403"]),
-    r("GET /cards/verify", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /cards/view", ["404", "404", "404", "404", "404", "404", "404"]),
-    r("GET /healthz", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /join", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /join/status", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /join/status", ["422", "422", "422", "422", "422", "422", "422"]),
-    r("POST /join/status/code", ["422", "422", "422", "422", "422", "422", "422"]),
-    r("GET /join/{code}", ["ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /join/{code}", ["422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404"]),
-    r("POST /join/{code}/code", ["422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404"]),
-    r("GET /lang/{code}", ["ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok"]),
-    r("GET /login", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /login", ["422", "422", "422", "422", "422", "422", "422"]),
-    acts("POST /logout", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /members", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /members", ["login", "422", "422", "403", "422", "422", "422"]),
+    // A clerk lands on its redemption page (Module::homes).
+    r("GET /", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    acts("DELETE /api/v1/attachments/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /api/v1/attachments/{kind}/{owner_id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "403/403/403"]),
+    r("POST /api/v1/attachments/{kind}/{owner_id}", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "403/403/403"]),
+    r("POST /api/v1/cards/verify", ["422", "422", "422", "422", "422", "422", "422", "422"]),
+    r("GET /api/v1/joins", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    acts("POST /api/v1/joins/{id}/approve", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/joins/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/members", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/members", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/members/counts", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/members/export", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("POST /api/v1/members/import", ["login", "400", "400", "400", "400", "400", "400", "403"]),
+    r("GET /api/v1/members/import/{job}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /api/v1/members/transfers", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/members/transfers", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("POST /api/v1/members/transfers/{id}/approve", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/members/transfers/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/members/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/members/{id}/unmask", ["login/login/login", "ok/ok/404", "403/403/404", "403/403/404", "403/404/404", "403/404/404", "403/404/404", "403/403/403"]),
+    r("GET /api/v1/openapi.json", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /api/v1/orgs", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /api/v1/orgs/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("PATCH /api/v1/orgs/{id}", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/orgs/{id}/children", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/orgs/{id}/children", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/orgs/{id}/close", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/orgs/{id}/history", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/orgs/{id}/move", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/reports/drill", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/reports/figures", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /api/v1/reports/indicators", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /api/v1/reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/reports/manual", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/reviews/inbox", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /api/v1/reviews/{id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "403/403/403"]),
+    r("POST /api/v1/reviews/{id}/approve", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/reviews/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/reviews/{id}/resubmit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/reviews/{id}/return", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /attachments/{id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "403/403/403"]),
+    r("GET /audit", ["login", "ok", "403", "ok", "ok", "403", "403", "403"]),
+    // A clerk verifies cards too (and redeems on /redeem).
+    r("GET /cards/verify", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /cards/view", ["404", "404", "404", "404", "404", "404", "404", "404"]),
+    r("GET /healthz", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /join", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /join/status", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /join/status", ["422", "422", "422", "422", "422", "422", "422", "422"]),
+    r("POST /join/status/code", ["422", "422", "422", "422", "422", "422", "422", "422"]),
+    r("GET /join/{code}", ["ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("POST /join/{code}", ["422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404"]),
+    r("POST /join/{code}/code", ["422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404", "422/404/404"]),
+    r("GET /lang/{code}", ["ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok", "ok/ok/ok"]),
+    r("GET /login", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /login", ["422", "422", "422", "422", "422", "422", "422", "422"]),
+    acts("POST /logout", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /members", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /members", ["login", "422", "422", "403", "422", "422", "422", "403"]),
     // A form of the roster page: the caller's own scope, masked.
-    r("POST /members/export", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /members/import", ["login", "ok", "ok", "403", "ok", "ok", "ok"]),
-    r("POST /members/import", ["login", "400", "400", "400", "400", "400", "400"]),
-    r("GET /members/import/template.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /members/import/{job}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("GET /members/import/{job}/rejects.xlsx", ["login/login/login", "ok/ok/404", "403/403/404", "403/403/404", "403/404/404", "403/404/404", "403/404/404"]),
-    r("GET /members/joins", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /members/joins/qr", ["login", "404", "404", "404", "404", "404", "404"]),
-    acts("POST /members/joins/{id}/approve", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /members/joins/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "403/403/403", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /members/new", ["login", "ok", "ok", "403", "ok", "ok", "ok"]),
-    r("GET /members/transfers", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /members/transfers", ["login", "422", "422", "422", "422", "422", "422"]),
-    acts("POST /members/transfers/{id}/approve", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /members/transfers/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /members/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("GET /members/{id}/card", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    acts("POST /members/{id}/card", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /members/{id}/status", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("POST /members/{id}/unmask", ["login/login/login", "ok/ok/404", "403/403/404", "403/403/404", "403/404/404", "403/404/404", "403/404/404"]),
-    r("GET /metrics", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /orgs", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /orgs/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /orgs/{id}/children", ["login/login/login", "422/422/404", "422/422/404", "422/422/404", "422/404/404", "422/404/404", "422/404/404"]),
-    acts("POST /orgs/{id}/close", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("GET /orgs/{id}/edit", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /orgs/{id}/edit", ["login/login/login", "422/422/404", "422/422/404", "422/422/404", "422/404/404", "422/404/404", "422/404/404"]),
-    r("POST /orgs/{id}/move", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /orgs/{id}/new", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("GET /reports", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /reports/drill", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("POST /reports/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /reports/manual", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /reports/table", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /reviews", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /reviews/{id}", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /users", ["login", "ok", "403", "403", "ok", "403", "403"]),
-    r("POST /users", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /assets/app.js", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /password", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /members/export", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /members/import", ["login", "ok", "ok", "403", "ok", "ok", "ok", "403"]),
+    r("POST /members/import", ["login", "400", "400", "400", "400", "400", "400", "403"]),
+    r("GET /members/import/template.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /members/import/{job}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /members/import/{job}/rejects.xlsx", ["login/login/login", "ok/ok/404", "403/403/404", "403/403/404", "403/404/404", "403/404/404", "403/404/404", "403/403/403"]),
+    r("GET /members/joins", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /members/joins/qr", ["login", "404", "404", "404", "404", "404", "404", "403"]),
+    acts("POST /members/joins/{id}/approve", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /members/joins/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "403/403/403", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /members/new", ["login", "ok", "ok", "403", "ok", "ok", "ok", "403"]),
+    r("GET /members/transfers", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /members/transfers", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    acts("POST /members/transfers/{id}/approve", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /members/transfers/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /members/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /members/{id}/card", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    acts("POST /members/{id}/card", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /members/{id}/status", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /members/{id}/unmask", ["login/login/login", "ok/ok/404", "403/403/404", "403/403/404", "403/404/404", "403/404/404", "403/404/404", "403/403/403"]),
+    r("GET /metrics", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /orgs", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /orgs/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /orgs/{id}/children", ["login/login/login", "422/422/404", "422/422/404", "422/422/404", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
+    acts("POST /orgs/{id}/close", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /orgs/{id}/edit", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /orgs/{id}/edit", ["login/login/login", "422/422/404", "422/422/404", "422/422/404", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
+    r("POST /orgs/{id}/move", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /orgs/{id}/new", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /reports", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /reports/drill", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("POST /reports/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /reports/manual", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /reports/table", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /reviews", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /reviews/{id}", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /users", ["login", "ok", "403", "403", "ok", "403", "403", "403"]),
+    r("POST /users", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /assets/app.js", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /password", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
     // The form is refused before the session is looked at: nothing is said.
-    r("POST /password", ["422", "422", "422", "422", "422", "422", "422"]),
+    r("POST /password", ["422", "422", "422", "422", "422", "422", "422", "422"]),
     // An unknown action is refused for everyone; the actions themselves
     // (inside the subtree, outside 404) are tested in tests/it/accounts.rs.
-    r("POST /users/{id}/{action}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
-    r("POST /api/v1/members/search", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("POST /users/{id}/{action}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "403/403/403"]),
+    r("POST /api/v1/members/search", ["login", "422", "422", "422", "422", "422", "422", "403"]),
     // Seals the term and redirects to the list: every signed-in caller.
-    r("POST /members/search", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /api/v1/reports/summary", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /api/v1/reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("GET /reports/summary", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("POST /reports/summary", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("GET /reports/summary/sections", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /members/search", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    // 普惠 (benefits): staff manage merchants in their subtree; the clerk
+    // reaches only the redemption page and API of its merchant.
+    r("GET /benefits", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /benefits", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /benefits/merchants/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /benefits/merchants/{id}/offers", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /benefits/merchants/{id}/clerks", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /benefits/merchants/{id}/status", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /benefits/campaigns", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /benefits/campaigns", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /benefits/usage", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /benefits/settlement.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    // The member's own page, by the card's token: without one, nothing.
+    r("GET /benefits/mine", ["404", "404", "404", "404", "404", "404", "404", "404"]),
+    r("GET /redeem", ["login", "403", "403", "403", "403", "403", "403", "ok"]),
+    r("POST /redeem", ["login", "403", "403", "403", "403", "403", "403", "422"]),
+    r("GET /api/v1/benefits/merchants", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/benefits/merchants", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/benefits/merchants/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/benefits/merchants/{id}/offers", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/benefits/merchants/{id}/clerks", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/benefits/offers", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /api/v1/benefits/campaigns", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/benefits/campaigns", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/benefits/usage", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /api/v1/benefits/settlement", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/benefits/redeem", ["login", "403", "403", "403", "403", "403", "403", "422"]),
+    r("GET /api/v1/benefits/redemptions/today", ["login", "403", "403", "403", "403", "403", "403", "ok"]),
+    r("POST /api/v1/reports/summary", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /reports/summary", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /reports/summary", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /reports/summary/sections", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     // The form with no rows: the admin's empty list is saved (defaults
     // apply), others are refused.
-    acts("POST /reports/summary/sections", ["login", "ok", "403", "403", "ok", "403", "403"]),
-    r("POST /reports/summary/{id}/add", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    r("POST /reports/summary/{id}/download", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400"]),
-    r("POST /reports/summary/{id}/edit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    acts("POST /reports/summary/{id}/refresh", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    acts("POST /reports/summary/{id}/submit", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
-    acts("POST /reports/summary/{id}/version", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    acts("POST /reports/summary/sections", ["login", "ok", "403", "403", "ok", "403", "403", "403"]),
+    r("POST /reports/summary/{id}/add", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /reports/summary/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /reports/summary/{id}/download", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "403/403/403"]),
+    r("POST /reports/summary/{id}/edit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    acts("POST /reports/summary/{id}/refresh", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    acts("POST /reports/summary/{id}/submit", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    acts("POST /reports/summary/{id}/version", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/403", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     // TABLE-END
 ];
 
@@ -221,6 +253,7 @@ fn param_kind(path: &str, name: &str) -> &'static str {
         "kind" if p.starts_with("/attachments/") => "owner_kind",
         "owner_id" if p.starts_with("/attachments/") => "member",
         "id" if p.starts_with("/orgs/") => "org",
+        "id" if p.starts_with("/benefits/merchants/") => "merchant",
         "id" if p.starts_with("/members/transfers/") => "transfer",
         "id" if p.starts_with("/members/joins/") || p.starts_with("/joins/") => "join",
         "id" if p.starts_with("/members/") => "member",
@@ -265,6 +298,7 @@ impl Ids {
             ("attachment", "attachments", "org_id"),
             ("user", "users", "org_id"),
             ("summary", "summary_drafts", "org_id"),
+            ("merchant", "merchants", "org_id"),
         ] {
             let sql = format!(
                 "SELECT t.id FROM {table} t JOIN orgs o ON o.id = t.{org_col} \
@@ -342,6 +376,12 @@ async fn caller(base: &str, user: &str) -> Caller {
         .await
         .unwrap();
     let mut csrf = csrf_in(&page).expect("login form has a csrf token");
+    // A clerk has no staff page: it lands on the redemption page.
+    let landing = if user == "merchant_clerk" {
+        "/redeem"
+    } else {
+        "/orgs"
+    };
     if user != "anon" {
         let r = http
             .post(format!("{base}/login"))
@@ -349,7 +389,7 @@ async fn caller(base: &str, user: &str) -> Caller {
                 ("_csrf", csrf.as_str()),
                 ("username", user),
                 ("password", PW),
-                ("next", "/orgs"),
+                ("next", landing),
             ])
             .send()
             .await
@@ -360,7 +400,7 @@ async fn caller(base: &str, user: &str) -> Caller {
             r.status()
         );
         // The signed-in pages carry the session's token (follow /orgs's redirects).
-        let mut url = "/orgs".to_string();
+        let mut url = landing.to_string();
         let page = loop {
             let r = http.get(format!("{base}{url}")).send().await.unwrap();
             match r.headers().get("location").and_then(|l| l.to_str().ok()) {

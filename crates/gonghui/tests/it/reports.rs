@@ -460,8 +460,12 @@ async fn every_figure_equals_the_count_of_its_drill_down() {
         assert_eq!(d["total"], f["value"], "{code}");
         let listed = d["rows"].as_array().unwrap().len();
         assert_eq!(listed as i64, f["value"].as_i64().unwrap(), "{code} list");
-        if d["subject"] == "members" {
+        // Every personal list (members, and other modules' lists of
+        // persons: vouchers, redemptions …) is audited.
+        if d["personal"] == true {
             member_drills += 1;
+        }
+        if d["subject"] == "members" {
             for m in d["rows"].as_array().unwrap() {
                 assert!(m["id_masked"].as_str().unwrap().contains('*'), "{m}");
                 assert!(m["org_code"].as_str().unwrap().starts_with("SF-01"), "{m}");
@@ -478,7 +482,7 @@ async fn every_figure_equals_the_count_of_its_drill_down() {
                 ))
                 .await;
             assert_eq!(d["total"], cell["value"], "{code} in child {kid}");
-            if d["subject"] == "members" {
+            if d["personal"] == true {
                 member_drills += 1;
             }
         }
@@ -842,6 +846,7 @@ async fn xlsx_export_carries_the_json_numbers() {
             "组织建设",
             "会员发展",
             "会员构成",
+            "普惠服务",
             "其他工作(手工填报)",
             "按下级组织"
         ]

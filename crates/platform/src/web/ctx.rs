@@ -75,13 +75,9 @@ impl Staff {
     }
 }
 
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = AppError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let ctx = Ctx::from_request_parts(parts, state).await?;
+impl Staff {
+    /// The staff member of a resolved context, refusing everyone else.
+    pub fn from_ctx(ctx: Ctx) -> Result<Staff, AppError> {
         match ctx.session.clone() {
             Some(s) if s.scope.is_staff() => Ok(Staff { ctx, session: s }),
             Some(_) => Err(AppError::forbidden(
@@ -90,6 +86,16 @@ impl FromRequestParts<AppState> for Staff {
             )),
             None => Err(AppError::Unauthenticated),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Staff::from_ctx(Ctx::from_request_parts(parts, state).await?)
     }
 }
 

@@ -203,10 +203,19 @@ async fn switch_lang(
     r
 }
 
-async fn home(staff: Staff) -> Response {
-    // The statistics dashboard is the home page of every staff account.
-    let _ = staff;
-    Redirect::to("/reports").into_response()
+async fn home(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    // The statistics dashboard is the home page of every staff account;
+    // another role lands where a module says it does (a merchant's clerk:
+    // the redemption page), or is refused as on any staff page.
+    if let Some(s) = &ctx.session {
+        if !s.scope.is_staff() {
+            if let Some(to) = st.registry.home_for(s.scope.role) {
+                return Ok(Redirect::to(to).into_response());
+            }
+        }
+    }
+    let _staff = Staff::from_ctx(ctx)?;
+    Ok(Redirect::to("/reports").into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -1,0 +1,506 @@
+//! The rules of 普惠, as pure functions of what was typed: merchants,
+//! offers (eligibility, limits and their periods), voucher campaigns.
+
+use chrono::{Datelike, NaiveDate};
+use ident::credit_code::CreditCode;
+use platform::{
+    error::{AppError, AppResult},
+    i18n::Msg,
+    money::Fen,
+    time,
+};
+use serde::{Deserialize, Serialize};
+
+/// Merchant categories (商户类别) as the federation lists them.
+pub const CATEGORIES: &[&str] = &[
+    "餐饮",
+    "超市零售",
+    "影院文娱",
+    "洗车汽修",
+    "图书文具",
+    "公园景区",
+    "医疗健康",
+    "生活服务",
+    "其他",
+];
+
+/// Merchant statuses: 合作中, 暂停, 已终止.
+pub const STATUSES: &[&str] = &["active", "suspended", "ended"];
+
+pub fn status_label(s: &str) -> Msg {
+    match s {
+        "active" => Msg::new("合作中", "Active"),
+        "suspended" => Msg::new("暂停", "Suspended"),
+        _ => Msg::new("已终止", "Ended"),
+    }
+}
+
+fn text(raw: &str, max: usize, zh: &str, en: &str) -> AppResult<String> {
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > max {
+        return Err(AppError::invalid(
+            format!("{zh}不能为空,且不超过{max}个字"),
+            format!("{en} must not be empty and at most {max} characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn date(raw: &str, zh: &str, en: &str) -> AppResult<NaiveDate> {
+    time::parse_date(raw.trim()).ok_or_else(|| {
+        AppError::invalid(
+            format!(
+                "{zh}“{}”不是有效日期,请按 2026-01-31 的格式填写",
+                raw.trim()
+            ),
+            format!(
+                "{en} “{}” is not a valid date: write it as 2026-01-31",
+                raw.trim()
+            ),
+        )
+    })
+}
+
+/// Parses "108.9402" (degrees) into micro-degrees.
+fn degrees_e6(raw: &str) -> Option<i64> {
+    let v: f64 = raw.trim().parse().ok()?;
+    v.is_finite().then(|| (v * 1e6).round() as i64)
+}
+
+/// Longitude and latitude as typed, in micro-degrees: both or neither, and
+/// inside China (73–136°E, 3–54°N), which also catches them swapped.
+pub fn coordinates(lng: &str, lat: &str) -> AppResult<Option<(i64, i64)>> {
+    if lng.trim().is_empty() && lat.trim().is_empty() {
+        return Ok(None);
+    }
+    let bad = || {
+        AppError::invalid(
+            "经纬度须同时填写,为中国境内的十进制度数(经度73至136,纬度3至54),如 经度109.0329、纬度34.3416;请检查是否填反",
+            "Give both longitude and latitude as decimal degrees inside China (longitude 73–136, latitude 3–54), e.g. 109.0329, 34.3416; check they are not swapped",
+        )
+    };
+    let (x, y) = (
+        degrees_e6(lng).ok_or_else(bad)?,
+        degrees_e6(lat).ok_or_else(bad)?,
+    );
+    if !(73_000_000..=136_000_000).contains(&x) || !(3_000_000..=54_000_000).contains(&y) {
+        return Err(bad());
+    }
+    Ok(Some((x, y)))
+}
+
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct MerchantInput {
+    /// The union that signs the agreement (inside the caller's subtree).
+    pub org_id: i64,
+    pub name: String,
+    /// 统一社会信用代码 (GB 32100).
+    pub credit_code: String,
+    pub category: String,
+    pub address: String,
+    /// Decimal degrees (GCJ-02, as Chinese maps give them).
+    pub lng: String,
+    pub lat: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    /// 2026-01-01
+    pub agreement_from: String,
+    pub agreement_to: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Merchant {
+    pub org_id: i64,
+    pub name: String,
+    pub credit_code: String,
+    pub category: String,
+    pub address: String,
+    pub coords: Option<(i64, i64)>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl MerchantInput {
+    pub fn parse(&self) -> AppResult<Merchant> {
+        let name = text(&self.name, 100, "商户名称", "The merchant's name")?;
+        let credit_code = CreditCode::parse(&self.credit_code)
+            .map_err(|e| AppError::Invalid(Msg::new(e.zh, e.en)))?
+            .as_str()
+            .to_string();
+        let category = self.category.trim();
+        if !CATEGORIES.contains(&category) {
+            return Err(AppError::invalid(
+                format!("商户类别须为:{}", CATEGORIES.join("、")),
+                "Choose the merchant's category from the list",
+            ));
+        }
+        let phone = self.contact_phone.trim();
+        if !phone.is_empty()
+            && (phone.len() > 20 || !phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        {
+            return Err(AppError::invalid(
+                "联系电话只能包含数字和连字符,如 029-12345678 或 13800000000",
+                "The contact phone holds digits and '-' only, e.g. 029-12345678",
+            ));
+        }
+        let from = date(
+            &self.agreement_from,
+            "协议开始日期",
+            "The agreement's start",
+        )?;
+        let to = date(&self.agreement_to, "协议结束日期", "The agreement's end")?;
+        if to < from {
+            return Err(AppError::invalid(
+                "协议结束日期不能早于开始日期",
+                "The agreement cannot end before it starts",
+            ));
+        }
+        Ok(Merchant {
+            org_id: self.org_id,
+            name,
+            credit_code,
+            category: category.to_string(),
+            address: self.address.trim().chars().take(200).collect(),
+            coords: coordinates(&self.lng, &self.lat)?,
+            contact_name: self.contact_name.trim().chars().take(50).collect(),
+            contact_phone: phone.to_string(),
+            from,
+            to,
+        })
+    }
+}
+
+/// Who may use an offer. The roster records 农民工 and the new-employment
+/// groups; 劳模 and 困难职工 are kept by modules still to come, so offers
+/// for them are refused until those records exist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Eligibility {
+    All,
+    Migrant,
+    /// One group ('' for any of them).
+    NewEmployment(String),
+    /// Members of this org's subtree.
+    Subtree(i64),
+}
+
+impl Eligibility {
+    /// (eligibility, elig_group, elig_org_id) as stored.
+    pub fn columns(&self) -> (&'static str, String, Option<i64>) {
+        match self {
+            Eligibility::All => ("all", String::new(), None),
+            Eligibility::Migrant => ("migrant", String::new(), None),
+            Eligibility::NewEmployment(g) => ("new_employment", g.clone(), None),
+            Eligibility::Subtree(o) => ("subtree", String::new(), Some(*o)),
+        }
+    }
+
+    pub fn parse(kind: &str, group: &str, org: Option<i64>) -> AppResult<Eligibility> {
+        Ok(match kind.trim() {
+            "" | "all" => Eligibility::All,
+            "migrant" => Eligibility::Migrant,
+            "new_employment" => {
+                let g = group.trim();
+                if g.is_empty() {
+                    Eligibility::NewEmployment(String::new())
+                } else {
+                    let canon =
+                        members::vocab::normalize_new_employment_group(g).ok_or_else(|| {
+                            AppError::invalid(
+                                format!(
+                                    "新就业形态群体“{g}”不在名册的分类中,请选择:{}",
+                                    members::vocab::NEW_EMPLOYMENT_GROUPS.join("、")
+                                ),
+                                format!("“{g}” is not a new-employment group of the roster"),
+                            )
+                        })?;
+                    Eligibility::NewEmployment(canon.to_string())
+                }
+            }
+            "subtree" => Eligibility::Subtree(org.filter(|o| *o > 0).ok_or_else(|| {
+                AppError::invalid(
+                    "限定工会范围时请选择工会",
+                    "Choose the union whose members may use the offer",
+                )
+            })?),
+            "model_worker" | "hardship" => {
+                return Err(AppError::invalid(
+                    "会员名册尚未记录劳模、困难职工身份(由劳模、帮扶模块建档),暂不能按此限定;请选择全体会员、农民工、新就业形态群体或工会范围",
+                    "The roster does not record model workers or workers in hardship yet (their modules will): choose all members, migrant workers, a new-employment group or a union subtree",
+                ))
+            }
+            other => {
+                return Err(AppError::invalid(
+                    format!("适用对象“{other}”无效"),
+                    format!("Unknown eligibility “{other}”"),
+                ))
+            }
+        })
+    }
+
+    pub fn label(kind: &str, group: &str, org_name: &str) -> Msg {
+        match kind {
+            "migrant" => Msg::new("农民工会员", "Migrant-worker members"),
+            "new_employment" if group.is_empty() => {
+                Msg::new("新就业形态劳动者", "New-employment workers")
+            }
+            "new_employment" => Msg::new(group, group),
+            "subtree" => Msg::new(
+                format!("{org_name}所属会员"),
+                format!("Members of {org_name}"),
+            ),
+            _ => Msg::new("全体会员", "All members"),
+        }
+    }
+}
+
+/// What the member is: the facts an eligibility rule looks at.
+#[derive(Clone, Debug)]
+pub struct MemberFacts {
+    pub migrant: bool,
+    pub new_employment_group: String,
+    pub org_path: String,
+}
+
+/// Whether a member may use an offer (kind, group, path of the subtree).
+pub fn eligible(kind: &str, group: &str, elig_path: &str, m: &MemberFacts) -> bool {
+    match kind {
+        "all" => true,
+        "migrant" => m.migrant,
+        "new_employment" => {
+            !m.new_employment_group.is_empty()
+                && (group.is_empty() || group == m.new_employment_group)
+        }
+        "subtree" => !elig_path.is_empty() && m.org_path.starts_with(elig_path),
+        _ => false,
+    }
+}
+
+pub const PERIODS: &[&str] = &["day", "week", "month", "year", "total"];
+
+pub fn period_label(p: &str) -> Msg {
+    match p {
+        "day" => Msg::new("每天", "per day"),
+        "week" => Msg::new("每周", "per week"),
+        "month" => Msg::new("每月", "per month"),
+        "year" => Msg::new("每年", "per year"),
+        _ => Msg::new("累计", "in total"),
+    }
+}
+
+/// The limit period a date falls in: '2026-11-30', '2026-W48', '2026-11',
+/// '2026' or 'all'.
+pub fn period_key(period: &str, on: NaiveDate) -> String {
+    match period {
+        "day" => on.to_string(),
+        "week" => {
+            let w = on.iso_week();
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+        "month" => format!("{}-{:02}", on.year(), on.month()),
+        "year" => on.year().to_string(),
+        _ => "all".into(),
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct OfferInput {
+    pub title: String,
+    /// 1元观影, 5元洗车, 半价购书 …
+    pub price_rule: String,
+    pub valid_from: String,
+    pub valid_to: String,
+    /// Redemptions allowed per member per period (1–100).
+    pub limit_count: i64,
+    /// day | week | month | year | total
+    pub limit_period: String,
+    /// all | migrant | new_employment | subtree (model_worker and hardship are
+    /// refused until the roster records them)
+    pub eligibility: String,
+    /// For new_employment: the group ('' for any).
+    pub elig_group: String,
+    /// For subtree: the union.
+    pub elig_org_id: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Offer {
+    pub title: String,
+    pub price_rule: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub limit_count: i64,
+    pub limit_period: String,
+    pub eligibility: Eligibility,
+}
+
+impl OfferInput {
+    pub fn parse(&self) -> AppResult<Offer> {
+        let title = text(&self.title, 100, "优惠名称", "The offer's title")?;
+        let price_rule = text(&self.price_rule, 200, "优惠规则", "The price rule")?;
+        let from = date(&self.valid_from, "优惠开始日期", "The offer's start")?;
+        let to = date(&self.valid_to, "优惠结束日期", "The offer's end")?;
+        if to < from {
+            return Err(AppError::invalid(
+                "优惠结束日期不能早于开始日期",
+                "The offer cannot end before it starts",
+            ));
+        }
+        if !(1..=100).contains(&self.limit_count) {
+            return Err(AppError::invalid(
+                "每人限用次数须为1至100",
+                "The limit per member is 1–100 uses",
+            ));
+        }
+        let period = self.limit_period.trim();
+        if !PERIODS.contains(&period) {
+            return Err(AppError::invalid(
+                "限用周期须为每天、每周、每月、每年或累计",
+                "The limit period is day, week, month, year or total",
+            ));
+        }
+        Ok(Offer {
+            title,
+            price_rule,
+            from,
+            to,
+            limit_count: self.limit_count,
+            limit_period: period.to_string(),
+            eligibility: Eligibility::parse(&self.eligibility, &self.elig_group, self.elig_org_id)?,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct CampaignInput {
+    /// The issuing union; vouchers go to active members of its subtree.
+    pub org_id: i64,
+    pub name: String,
+    /// Face value, e.g. "50" or "50元".
+    pub value: String,
+    /// The most vouchers to issue: a selection with more members is refused.
+    pub quantity: i64,
+    /// Last day of redemption.
+    pub expires_on: String,
+    /// Merchants where the vouchers are accepted.
+    pub merchant_ids: Vec<i64>,
+    /// The roster selection: all | migrant | new_employment (the subtree is
+    /// the issuing union's).
+    pub group: String,
+    /// For new_employment: the group ('' for any).
+    pub elig_group: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    pub org_id: i64,
+    pub name: String,
+    pub value: Fen,
+    pub quantity: i64,
+    pub expires_on: NaiveDate,
+    pub merchant_ids: Vec<i64>,
+    pub selection: Eligibility,
+}
+
+impl CampaignInput {
+    pub fn parse(&self, today: NaiveDate) -> AppResult<Campaign> {
+        let name = text(&self.name, 100, "消费券活动名称", "The campaign's name")?;
+        let value = Fen::parse(&self.value)?;
+        if value.fen() <= 0 || value.fen() > 100_000 {
+            return Err(AppError::invalid(
+                "消费券面值须大于0元且不超过1000元",
+                "A voucher's value is more than 0 and at most 1000 yuan",
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.quantity) {
+            return Err(AppError::invalid(
+                "发行数量须为1至1000万张",
+                "Issue between 1 and 10 million vouchers",
+            ));
+        }
+        let expires_on = date(&self.expires_on, "截止日期", "The last day")?;
+        if expires_on < today {
+            return Err(AppError::invalid(
+                "截止日期已过,请填写今天或以后的日期",
+                "The last day has passed: choose today or later",
+            ));
+        }
+        let mut merchant_ids = self.merchant_ids.clone();
+        merchant_ids.sort_unstable();
+        merchant_ids.dedup();
+        if merchant_ids.is_empty() {
+            return Err(AppError::invalid(
+                "请至少选择一家可使用消费券的商户",
+                "Choose at least one merchant that accepts the vouchers",
+            ));
+        }
+        let selection = match self.group.trim() {
+            "subtree" => Eligibility::All,
+            g => Eligibility::parse(g, &self.elig_group, None)?,
+        };
+        Ok(Campaign {
+            org_id: self.org_id,
+            name,
+            value,
+            quantity: self.quantity,
+            expires_on,
+            merchant_ids,
+            selection,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_inside_china_and_not_swapped() {
+        assert_eq!(
+            coordinates("109.0329", "34.3416").unwrap(),
+            Some((109_032_900, 34_341_600))
+        );
+        assert_eq!(coordinates("", " ").unwrap(), None);
+        assert!(coordinates("34.3416", "109.0329").is_err(), "swapped");
+        assert!(coordinates("-0.12", "51.5").is_err(), "London");
+        assert!(coordinates("109", "").is_err(), "one of two");
+        assert!(coordinates("NaN", "inf").is_err());
+    }
+
+    #[test]
+    fn limit_periods() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert_eq!(period_key("day", d), "2026-11-30");
+        assert_eq!(period_key("week", d), "2026-W49");
+        assert_eq!(period_key("month", d), "2026-11");
+        assert_eq!(period_key("year", d), "2026");
+        assert_eq!(period_key("total", d), "all");
+        let jan1 = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        assert_eq!(period_key("week", jan1), "2026-W53", "ISO week-year");
+    }
+
+    #[test]
+    fn eligibility_rules() {
+        let m = MemberFacts {
+            migrant: true,
+            new_employment_group: "快递员".into(),
+            org_path: "/1/5/23/".into(),
+        };
+        assert!(eligible("all", "", "", &m));
+        assert!(eligible("migrant", "", "", &m));
+        assert!(eligible("new_employment", "", "", &m));
+        assert!(eligible("new_employment", "快递员", "", &m));
+        assert!(!eligible("new_employment", "网约车司机", "", &m));
+        assert!(eligible("subtree", "", "/1/5/", &m));
+        assert!(!eligible("subtree", "", "/1/55/", &m));
+        assert!(!eligible("subtree", "", "", &m));
+        assert!(Eligibility::parse("model_worker", "", None).is_err());
+        assert!(Eligibility::parse("hardship", "", None).is_err());
+        assert!(Eligibility::parse("subtree", "", None).is_err());
+        assert!(Eligibility::parse("new_employment", "火星人", None).is_err());
+    }
+}
