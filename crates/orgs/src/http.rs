@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::{
     model::{LegalCertStatus, OrgLevel, ORG_TYPES},
     store::{self, HistoryEntry, Org, OrgInput, SubtreeCounts},
+    workforce::{self, ImportReport, Values, Workforce, WorkforceBody, WorkforceForm},
 };
 use platform::{
     error::{AppError, AppResult},
@@ -32,12 +33,15 @@ pub fn routes() -> Routes {
         .page("/orgs/{id}/edit", get(edit_form).post(edit_submit))
         .page("/orgs/{id}/move", post(move_submit))
         .page("/orgs/{id}/close", post(close_submit))
+        .page("/orgs/{id}/workforce", post(workforce_submit))
         .api(routes!(api_list))
         .api(routes!(api_get, api_update))
         .api(routes!(api_children, api_create))
         .api(routes!(api_move))
         .api(routes!(api_close))
         .api(routes!(api_history))
+        .api(routes!(api_workforce_list, api_workforce_record))
+        .api(routes!(api_workforce_import))
 }
 
 async fn index(staff: Staff) -> Response {
@@ -57,6 +61,9 @@ struct ShowPage {
     can_write: bool,
     is_scope_root: bool,
     today: String,
+    /// 职工人数 as recorded, latest date first.
+    workforce: Vec<Workforce>,
+    workforce_error: Option<String>,
 }
 
 impl ShowPage {
@@ -136,6 +143,16 @@ async fn show(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    show_page(&st, &staff, id, None).await
+}
+
+/// The org page; with the 职工人数 form's refusal when it is shown again.
+async fn show_page(
+    st: &AppState,
+    staff: &Staff,
+    id: i64,
+    workforce_error: Option<AppError>,
+) -> AppResult<Response> {
     let scope = staff.scope();
     let org = store::get(&st.db, scope, OrgId(id)).await?;
     let tree = store::list_subtree(&st.db, scope).await?;
@@ -150,8 +167,13 @@ async fn show(
         .filter(|t| Some(t.id) != org.parent_id)
         .cloned()
         .collect();
-    Ok(html(&ShowPage {
-        c: Chrome::new(&staff, "orgs"),
+    let status = workforce_error
+        .as_ref()
+        .and_then(|e| axum::http::StatusCode::from_u16(e.status()).ok())
+        .unwrap_or(axum::http::StatusCode::OK);
+    let workforce_error = workforce_error.map(|e| e.user_message().get(staff.ctx.lang).to_string());
+    let page = html(&ShowPage {
+        c: Chrome::new(staff, "orgs"),
         tree,
         is_scope_root: org.id == scope.org_id,
         org,
@@ -161,7 +183,31 @@ async fn show(
         move_targets,
         can_write: scope.can_write(),
         today: time::today().to_string(),
-    }))
+        workforce: workforce::history(&st.db, scope, OrgId(id)).await?,
+        workforce_error,
+    });
+    Ok((status, page).into_response())
+}
+
+/// The org page's 职工人数 form: back to the page, or the page again with the message.
+async fn workforce_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<WorkforceForm>,
+) -> AppResult<Response> {
+    let done = match Values::from_form(&f) {
+        Ok(v) => workforce::record(&st.db, staff.scope(), OrgId(id), v, "form")
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}#workforce")).into_response()),
+        // The page again with the reason (an org outside the scope is 404 there too).
+        Err(e @ AppError::Invalid(_)) => show_page(&st, &staff, id, Some(e)).await,
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Template)]
@@ -512,5 +558,51 @@ async fn api_history(
 ) -> AppResult<Json<Vec<HistoryEntry>>> {
     Ok(Json(
         store::history(&st.db, staff.scope(), OrgId(id)).await?,
+    ))
+}
+
+/// The org's 职工人数 as recorded, latest date first; 404 outside the caller's subtree.
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/workforce", tag = "orgs", params(("id" = i64, Path)),
+    responses((status = 200, body = [Workforce]), (status = 404)))]
+async fn api_workforce_list(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<Workforce>>> {
+    Ok(Json(
+        workforce::history(&st.db, staff.scope(), OrgId(id)).await?,
+    ))
+}
+
+/// Records a grassroots union's 职工人数 (workforce, women, 农民工) as of a
+/// date; the same date again replaces the value. Women and 农民工 within the
+/// workforce, the date not in the future.
+#[utoipa::path(post, path = "/api/v1/orgs/{id}/workforce", tag = "orgs", params(("id" = i64, Path)),
+    request_body = WorkforceBody, responses((status = 200, body = Workforce), (status = 404), (status = 422)))]
+async fn api_workforce_record(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<WorkforceBody>,
+) -> AppResult<Json<Workforce>> {
+    let v = Values::from_body(&b)?;
+    Ok(Json(
+        workforce::record(&st.db, staff.scope(), OrgId(id), v, "api").await?,
+    ))
+}
+
+/// Imports a 职工人数 file (the body: .xlsx, .xls or .csv in UTF-8 or GBK;
+/// columns 组织编码, 截至日期, 职工人数, 女职工人数, 农民工人数), all or nothing:
+/// when a row is refused nothing is written and every refused row is listed.
+#[utoipa::path(post, path = "/api/v1/orgs/workforce/import", tag = "orgs",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = ImportReport), (status = 413), (status = 422)))]
+async fn api_workforce_import(
+    State(st): State<AppState>,
+    staff: Staff,
+    body: axum::body::Bytes,
+) -> AppResult<Json<ImportReport>> {
+    Ok(Json(
+        workforce::import(&st.db, staff.scope(), &body, "api").await?,
     ))
 }

@@ -53,4 +53,12 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("org.term_start", "届期开始", "Term starts"),
     ("org.title", "组织", "Organisations"),
     ("org.type", "组织类型", "Type"),
+    ("org.workforce", "职工人数", "Workforce"),
+    ("org.workforce_as_of", "截至日期", "As of"),
+    ("org.workforce_migrant", "农民工人数", "Migrant workers"),
+    ("org.workforce_none", "尚未填报职工人数", "No workforce recorded yet"),
+    ("org.workforce_record", "填报", "Record"),
+    ("org.workforce_sum_note", "职工人数由基层工会填报,本级数字为下级汇总(见统计)", "The workforce is recorded by grassroots unions; this org's figure is the sum of its subtree (see Statistics)"),
+    ("org.workforce_total", "职工人数", "Workers"),
+    ("org.workforce_women", "女职工人数", "Women workers"),
 ];

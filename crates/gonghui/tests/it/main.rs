@@ -21,3 +21,4 @@ mod sqlite_bulk;
 mod untrusted_files;
 mod upgrade;
 mod workspace;
+mod yearly;
