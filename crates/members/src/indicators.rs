@@ -304,15 +304,6 @@ pub fn indicators() -> Vec<Indicator> {
             "会员总数 ÷ 已建工会组织的基层单位职工人数(职工人数为各基层工会截至期末最近一次填报之和;未填报职工人数的工会,其会员仍计入分子,逻辑检查会指出)",
             "Members ÷ the workforce of the units with a grassroots union (each union's latest recorded workforce as of the end of the period; members of unions that recorded none still count above the line, which the return's logic check points out)",
         ),
-        stock!(
-            "members_joint_unions",
-            "联合基层工会会员",
-            "Members of joint grassroots unions",
-            MEMBERS,
-            "o.level = 'grassroots' AND o.org_type = '联合工会'",
-            "期末在册会员中所在基层工会为联合基层工会的人数",
-            "Members at the end of the period whose grassroots union is a joint union"
-        ),
         neg!("members_neg_courier", "快递员", "couriers"),
         neg!("members_neg_food_delivery", "外卖送餐员", "food-delivery riders"),
         neg!("members_neg_truck_driver", "货车司机", "truck drivers"),

@@ -1,12 +1,11 @@
 //! The roster's lines of the yearly statistical return (统计年报,
 //! `platform::survey`): 会员 — members, women, 农民工, new members, 入会率 —
-//! and the members of joint grassroots unions (组织建设), with the 逻辑检查
-//! rules between them and the workforce lines the orgs module declares
-//! (H01–H03).
+//! with the 逻辑检查 rules between them and the workforce lines the orgs
+//! module declares (H01–H03).
 
 use platform::survey::{
     Answer::{Indicator as Ind, NotRecorded},
-    Check, Contribution, Item, Relation, MEMBERS, ORGANISATION,
+    Check, Contribution, Item, Relation, MEMBERS,
 };
 
 const fn member(
@@ -44,14 +43,6 @@ const fn at_most(
 pub fn contribution() -> Contribution {
     Contribution {
         items: vec![
-            Item {
-                area: ORGANISATION,
-                code: "Z15",
-                zh: "联合基层工会会员人数",
-                en: "Members of joint grassroots unions",
-                unit: "人",
-                answer: Ind("members_joint_unions"),
-            },
             member("H04", "会员人数", "Members", "人", Ind("members_total")),
             member(
                 "H05",
@@ -146,12 +137,6 @@ pub fn contribution() -> Contribution {
                 "H03",
                 "农民工会员不应多于农民工人数",
                 "Migrant-worker members cannot exceed the migrant workers",
-            ),
-            at_most(
-                &["Z15"],
-                "H04",
-                "联合基层工会会员不应多于会员人数",
-                "Members of joint unions cannot exceed the members",
             ),
         ],
     }

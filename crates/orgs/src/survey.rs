@@ -160,6 +160,16 @@ pub fn contribution() -> Contribution {
                 "个",
                 NotRecorded,
             ),
+            // Members of joint unions would read the org's type in a member
+            // condition, which the per-org cache cannot follow (an org edit
+            // does not bump the data version): not recorded for now.
+            org(
+                "Z15",
+                "联合基层工会会员人数",
+                "Members of joint grassroots unions",
+                "人",
+                NotRecorded,
+            ),
             org(
                 "Z16",
                 "新建工会基层组织",

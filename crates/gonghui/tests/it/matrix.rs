@@ -114,7 +114,7 @@ const TABLE: &[Row] = &[
     r("GET /api/v1/reports/indicators", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /api/v1/reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("POST /api/v1/reports/manual", ["login", "422", "422", "422", "422", "422", "422"]),
-    r("POST /api/v1/reports/return", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /api/v1/reports/return", ["login", "422", "422", "422", "422", "422", "422"]),
     r("GET /api/v1/reviews/inbox", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /api/v1/reviews/{id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
     r("POST /api/v1/reviews/{id}/approve", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
