@@ -223,7 +223,11 @@ fn bench_case(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, st: &
         let r = yearly_return::build(&st.db, &scope, &contribution, root.id, period())
             .await
             .unwrap();
-        assert!(r.failures.is_empty(), "{:?}", &r.failures[..r.failures.len().min(3)]);
+        assert!(
+            r.failures.is_empty(),
+            "{:?}",
+            &r.failures[..r.failures.len().min(3)]
+        );
         yearly_return::xlsx(&r).unwrap().len()
     };
     // Once, to report the shape.

@@ -272,11 +272,11 @@ fn name_in(c: &Contribution, code: &str) -> String {
 /// The rules that fail for one set of values (`value`: an item's count, None
 /// when it has none — not recorded, a rate, not entered — which makes a rule
 /// not applicable), each with its detail ("H05 女会员 = 130 > H04 会员人数 = 120").
-pub fn failed_rules<'c>(
-    checks: &'c [Check],
+pub fn failed_rules(
+    checks: &[Check],
     value: impl Fn(&str) -> Option<i64>,
     name_of: impl Fn(&str) -> String,
-) -> Vec<(&'c Check, String)> {
+) -> Vec<(&Check, String)> {
     let mut out = Vec::new();
     for rule in checks {
         let left: Option<Vec<i64>> = rule.left.iter().map(|c| value(c)).collect();
