@@ -34,6 +34,15 @@ pub fn routes() -> Routes {
         .page("/orgs/{id}/move", post(move_submit))
         .page("/orgs/{id}/close", post(close_submit))
         .page("/orgs/{id}/workforce", post(workforce_submit))
+        .page(
+            "/orgs/workforce/import",
+            get(import_form)
+                .post(import_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::cli::MAX_FILE_BYTES as usize + 64 * 1024,
+                )),
+        )
+        .page("/orgs/workforce/template.xlsx", get(import_template))
         .api(routes!(api_list))
         .api(routes!(api_get, api_update))
         .api(routes!(api_children, api_create))
@@ -185,6 +194,125 @@ async fn show_page(
         today: time::today().to_string(),
         workforce: workforce::history(&st.db, scope, OrgId(id)).await?,
         workforce_error,
+    });
+    Ok((status, page).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "orgs/workforce_import.html")]
+struct ImportPage {
+    c: Chrome,
+    can_write: bool,
+    columns: Vec<String>,
+    report: Option<ImportReport>,
+    error: Option<String>,
+    en: bool,
+}
+
+/// The 职工人数 import page: the template's columns, the upload form.
+async fn import_form(staff: Staff) -> Response {
+    html(&ImportPage {
+        c: Chrome::new(&staff, "orgs"),
+        can_write: staff.scope().can_write(),
+        columns: workforce::template_headers(),
+        report: None,
+        error: None,
+        en: staff.ctx.lang == platform::i18n::Lang::En,
+    })
+}
+
+/// The import template: the columns and one example row.
+async fn import_template(_staff: Staff) -> AppResult<Response> {
+    let sheet = sheet::SheetOut {
+        name: "职工人数".into(),
+        headers: workforce::template_headers(),
+        rows: vec![vec![
+            "SF-01-S1-001".into(),
+            "2026-09-30".into(),
+            sheet::CellOut::Int(120),
+            sheet::CellOut::Int(48),
+            sheet::CellOut::Int(30),
+        ]],
+        col_widths: None,
+    };
+    let bytes = sheet::write_xlsx(&[sheet]).map_err(|e| {
+        let (zh, en) = e.message();
+        AppError::Internal(anyhow::anyhow!("{zh} / {en}"))
+    })?;
+    Ok(platform::web::download(
+        bytes,
+        platform::web::XLSX,
+        "职工人数导入模板.xlsx",
+    ))
+}
+
+/// The upload (multipart, field `file`; the CSRF token in the query as for
+/// every upload form): all or nothing, the result on the page.
+async fn import_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    mut mp: axum::extract::Multipart,
+) -> AppResult<Response> {
+    staff.scope().require_write()?;
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::invalid(
+                format!(
+                    "文件过大(上限{}MB)",
+                    crate::cli::MAX_FILE_BYTES / 1024 / 1024
+                ),
+                format!(
+                    "The file is too large (limit {} MB)",
+                    crate::cli::MAX_FILE_BYTES / 1024 / 1024
+                ),
+            )
+        } else {
+            AppError::invalid(
+                format!("上传内容无法读取:{}", e.body_text()),
+                format!("Cannot read the upload: {}", e.body_text()),
+            )
+        }
+    };
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = mp.next_field().await.map_err(unreadable)? {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field.bytes().await.map_err(unreadable)?;
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let result = match file {
+        Some((name, bytes)) if !bytes.is_empty() => {
+            workforce::import(&st.db, staff.scope(), &bytes, &name).await
+        }
+        _ => Err(AppError::invalid(
+            "请选择要导入的文件",
+            "Choose a file to import",
+        )),
+    };
+    let (report, error, status) = match result {
+        Ok(r) => {
+            let status = if r.committed {
+                axum::http::StatusCode::OK
+            } else {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            };
+            (Some(r), None, status)
+        }
+        Err(e @ AppError::Invalid(_)) => (
+            None,
+            Some(e.user_message().get(staff.ctx.lang).to_string()),
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => return Err(e),
+    };
+    let page = html(&ImportPage {
+        c: Chrome::new(&staff, "orgs"),
+        can_write: true,
+        columns: workforce::template_headers(),
+        report,
+        error,
+        en: staff.ctx.lang == platform::i18n::Lang::En,
     });
     Ok((status, page).into_response())
 }

@@ -381,6 +381,45 @@ async fn workforce_import_is_all_or_nothing() {
         .await
         .unwrap();
     assert_eq!(rep["unchanged"], 2, "{rep}");
+    // The page: template, a refused file listed row by row, then a good one.
+    let (s, page) = c.text("/orgs/workforce/import").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"workforce-import\""), "{page}");
+    let r = c
+        .http
+        .get(format!("{}/orgs/workforce/template.xlsx", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let t = gonghui::sheet::read_table(&r.bytes().await.unwrap(), 10).unwrap();
+    assert_eq!(t.headers[..3], ["组织编码", "截至日期", "职工人数"]);
+    let r = c
+        .upload(
+            "/orgs/workforce/import",
+            bad.as_bytes().to_vec(),
+            "职工.csv",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("未导入任何数据") && page.contains("重复"),
+        "{page}"
+    );
+    let next = "组织编码,截至日期,职工人数,女职工人数,农民工人数\n\
+                SF-01-S1-003,2026-09-30,77,7,7\n";
+    let r = c
+        .upload(
+            "/orgs/workforce/import",
+            next.as_bytes().to_vec(),
+            "职工.csv",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("已导入"));
+    let u3 = org_id(&c, "SF-01-S1-003").await;
+    assert_eq!(fig(&figures(&c, u3).await, "orgs_workforce")["value"], 77);
     // An auditor reads, never writes.
     let auditor = Client::signed_in(&server, "sf_auditor").await;
     let r = auditor
