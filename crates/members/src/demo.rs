@@ -17,6 +17,51 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
     let scope = platform::tree::system_scope(&st.db).await?;
     let counts = seed_members(st, &scope).await?;
     tracing::info!(%counts, "demo members seeded");
+    seed_workforce(st).await?;
+    Ok(())
+}
+
+/// The demo unions' 职工人数, consistent with their rosters: every union's
+/// workforce, women and 农民工 workers are at least the members (women,
+/// 农民工 members) it has ever had, so 会员 ≤ 职工 holds at any date and the
+/// return's logic check passes; 入会率 comes out between about 75% and 90%.
+/// Two values per union: one as of the end of the reference period before
+/// last (smaller) and one as of 30 June (or today, if earlier).
+async fn seed_workforce(st: &AppState) -> anyhow::Result<()> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT o.id, CAST(COUNT(m.id) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(CASE WHEN p.gender = 'female' THEN 1 ELSE 0 END), 0) AS BIGINT) AS women, \
+         CAST(COALESCE(SUM(CASE WHEN p.migrant = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS migrant \
+         FROM orgs o LEFT JOIN memberships m ON m.org_id = o.id LEFT JOIN persons p ON p.id = m.person_id \
+         WHERE o.level = 'grassroots' GROUP BY o.id ORDER BY o.id",
+    )
+    .fetch_all(st.db.pool())
+    .await?;
+    let today = platform::time::today();
+    let y = today.year();
+    let older = chrono::NaiveDate::from_ymd_opt(y - 1, 9, 30).expect("valid");
+    let latest = chrono::NaiveDate::from_ymd_opt(y, 6, 30)
+        .expect("valid")
+        .min(today);
+    let mut values = Vec::with_capacity(rows.len() * 2);
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let n: i64 = r.try_get("n")?;
+        let women: i64 = r.try_get("women")?;
+        let migrant: i64 = r.try_get("migrant")?;
+        let extra = n * (10 + id % 25) / 100 + 2 + id % 5;
+        let value = |extra: i64, as_of| orgs::workforce::Values {
+            as_of,
+            workforce: n + extra,
+            women: women + extra * 45 / 100,
+            migrant: migrant + extra * 30 / 100,
+        };
+        let id = platform::ids::OrgId(id);
+        values.push((id, value(extra / 2, older)));
+        values.push((id, value(extra, latest)));
+    }
+    orgs::workforce::seed_values(&st.db, &values).await?;
     Ok(())
 }
 

@@ -171,6 +171,9 @@ pub const EDUCATION_BANDS: &[(&str, &[&str])] = &[
     ("members_edu_junior", &["初中", "小学"]),
 ];
 
+/// 职工入会率: members ÷ the orgs module's workforce.
+pub const JOIN_RATE: &str = "members_join_rate";
+
 pub fn indicators() -> Vec<Indicator> {
     vec![
         Indicator::records(
@@ -289,6 +292,18 @@ pub fn indicators() -> Vec<Indicator> {
             "Members activated online ÷ members",
         )
         .headline(),
+        Indicator::ratio(
+            JOIN_RATE,
+            "职工入会率",
+            "Union density (members ÷ workforce)",
+            MEMBERS,
+            "members_total",
+            orgs::indicators::WORKFORCE_TOTAL,
+        )
+        .about(
+            "会员总数 ÷ 已建工会组织的基层单位职工人数(职工人数为各基层工会截至期末最近一次填报之和;未填报职工人数的工会,其会员仍计入分子,逻辑检查会指出)",
+            "Members ÷ the workforce of the units with a grassroots union (each union's latest recorded workforce as of the end of the period; members of unions that recorded none still count above the line, which the return's logic check points out)",
+        ),
         neg!("members_neg_courier", "快递员", "couriers"),
         neg!("members_neg_food_delivery", "外卖送餐员", "food-delivery riders"),
         neg!("members_neg_truck_driver", "货车司机", "truck drivers"),
@@ -395,8 +410,8 @@ pub fn summary() -> Vec<platform::summary::Paragraph> {
             key: "members.total",
             section: "organisation",
             indicators: &["members_total"],
-            zh: "截至{@year}底,{@whole}工会会员总数达{members_total}{members_total:yoy}[,其中女性会员{members_women}][,农民工会员{members_migrant}]。[全年新增会员{members_joined}][,其中农民工{members_joined_migrant}][,转入{members_transfer_in}]。",
-            en: "At the end of {@year} the unions had {members_total} members{members_total:yoy}[, {members_women} of them women][ and {members_migrant} migrant workers]. [{members_joined} members joined in the year][, {members_joined_migrant} of them migrant workers][; {members_transfer_in} transferred in].",
+            zh: "截至{@year}底,{@whole}工会会员总数达{members_total}{members_total:yoy}[,其中女性会员{members_women}][,农民工会员{members_migrant}][,职工入会率{members_join_rate}]。[全年新增会员{members_joined}][,其中农民工{members_joined_migrant}][,转入{members_transfer_in}]。",
+            en: "At the end of {@year} the unions had {members_total} members{members_total:yoy}[, {members_women} of them women][ and {members_migrant} migrant workers][; {members_join_rate} of the workforce are members]. [{members_joined} members joined in the year][, {members_joined_migrant} of them migrant workers][; {members_transfer_in} transferred in].",
         },
         Paragraph {
             key: "members.new_employment",

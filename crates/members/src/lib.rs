@@ -17,6 +17,7 @@ pub mod model;
 pub mod otp;
 pub mod sqlite_bulk;
 pub mod store;
+pub mod survey;
 pub mod transfer;
 pub mod vocab;
 
@@ -77,6 +78,7 @@ pub fn module() -> Module {
         routes: || http::routes().merge(join::routes()).merge(card::routes()),
         indicators: indicators::indicators,
         summary: indicators::summary,
+        yearly_return: survey::contribution,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
         // Rejects files hold full ID numbers: deleted after
         // `rejects_keep_days`, swept at start and hourly.

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::{
     model::{LegalCertStatus, OrgLevel, ORG_TYPES},
     store::{self, HistoryEntry, Org, OrgInput, SubtreeCounts},
+    workforce::{self, ImportReport, Values, Workforce, WorkforceBody, WorkforceForm},
 };
 use platform::{
     error::{AppError, AppResult},
@@ -32,12 +33,24 @@ pub fn routes() -> Routes {
         .page("/orgs/{id}/edit", get(edit_form).post(edit_submit))
         .page("/orgs/{id}/move", post(move_submit))
         .page("/orgs/{id}/close", post(close_submit))
+        .page("/orgs/{id}/workforce", post(workforce_submit))
+        .page(
+            "/orgs/workforce/import",
+            get(import_form)
+                .post(import_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::cli::MAX_FILE_BYTES as usize + 64 * 1024,
+                )),
+        )
+        .page("/orgs/workforce/template.xlsx", get(import_template))
         .api(routes!(api_list))
         .api(routes!(api_get, api_update))
         .api(routes!(api_children, api_create))
         .api(routes!(api_move))
         .api(routes!(api_close))
         .api(routes!(api_history))
+        .api(routes!(api_workforce_list, api_workforce_record))
+        .api(routes!(api_workforce_import))
 }
 
 async fn index(staff: Staff) -> Response {
@@ -57,6 +70,9 @@ struct ShowPage {
     can_write: bool,
     is_scope_root: bool,
     today: String,
+    /// 职工人数 as recorded, latest date first.
+    workforce: Vec<Workforce>,
+    workforce_error: Option<String>,
 }
 
 impl ShowPage {
@@ -136,6 +152,16 @@ async fn show(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    show_page(&st, &staff, id, None).await
+}
+
+/// The org page; with the 职工人数 form's refusal when it is shown again.
+async fn show_page(
+    st: &AppState,
+    staff: &Staff,
+    id: i64,
+    workforce_error: Option<AppError>,
+) -> AppResult<Response> {
     let scope = staff.scope();
     let org = store::get(&st.db, scope, OrgId(id)).await?;
     let tree = store::list_subtree(&st.db, scope).await?;
@@ -150,8 +176,13 @@ async fn show(
         .filter(|t| Some(t.id) != org.parent_id)
         .cloned()
         .collect();
-    Ok(html(&ShowPage {
-        c: Chrome::new(&staff, "orgs"),
+    let status = workforce_error
+        .as_ref()
+        .and_then(|e| axum::http::StatusCode::from_u16(e.status()).ok())
+        .unwrap_or(axum::http::StatusCode::OK);
+    let workforce_error = workforce_error.map(|e| e.user_message().get(staff.ctx.lang).to_string());
+    let page = html(&ShowPage {
+        c: Chrome::new(staff, "orgs"),
         tree,
         is_scope_root: org.id == scope.org_id,
         org,
@@ -161,7 +192,150 @@ async fn show(
         move_targets,
         can_write: scope.can_write(),
         today: time::today().to_string(),
-    }))
+        workforce: workforce::history(&st.db, scope, OrgId(id)).await?,
+        workforce_error,
+    });
+    Ok((status, page).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "orgs/workforce_import.html")]
+struct ImportPage {
+    c: Chrome,
+    can_write: bool,
+    columns: Vec<String>,
+    report: Option<ImportReport>,
+    error: Option<String>,
+    en: bool,
+}
+
+/// The 职工人数 import page: the template's columns, the upload form.
+async fn import_form(staff: Staff) -> Response {
+    html(&ImportPage {
+        c: Chrome::new(&staff, "orgs"),
+        can_write: staff.scope().can_write(),
+        columns: workforce::template_headers(),
+        report: None,
+        error: None,
+        en: staff.ctx.lang == platform::i18n::Lang::En,
+    })
+}
+
+/// The import template: the columns and one example row.
+async fn import_template(_staff: Staff) -> AppResult<Response> {
+    let sheet = sheet::SheetOut {
+        name: "职工人数".into(),
+        headers: workforce::template_headers(),
+        rows: vec![vec![
+            "SF-01-S1-001".into(),
+            "2026-09-30".into(),
+            sheet::CellOut::Int(120),
+            sheet::CellOut::Int(48),
+            sheet::CellOut::Int(30),
+        ]],
+        col_widths: None,
+    };
+    let bytes = sheet::write_xlsx(&[sheet]).map_err(|e| {
+        let (zh, en) = e.message();
+        AppError::Internal(anyhow::anyhow!("{zh} / {en}"))
+    })?;
+    Ok(platform::web::download(
+        bytes,
+        platform::web::XLSX,
+        "职工人数导入模板.xlsx",
+    ))
+}
+
+/// The upload (multipart, field `file`; the CSRF token in the query as for
+/// every upload form): all or nothing, the result on the page.
+async fn import_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    mut mp: axum::extract::Multipart,
+) -> AppResult<Response> {
+    staff.scope().require_write()?;
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::invalid(
+                format!(
+                    "文件过大(上限{}MB)",
+                    crate::cli::MAX_FILE_BYTES / 1024 / 1024
+                ),
+                format!(
+                    "The file is too large (limit {} MB)",
+                    crate::cli::MAX_FILE_BYTES / 1024 / 1024
+                ),
+            )
+        } else {
+            AppError::invalid(
+                format!("上传内容无法读取:{}", e.body_text()),
+                format!("Cannot read the upload: {}", e.body_text()),
+            )
+        }
+    };
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = mp.next_field().await.map_err(unreadable)? {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field.bytes().await.map_err(unreadable)?;
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let result = match file {
+        Some((name, bytes)) if !bytes.is_empty() => {
+            workforce::import(&st.db, staff.scope(), &bytes, &name).await
+        }
+        _ => Err(AppError::invalid(
+            "请选择要导入的文件",
+            "Choose a file to import",
+        )),
+    };
+    let (report, error, status) = match result {
+        Ok(r) => {
+            let status = if r.committed {
+                axum::http::StatusCode::OK
+            } else {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            };
+            (Some(r), None, status)
+        }
+        Err(e @ AppError::Invalid(_)) => (
+            None,
+            Some(e.user_message().get(staff.ctx.lang).to_string()),
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => return Err(e),
+    };
+    let page = html(&ImportPage {
+        c: Chrome::new(&staff, "orgs"),
+        can_write: true,
+        columns: workforce::template_headers(),
+        report,
+        error,
+        en: staff.ctx.lang == platform::i18n::Lang::En,
+    });
+    Ok((status, page).into_response())
+}
+
+/// The org page's 职工人数 form: back to the page, or the page again with the message.
+async fn workforce_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<WorkforceForm>,
+) -> AppResult<Response> {
+    let done = match Values::from_form(&f) {
+        Ok(v) => workforce::record(&st.db, staff.scope(), OrgId(id), v, "form")
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}#workforce")).into_response()),
+        // The page again with the reason (an org outside the scope is 404 there too).
+        Err(e @ AppError::Invalid(_)) => show_page(&st, &staff, id, Some(e)).await,
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Template)]
@@ -512,5 +686,51 @@ async fn api_history(
 ) -> AppResult<Json<Vec<HistoryEntry>>> {
     Ok(Json(
         store::history(&st.db, staff.scope(), OrgId(id)).await?,
+    ))
+}
+
+/// The org's 职工人数 as recorded, latest date first; 404 outside the caller's subtree.
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/workforce", tag = "orgs", params(("id" = i64, Path)),
+    responses((status = 200, body = [Workforce]), (status = 404)))]
+async fn api_workforce_list(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<Workforce>>> {
+    Ok(Json(
+        workforce::history(&st.db, staff.scope(), OrgId(id)).await?,
+    ))
+}
+
+/// Records a grassroots union's 职工人数 (workforce, women, 农民工) as of a
+/// date; the same date again replaces the value. Women and 农民工 within the
+/// workforce, the date not in the future.
+#[utoipa::path(post, path = "/api/v1/orgs/{id}/workforce", tag = "orgs", params(("id" = i64, Path)),
+    request_body = WorkforceBody, responses((status = 200, body = Workforce), (status = 404), (status = 422)))]
+async fn api_workforce_record(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<WorkforceBody>,
+) -> AppResult<Json<Workforce>> {
+    let v = Values::from_body(&b)?;
+    Ok(Json(
+        workforce::record(&st.db, staff.scope(), OrgId(id), v, "api").await?,
+    ))
+}
+
+/// Imports a 职工人数 file (the body: .xlsx, .xls or .csv in UTF-8 or GBK;
+/// columns 组织编码, 截至日期, 职工人数, 女职工人数, 农民工人数), all or nothing:
+/// when a row is refused nothing is written and every refused row is listed.
+#[utoipa::path(post, path = "/api/v1/orgs/workforce/import", tag = "orgs",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = ImportReport), (status = 413), (status = 422)))]
+async fn api_workforce_import(
+    State(st): State<AppState>,
+    staff: Staff,
+    body: axum::body::Bytes,
+) -> AppResult<Json<ImportReport>> {
+    Ok(Json(
+        workforce::import(&st.db, staff.scope(), &body, "api").await?,
     ))
 }

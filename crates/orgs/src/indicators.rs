@@ -96,6 +96,76 @@ pub static ORG_HISTORY: RecordSource = RecordSource {
     drill_group: Some("o.id"),
 };
 
+/// A workforce value's row in a drill-down: the union and the value it
+/// recorded, as of which date.
+const WORKFORCE_COLUMNS: &[DrillColumn] = &[
+    DrillColumn::new("id", "o.id", "编号", "Id", Show::Hidden),
+    DrillColumn::new("code", "o.code", "组织代码", "Code", Show::Text),
+    DrillColumn::new(
+        "name",
+        "o.name",
+        "组织名称",
+        "Name",
+        Show::Link {
+            href: "/orgs/{}",
+            id_key: "id",
+        },
+    ),
+    DrillColumn::new("org_type", "o.org_type", "组织类型", "Type", Show::Text),
+    DrillColumn::new("as_of", "w.as_of", "截至日期", "As of", Show::Text),
+    DrillColumn::new(
+        "workforce",
+        "w.workforce",
+        "职工人数",
+        "Workforce",
+        Show::Number,
+    ),
+    DrillColumn::new(
+        "women",
+        "w.women",
+        "女职工人数",
+        "Women workers",
+        Show::Number,
+    ),
+    DrillColumn::new(
+        "migrant",
+        "w.migrant",
+        "农民工人数",
+        "Migrant workers",
+        Show::Number,
+    ),
+];
+
+/// 职工人数 recorded by the grassroots unions as of dates
+/// (`crate::workforce`): each union's latest value as of the period's end,
+/// summed. A few hundred rows per city, read every time.
+pub static WORKFORCE: RecordSource = RecordSource {
+    key: "org_workforce",
+    from: "org_workforce w JOIN orgs o ON o.id = w.org_id",
+    scan: None,
+    org_column: "w.org_id",
+    window: None,
+    cached: false,
+    measure: Measure::Sum("w.workforce"),
+    aggregation: Aggregation::SumOfValues,
+    subject: "orgs",
+    personal: false,
+    drill_columns: WORKFORCE_COLUMNS,
+    drill_order: "o.code",
+    drill_group: None,
+};
+
+/// A union's latest workforce value as of the period's end, the union
+/// existing then.
+macro_rules! workforce_at_end {
+    () => {
+        concat!(
+            "w.as_of <= {end} AND NOT EXISTS (SELECT 1 FROM org_workforce w2 WHERE w2.org_id = w.org_id AND w2.as_of > w.as_of AND w2.as_of <= {end}) AND ",
+            org_at_end!()
+        )
+    };
+}
+
 /// An org that exists at the end of the period: founded by then (or, without
 /// a founding date, recorded by then) and not closed by then.
 macro_rules! org_at_end {
@@ -134,8 +204,27 @@ macro_rules! by_type {
     };
 }
 
+/// The workforce indicators' codes (the members module's 入会率 divides by it).
+pub const WORKFORCE_TOTAL: &str = "orgs_workforce";
+pub const WORKFORCE_WOMEN: &str = "orgs_workforce_women";
+pub const WORKFORCE_MIGRANT: &str = "orgs_workforce_migrant";
+
 pub fn indicators() -> Vec<Indicator> {
     vec![
+        Indicator::records(
+            "orgs_unions_all",
+            "工会组织(各级)",
+            "Unions at every level",
+            Unit::Ge,
+            Kind::PointInTime,
+            ORGS,
+            &ORG_RECORDS,
+            org_at_end!(),
+        )
+        .about(
+            "期末存续的各级工会组织个数(含本级及以下各级:总工会、产业工会、乡镇(街道)工会、基层工会)",
+            "Unions of every level existing at the end of the period (the org itself and every union under it)",
+        ),
         Indicator::records(
             "orgs_grassroots",
             "基层工会组织",
@@ -208,6 +297,82 @@ pub fn indicators() -> Vec<Indicator> {
         )
         .headline(),
         Indicator::records(
+            "orgs_grassroots_legal_person",
+            "取得法人资格的基层工会",
+            "Grassroots unions with legal-person certificates",
+            Unit::Ge,
+            Kind::PointInTime,
+            ORGS,
+            &ORG_RECORDS,
+            concat!(
+                grassroots_at_end!(),
+                " AND o.legal_cert_status IN ('valid', 'changed') AND COALESCE(o.legal_cert_on, '') <= {end}"
+            ),
+        )
+        .about(
+            "期末存续、持有效工会法人资格证书(含已变更)的基层工会个数",
+            "Grassroots unions holding a valid (or amended) legal-person certificate at the end of the period",
+        ),
+        Indicator::records(
+            WORKFORCE_TOTAL,
+            "职工人数",
+            "Workforce",
+            Unit::Person,
+            Kind::PointInTime,
+            ORGS,
+            &WORKFORCE,
+            workforce_at_end!(),
+        )
+        .about(
+            "已建工会组织的基层单位职工人数:各基层工会截至期末最近一次填报的职工人数之和",
+            "Workers of the units with a grassroots union: each union's latest recorded workforce as of the end of the period, summed",
+        ),
+        Indicator::records(
+            WORKFORCE_WOMEN,
+            "女职工人数",
+            "Women workers",
+            Unit::Person,
+            Kind::PointInTime,
+            ORGS,
+            &WORKFORCE,
+            workforce_at_end!(),
+        )
+        .measure(Measure::Sum("w.women"), Aggregation::SumOfValues)
+        .about(
+            "各基层工会截至期末最近一次填报的女职工人数之和",
+            "Each grassroots union's latest recorded number of women workers as of the end of the period, summed",
+        ),
+        Indicator::records(
+            WORKFORCE_MIGRANT,
+            "农民工人数",
+            "Migrant workers",
+            Unit::Person,
+            Kind::PointInTime,
+            ORGS,
+            &WORKFORCE,
+            workforce_at_end!(),
+        )
+        .measure(Measure::Sum("w.migrant"), Aggregation::SumOfValues)
+        .about(
+            "各基层工会截至期末最近一次填报的农民工人数之和",
+            "Each grassroots union's latest recorded number of migrant workers as of the end of the period, summed",
+        ),
+        Indicator::records(
+            "orgs_workforce_reported",
+            "填报职工人数的基层工会",
+            "Grassroots unions with a recorded workforce",
+            Unit::Ge,
+            Kind::PointInTime,
+            ORGS,
+            &WORKFORCE,
+            workforce_at_end!(),
+        )
+        .measure(Measure::Count, Aggregation::Sum)
+        .about(
+            "截至期末填报过职工人数的基层工会个数(职工人数的数据覆盖面)",
+            "Grassroots unions that have recorded their workforce by the end of the period (how far the workforce figure reaches)",
+        ),
+        Indicator::records(
             "orgs_legal_cert_new",
             "新办法人资格证",
             "Legal-person certificates issued",
@@ -245,9 +410,9 @@ pub fn summary() -> Vec<platform::summary::Paragraph> {
         Paragraph {
             key: "orgs.count",
             section: "organisation",
-            indicators: &["orgs_grassroots"],
-            zh: "{@whole}共有基层工会组织{orgs_grassroots}{orgs_grassroots:yoy}[,其中本年新建{orgs_grassroots_new}][;企业工会{orgs_type_enterprise}][、联合工会{orgs_type_joint}][、新业态工会{orgs_type_new_forms}][、社会组织工会{orgs_type_social}]。",
-            en: "There were {orgs_grassroots} grassroots unions{orgs_grassroots:yoy}[, {orgs_grassroots_new} founded this year][; {orgs_type_enterprise} in enterprises][, {orgs_type_joint} joint unions][, {orgs_type_new_forms} for new forms of employment][, {orgs_type_social} in social organisations].",
+            indicators: &["orgs_unions_all", "orgs_grassroots"],
+            zh: "截至{@year}底,{@whole}共有工会组织{orgs_unions_all}{orgs_unions_all:yoy},其中基层工会{orgs_grassroots}[,本年新建{orgs_grassroots_new}][;企业工会{orgs_type_enterprise}][、联合工会{orgs_type_joint}][、新业态工会{orgs_type_new_forms}][、社会组织工会{orgs_type_social}]。",
+            en: "At the end of {@year} there were {orgs_unions_all} unions{orgs_unions_all:yoy}, {orgs_grassroots} of them grassroots unions[, {orgs_grassroots_new} founded this year][; {orgs_type_enterprise} in enterprises][, {orgs_type_joint} joint unions][, {orgs_type_new_forms} for new forms of employment][, {orgs_type_social} in social organisations].",
         },
         Paragraph {
             key: "orgs.legal_person",

@@ -768,6 +768,14 @@ pub async fn move_subtree(
     .bind(format!("{}%", org.path))
     .execute(&mut *tx.tx)
     .await?;
+    // The workforce values follow their unions' shard key.
+    sqlx::query(
+        "UPDATE org_workforce SET region_root = $1 WHERE org_id IN (SELECT id FROM orgs WHERE path LIKE $2)",
+    )
+    .bind(new_root)
+    .bind(format!("{new_path}%"))
+    .execute(&mut *tx.tx)
+    .await?;
     // The moved orgs leave one subtree for another: per-org figures cached
     // for a subtree query that raced this move must not be reused.
     let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM orgs WHERE path LIKE $1")

@@ -711,7 +711,7 @@ pub async fn table(
     org_id: OrgId,
     period: Period,
 ) -> AppResult<FigureTable> {
-    table_with(db, scope, org_id, period, Mode::SERVE).await
+    table_with(db, scope, org_id, period, Mode::SERVE, None).await
 }
 
 /// [`table`] with every value read from the records, bypassing the cache
@@ -722,7 +722,26 @@ pub async fn table_uncached(
     org_id: OrgId,
     period: Period,
 ) -> AppResult<FigureTable> {
-    table_with(db, scope, org_id, period, Mode::UNCACHED).await
+    table_with(db, scope, org_id, period, Mode::UNCACHED, None).await
+}
+
+/// The values of the counted indicators for each org's own records (not
+/// rolled up), for the current period: org id → indicator code → value.
+/// Orgs without any record are absent.
+pub type PerOrg = HashMap<i64, HashMap<&'static str, i64>>;
+
+/// [`table`] and, from the same pass, every org's own values ([`PerOrg`]):
+/// the yearly return checks each union's own records as well as the
+/// columns.
+pub async fn table_and_orgs(
+    db: &Db,
+    scope: &Scope,
+    org_id: OrgId,
+    period: Period,
+) -> AppResult<(FigureTable, PerOrg)> {
+    let mut per_org = PerOrg::new();
+    let t = table_with(db, scope, org_id, period, Mode::SERVE, Some(&mut per_org)).await?;
+    Ok((t, per_org))
 }
 
 async fn table_with(
@@ -731,6 +750,7 @@ async fn table_with(
     org_id: OrgId,
     period: Period,
     mode: Mode,
+    mut per_org: Option<&mut PerOrg>,
 ) -> AppResult<FigureTable> {
     let tree = Subtree::load(db, scope, org_id).await?;
     let prev = period.previous_year();
@@ -766,6 +786,26 @@ async fn table_with(
         }
     }
     let mut rolled: HashMap<(&'static str, usize), Vec<Vec<i64>>> = HashMap::new();
+    // Each org's own values of the current period, when asked for.
+    let mut keep = |source: &'static str, no: usize, values: &HashMap<i64, Vec<i64>>| {
+        let Some(out) = per_org.as_deref_mut() else {
+            return;
+        };
+        if no != 0 {
+            return;
+        }
+        let codes: Vec<&'static str> = cat
+            .iter()
+            .filter(|i| i.source().map(|s| s.key) == Some(source))
+            .map(|i| i.code)
+            .collect();
+        for (org, vals) in values {
+            let e = out.entry(*org).or_default();
+            for (code, v) in codes.iter().zip(vals) {
+                e.insert(code, *v);
+            }
+        }
+    };
     if mode.concurrent {
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
@@ -774,11 +814,13 @@ async fn table_with(
         while let Some(done) = set.join_next().await {
             let (source, no, values, ncols) =
                 done.map_err(|e| AppError::Internal(anyhow::anyhow!("figures task: {e}")))??;
+            keep(source, no, &values);
             rolled.insert((source, no), tree.roll_up(&values, ncols));
         }
     } else {
         for job in jobs {
             let (source, no, values, ncols) = job.await?;
+            keep(source, no, &values);
             rolled.insert((source, no), tree.roll_up(&values, ncols));
         }
     }
@@ -1113,7 +1155,7 @@ async fn warm(db: &Db) -> AppResult<()> {
         root.path.clone(),
     );
     let year = time::today().year();
-    table_with(db, &scope, root.id, Period::year(year)?, Mode::WARM).await?;
+    table_with(db, &scope, root.id, Period::year(year)?, Mode::WARM, None).await?;
     let ends = trend_ends(year)?;
     trend_with(db, &scope, root.id, "members_total", &ends, Mode::WARM).await?;
     Ok(())

@@ -47,6 +47,7 @@ pub fn routes() -> Routes {
         .api(routes!(api_figures))
         .api(routes!(api_drill))
         .api(routes!(api_manual_list, api_manual_set))
+        .merge(super::return_http::routes())
 }
 
 /// Query parameters shared by every statistics route. All optional: the

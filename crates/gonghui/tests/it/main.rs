@@ -23,3 +23,4 @@ mod summary;
 mod untrusted_files;
 mod upgrade;
 mod workspace;
+mod yearly;

@@ -181,6 +181,16 @@ const TABLE: &[Row] = &[
     r("POST /users", ["login", "422", "422", "422", "422", "422", "422", "403"]),
     r("GET /assets/app.js", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /password", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /api/v1/orgs/{id}/workforce", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/orgs/{id}/workforce", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/orgs/workforce/import", ["login", "422", "422", "403", "422", "422", "422", "403"]),
+    r("POST /api/v1/reports/return", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("POST /orgs/{id}/workforce", ["login/login/login", "422/422/404", "422/422/404", "422/422/404", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
+    r("GET /orgs/workforce/import", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /orgs/workforce/import", ["login", "400", "400", "400", "400", "400", "400", "403"]),
+    r("GET /orgs/workforce/template.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /reports/return", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /reports/return", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     // The form is refused before the session is looked at: nothing is said.
     r("POST /password", ["422", "422", "422", "422", "422", "422", "422", "422"]),
     // An unknown action is refused for everyone; the actions themselves

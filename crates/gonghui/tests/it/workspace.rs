@@ -48,7 +48,8 @@ fn dependencies_point_from_the_binary_down_to_the_leaves() {
         ("numfmt", &[]),
         ("charts", &["numfmt"]),
         ("platform", &["numfmt", "ident"]),
-        ("orgs", &["platform", "ident", "numfmt"]),
+        // sheet: the workforce import (职工人数).
+        ("orgs", &["platform", "ident", "numfmt", "sheet"]),
         ("members", &["platform", "orgs", "ident", "sheet", "numfmt"]),
         (
             "reports",
