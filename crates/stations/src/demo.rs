@@ -93,7 +93,10 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
             let (kind, pattern, (amin, amax), facilities) = PLANS[(k + ci) % PLANS.len()];
             let street = k % 3;
             let (township_id, street_org, centre) = &townships[street];
-            let owner = if kind == "driver" && ci == 0 {
+            let owner = if ci == 0 && k == 0 {
+                // The demo's grassroots clerk (jc_clerk) has a station of its own.
+                format!("{street_org}-001")
+            } else if kind == "driver" && ci == 0 {
                 "SF-I3".to_string()
             } else if k % 2 == 0 {
                 street_org.clone()

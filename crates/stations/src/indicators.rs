@@ -134,10 +134,14 @@ pub fn indicators() -> Vec<Indicator> {
             "期末的工会爱心驿站(户外劳动者服务站)",
             "Union care stations for outdoor workers at the end of the period",
         ),
-        kind("stations_maternal", "母婴关爱室", "Mother-and-baby rooms", KIND_AT_END[1]),
-        kind("stations_driver", "司机之家", "Drivers' homes", KIND_AT_END[2]),
-        kind("stations_library", "职工书屋", "Workers' reading rooms", KIND_AT_END[3]),
-        kind("stations_centre", "职工服务中心", "Workers' service centres", KIND_AT_END[4]),
+        kind("stations_maternal", "母婴关爱室", "Mother-and-baby rooms", KIND_AT_END[1])
+            .about("期末的母婴关爱室", "Mother-and-baby rooms at the end of the period"),
+        kind("stations_driver", "司机之家", "Drivers' homes", KIND_AT_END[2])
+            .about("期末的司机之家", "Drivers' homes at the end of the period"),
+        kind("stations_library", "职工书屋", "Workers' reading rooms", KIND_AT_END[3])
+            .about("期末的职工书屋", "Workers' reading rooms at the end of the period"),
+        kind("stations_centre", "职工服务中心", "Workers' service centres", KIND_AT_END[4])
+            .about("期末的职工服务中心", "Workers' service centres at the end of the period"),
         Indicator::records(
             "stations_area",
             "服务阵地面积",

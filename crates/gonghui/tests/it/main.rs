@@ -18,6 +18,7 @@ mod person;
 mod platform;
 mod reports;
 mod sqlite_bulk;
+mod stations;
 mod untrusted_files;
 mod upgrade;
 mod workspace;

@@ -185,6 +185,27 @@ const TABLE: &[Row] = &[
     r("POST /api/v1/members/search", ["login", "422", "422", "422", "422", "422", "422"]),
     // Seals the term and redirects to the list: every signed-in caller.
     r("POST /members/search", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    // 阵地: "附近的驿站" (page, API, script) is public; the JSON near API without a
+    // position is refused (422) for everyone.
+    r("GET /api/v1/stations", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /api/v1/stations", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("GET /api/v1/stations/near", ["422", "422", "422", "422", "422", "422", "422"]),
+    r("GET /api/v1/stations/townships", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /api/v1/stations/townships", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("GET /api/v1/stations/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("PATCH /api/v1/stations/{id}", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
+    r("POST /api/v1/stations/{id}/visits", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
+    r("GET /assets/stations.js", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /stations", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /stations", ["login", "422", "422", "403", "422", "422", "422"]),
+    r("GET /stations/circle", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /stations/near", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /stations/new", ["login", "ok", "ok", "403", "ok", "ok", "ok"]),
+    r("POST /stations/townships", ["login", "422", "422", "403", "422", "422", "422"]),
+    r("GET /stations/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("GET /stations/{id}/edit", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("POST /stations/{id}/edit", ["login/login/login", "422/422/404", "422/422/404", "403/403/404", "422/404/404", "422/404/404", "422/404/404"]),
+    r("POST /stations/{id}/visits", ["login/login/login", "422/422/404", "422/422/404", "403/403/404", "422/404/404", "422/404/404", "422/404/404"]),
     // TABLE-END
 ];
 
@@ -210,6 +231,7 @@ fn param_kind(path: &str, name: &str) -> &'static str {
         "id" if p.starts_with("/members/joins/") || p.starts_with("/joins/") => "join",
         "id" if p.starts_with("/members/") => "member",
         "id" if p.starts_with("/reviews/") => "review",
+        "id" if p.starts_with("/stations/") => "station",
         "id" if p.starts_with("/attachments/") => "attachment",
         "id" if p.starts_with("/users/") => "user",
         // An action no handler knows: every caller is refused, nothing changes.
@@ -248,6 +270,7 @@ impl Ids {
             ("review", "review_items", "org_id"),
             ("attachment", "attachments", "org_id"),
             ("user", "users", "org_id"),
+            ("station", "stations", "org_id"),
         ] {
             let sql = format!(
                 "SELECT t.id FROM {table} t JOIN orgs o ON o.id = t.{org_col} \
@@ -568,8 +591,10 @@ fn the_api_document_declares_errors_and_uploads() {
             }
             operations += 1;
             let responses = &op["responses"];
-            if path == "/api/v1/openapi.json" {
-                assert!(responses.get("401").is_none(), "the document is public");
+            // Public operations (`security(())`: the document, 附近的驿站)
+            // answer no 401.
+            if path == "/api/v1/openapi.json" || op["security"] == serde_json::json!([{}]) {
+                assert!(responses.get("401").is_none(), "{path} is public");
                 continue;
             }
             for status in ["401", "403", "404"] {
