@@ -41,7 +41,13 @@ async fn city_figures(db: &Db) -> serde_json::Value {
     let t = figures::table_uncached(db, &scope, scope.org_id, period)
         .await
         .unwrap();
-    serde_json::to_value(&t).unwrap()
+    let mut v = serde_json::to_value(&t).unwrap();
+    // The stations module came after that era: its tables are dropped
+    // below, so its section is not compared.
+    if let Some(sections) = v["sections"].as_array_mut() {
+        sections.retain(|s| s["key"] != "stations");
+    }
+    v
 }
 
 async fn module_migrations(db: &Db) -> Vec<(String, i64)> {
@@ -78,6 +84,10 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
         .unwrap();
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
+        // The stations module came later still.
+        "DROP TABLE station_visits",
+        "DROP TABLE stations",
+        "DROP TABLE station_townships",
         "DROP TABLE person_ref_orgs",
         "DROP TABLE person_refs",
         "ALTER TABLE audit_head DROP COLUMN format",
