@@ -584,7 +584,8 @@ pub fn route_links(p: LatLng, name: &str) -> (String, String, String) {
 }
 
 /// The open stations nearest to `from` (WGS-84), nearest first: an index
-/// range of 30 km first, all open stations when that holds too few.
+/// range of 30 km first; when that holds too few, the nearest few by the
+/// database's ranking of every open station.
 pub async fn nearest_open(
     db: &Db,
     from: LatLng,
@@ -593,12 +594,19 @@ pub async fn nearest_open(
 ) -> AppResult<Vec<NearStation>> {
     let n = n.clamp(1, NEAR_MAX);
     let kind = kind.unwrap_or("");
+    let read = |r: &AnyRow| -> Result<Candidate, sqlx::Error> {
+        Ok(Candidate {
+            id: r.try_get("id")?,
+            lat_e6: r.try_get("lat_e6")?,
+            lng_e6: r.try_get("lng_e6")?,
+        })
+    };
+    // Within 5 km, then 30 km: an index range on latitude, exact ranking in
+    // memory (a phone in town has its ten nearest within a few kilometres).
     let mut candidates = Vec::new();
-    for radius in [Some(30_000.0), None] {
-        let (a, b, c, d) = match radius {
-            Some(r) => geo::bounding_box_e6(from, r),
-            None => (i64::MIN / 2, i64::MAX / 2, i64::MIN / 2, i64::MAX / 2),
-        };
+    let mut confirmed = false;
+    for radius in [5_000.0, 30_000.0] {
+        let (a, b, c, d) = geo::bounding_box_e6(from, radius);
         let rows = sqlx::query(
             "SELECT id, lat_e6, lng_e6 FROM stations WHERE status = 'open' \
              AND lat_e6 BETWEEN $1 AND $2 AND lng_e6 BETWEEN $3 AND $4 AND ($5 = '' OR kind = $5)",
@@ -610,19 +618,36 @@ pub async fn nearest_open(
         .bind(kind)
         .fetch_all(db.pool())
         .await?;
-        candidates = rows
-            .iter()
-            .map(|r| {
-                Ok(Candidate {
-                    id: r.try_get("id")?,
-                    lat_e6: r.try_get("lat_e6")?,
-                    lng_e6: r.try_get("lng_e6")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        candidates = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+        // Enough, and the n-th nearest inside the radius (so nothing
+        // outside the box can be nearer).
         if candidates.len() >= n {
-            break;
+            let best = geo::nearest(from, &candidates, n);
+            if best.last().is_some_and(|(_, m)| *m <= radius) {
+                confirmed = true;
+                break;
+            }
         }
+    }
+    if !confirmed {
+        // Too few that close: the database ranks every open station by the
+        // equirectangular distance (integer micro-degrees, longitude scaled
+        // by the cosine of the latitude) and hands over the best few, which
+        // are ranked exactly below.
+        let (lat0, lng0) = from.to_e6();
+        let k = from.lat.to_radians().cos();
+        let rows = sqlx::query(
+            "SELECT id, lat_e6, lng_e6 FROM stations WHERE status = 'open' AND ($1 = '' OR kind = $1) \
+             ORDER BY (lat_e6 - $2) * (lat_e6 - $2) + (lng_e6 - $3) * (lng_e6 - $3) * $4, id LIMIT $5",
+        )
+        .bind(kind)
+        .bind(lat0)
+        .bind(lng0)
+        .bind(k * k)
+        .bind((n * 4 + 8) as i64)
+        .fetch_all(db.pool())
+        .await?;
+        candidates = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
     }
     let best = geo::nearest(from, &candidates, n);
     if best.is_empty() {
