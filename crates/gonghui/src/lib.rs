@@ -12,4 +12,4 @@ pub mod demo;
 pub mod modules;
 pub mod testing;
 
-pub use {ident, members, numfmt, orgs, platform, reports, sheet, stations};
+pub use {ident, members, mutual_aid, numfmt, orgs, platform, reports, sheet, stations};

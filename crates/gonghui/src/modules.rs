@@ -15,6 +15,7 @@ pub fn all() -> Vec<Module> {
         orgs::module(),
         members::module(),
         stations::module(),
+        mutual_aid::module(),
     ]
 }
 
