@@ -633,6 +633,7 @@ pub async fn create_claim(db: &Db, scope: &Scope, f: &ClaimInput) -> AppResult<C
 /// Sends a draft claim up the review chain (基层 → 县区 → 市总).
 pub async fn submit_claim(db: &Db, scope: &Scope, id: i64) -> AppResult<review::ReviewId> {
     let c = get_claim(db, scope, id).await?;
+    scope.require_write()?;
     if c.status != "draft" {
         return Err(AppError::conflict("该申请已提交", "This claim has already been submitted"));
     }

@@ -14,6 +14,7 @@ mod kit;
 mod masking;
 mod matrix;
 mod members;
+mod mutual_aid;
 mod person;
 mod platform;
 mod reports;

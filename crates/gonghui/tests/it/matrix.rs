@@ -112,12 +112,13 @@ const TABLE: &[Row] = &[
     r("GET /api/v1/reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("POST /api/v1/reports/manual", ["login", "422", "422", "422", "422", "422", "422"]),
     r("GET /api/v1/reviews/inbox", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
-    r("GET /api/v1/reviews/{id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
+    // The demo's mutual-aid claims are on the chain (SF-01-S1-001), with their files.
+    r("GET /api/v1/reviews/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
     r("POST /api/v1/reviews/{id}/approve", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
     r("POST /api/v1/reviews/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
     r("POST /api/v1/reviews/{id}/resubmit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
     r("POST /api/v1/reviews/{id}/return", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
-    r("GET /attachments/{id}", ["login/login/login", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404", "404/404/404"]),
+    r("GET /attachments/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
     r("GET /audit", ["login", "ok", "403", "ok", "ok", "403", "403"]),
     r("GET /cards/verify", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /cards/view", ["404", "404", "404", "404", "404", "404", "404"]),
@@ -206,6 +207,18 @@ const TABLE: &[Row] = &[
     r("GET /stations/{id}/edit", ["login/login/login", "ok/ok/404", "ok/ok/404", "403/403/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
     r("POST /stations/{id}/edit", ["login/login/login", "422/422/404", "422/422/404", "403/403/404", "422/404/404", "422/404/404", "422/404/404"]),
     r("POST /stations/{id}/visits", ["login/login/login", "422/422/404", "422/422/404", "403/403/404", "422/404/404", "422/404/404", "422/404/404"]),
+    // 互助保障: the demo's one plan is the city's, offered to every union
+    // (none outside); its first claim in SF-01-S1-001 is already decided (409 to
+    // submit again); SF-02 has no claim.
+    r("GET /api/v1/mutual-aid/claims", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /api/v1/mutual-aid/claims", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("GET /api/v1/mutual-aid/claims/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    acts("POST /api/v1/mutual-aid/claims/{id}/submit", ["login/login/login", "409/404/404", "409/404/404", "403/404/404", "409/404/404", "409/404/404", "409/404/404"]),
+    r("GET /api/v1/mutual-aid/plans", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("POST /api/v1/mutual-aid/plans", ["login", "422", "422", "422", "422", "422", "422"]),
+    r("GET /api/v1/mutual-aid/plans/{id}/enrolments", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("POST /api/v1/mutual-aid/plans/{id}/enrolments", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422"]),
+    r("GET /mutual-aid", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     // TABLE-END
 ];
 
@@ -232,6 +245,8 @@ fn param_kind(path: &str, name: &str) -> &'static str {
         "id" if p.starts_with("/members/") => "member",
         "id" if p.starts_with("/reviews/") => "review",
         "id" if p.starts_with("/stations/") => "station",
+        "id" if p.starts_with("/mutual-aid/plans/") => "aid_plan",
+        "id" if p.starts_with("/mutual-aid/claims/") => "aid_claim",
         "id" if p.starts_with("/attachments/") => "attachment",
         "id" if p.starts_with("/users/") => "user",
         // An action no handler knows: every caller is refused, nothing changes.
@@ -271,6 +286,7 @@ impl Ids {
             ("attachment", "attachments", "org_id"),
             ("user", "users", "org_id"),
             ("station", "stations", "org_id"),
+            ("aid_claim", "aid_claims", "org_id"),
         ] {
             let sql = format!(
                 "SELECT t.id FROM {table} t JOIN orgs o ON o.id = t.{org_col} \
@@ -280,6 +296,14 @@ impl Ids {
             let b = first(sql, other.clone()).await;
             by_kind.insert(kind, [a, b, ABSENT]);
         }
+        // The demo's one mutual-aid plan is the city's, offered to every
+        // union below it: inside for everyone; there is none outside.
+        let plan = sqlx::query_scalar::<_, i64>("SELECT id FROM aid_plans ORDER BY id LIMIT 1")
+            .fetch_optional(pool)
+            .await
+            .unwrap()
+            .unwrap_or(ABSENT);
+        by_kind.insert("aid_plan", [plan, ABSENT, ABSENT]);
         Ids { by_kind }
     }
 
