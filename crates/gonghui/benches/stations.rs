@@ -27,7 +27,9 @@ async fn setup() -> (gonghui::testing::TestEnv, Vec<LatLng>) {
     let env = gonghui::testing::env(gonghui::modules::registry())
         .await
         .unwrap();
-    gonghui::demo::seed_orgs_and_accounts(&env.state).await.unwrap();
+    gonghui::demo::seed_orgs_and_accounts(&env.state)
+        .await
+        .unwrap();
     let db = &env.state.db;
     let org: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE code = 'SF-01-S1'")
         .fetch_one(db.pool())
@@ -90,7 +92,12 @@ fn bench(c: &mut Criterion) {
     // Far from every station: the 30 km range holds too few, all are read.
     let far = LatLng::new(45.75, 126.63);
     c.bench_function("near: fallback to all 10,000 (SQLite)", |b| {
-        b.iter(|| black_box(rt.block_on(store::nearest_open(&db, far, 10, None)).unwrap()))
+        b.iter(|| {
+            black_box(
+                rt.block_on(store::nearest_open(&db, far, 10, None))
+                    .unwrap(),
+            )
+        })
     });
     let mut rng = StdRng::seed_from_u64(7);
     let candidates: Vec<Candidate> = (0..STATIONS as i64)

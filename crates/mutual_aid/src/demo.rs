@@ -6,7 +6,12 @@
 
 use chrono::Datelike;
 use platform::{
-    attachments, ids::OrgId, review, scope::{Actor, Role, Scope}, time, tree, web::AppState,
+    attachments,
+    ids::OrgId,
+    review,
+    scope::{Actor, Role, Scope},
+    time, tree,
+    web::AppState,
 };
 
 use crate::store::{self, ClaimInput, ClaimKind, EnrolInput, PlanInput, CLAIM_KIND};
@@ -18,13 +23,25 @@ async fn scope_of(st: &AppState, code: &str) -> anyhow::Result<Scope> {
     let o = orgs::store::get_by_code_unscoped(&st.db, code)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo org {code} is missing"))?;
-    Ok(Scope::new(Actor::system("demo"), OrgId(o.id.0), o.path, Role::Admin, ""))
+    Ok(Scope::new(
+        Actor::system("demo"),
+        OrgId(o.id.0),
+        o.path,
+        Role::Admin,
+        "",
+    ))
 }
 
 pub async fn seed(st: &AppState) -> anyhow::Result<()> {
     let db = &st.db;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aid_plans").fetch_one(db.pool()).await?;
-    if n > 0 || orgs::store::get_by_code_unscoped(db, "SF-01").await?.is_none() {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aid_plans")
+        .fetch_one(db.pool())
+        .await?;
+    if n > 0
+        || orgs::store::get_by_code_unscoped(db, "SF-01")
+            .await?
+            .is_none()
+    {
         return Ok(());
     }
     let city = tree::system_scope(db).await?;
@@ -78,7 +95,8 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
     let base = scope_of(st, "SF-01-S1-001").await?;
     let county = scope_of(st, "SF-01").await?;
     let enrolments = store::enrolments(db, &base, plan.id).await?;
-    let event = time::today().min(chrono::NaiveDate::from_ymd_opt(year, 3, 10).unwrap_or(time::today()));
+    let event =
+        time::today().min(chrono::NaiveDate::from_ymd_opt(year, 3, 10).unwrap_or(time::today()));
     // (amount, days, outcome): paid, paid at the per-claim cap, rejected, pending, draft.
     let plans: [(&str, &str, &str); 5] = [
         ("2600", "8", "approve"),
@@ -101,7 +119,16 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         )
         .await?;
         for doc in ["住院发票", "出院小结"] {
-            attachments::upload(st, &base, CLAIM_KIND, c.id, &format!("{doc}.pdf"), doc, PDF.to_vec().into()).await?;
+            attachments::upload(
+                st,
+                &base,
+                CLAIM_KIND,
+                c.id,
+                &format!("{doc}.pdf"),
+                doc,
+                PDF.to_vec().into(),
+            )
+            .await?;
         }
         if outcome == "draft" {
             continue;

@@ -52,7 +52,8 @@ impl IndexPage {
         Fen::from_fen(*fen).display()
     }
     fn opt_money(&self, fen: &Option<i64>) -> String {
-        fen.map(|f| Fen::from_fen(f).display()).unwrap_or_else(|| "—".into())
+        fen.map(|f| Fen::from_fen(f).display())
+            .unwrap_or_else(|| "—".into())
     }
     fn category(&self, k: &str) -> String {
         store::category_label(k, self.en)
@@ -170,7 +171,9 @@ async fn api_claim(
     } else {
         match store::preview(&st.db, staff.scope(), id).await {
             Ok(p) => (Some(p), None),
-            Err(platform::error::AppError::Invalid(m)) => (None, Some(m.get(staff.ctx.lang).to_string())),
+            Err(platform::error::AppError::Invalid(m)) => {
+                (None, Some(m.get(staff.ctx.lang).to_string()))
+            }
             Err(e) => return Err(e),
         }
     };

@@ -17,7 +17,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("aid.period", "保障期", "Period"),
     ("aid.plan", "计划", "Plan"),
     ("aid.plans", "互助计划", "Plans"),
-    ("aid.reviews", "审批请到“审批”页办理", "Decide claims on the Reviews page"),
+    (
+        "aid.reviews",
+        "审批请到“审批”页办理",
+        "Decide claims on the Reviews page",
+    ),
     ("aid.rules", "赔付规则", "Benefit rules"),
     ("aid.status_approved", "已赔付", "Paid"),
     ("aid.status_draft", "待提交", "Draft"),

@@ -34,9 +34,27 @@ pub static ENROLMENTS: RecordSource = RecordSource {
         DrillColumn::new("org_name", "o.name", "参保工会", "Union", Show::Text),
         DrillColumn::new("plan", "pl.name", "互助计划", "Plan", Show::Text),
         DrillColumn::new("name", "p.name", "姓名", "Name", Show::Text),
-        DrillColumn::new("id_masked", "p.id_masked", "证件号码", "ID number", Show::Text),
-        DrillColumn::new("contribution_fen", "e.contribution_fen", "缴费", "Contribution", Show::Money),
-        DrillColumn::new("enrolled_on", "e.enrolled_on", "参保日期", "Enrolled on", Show::Text),
+        DrillColumn::new(
+            "id_masked",
+            "p.id_masked",
+            "证件号码",
+            "ID number",
+            Show::Text,
+        ),
+        DrillColumn::new(
+            "contribution_fen",
+            "e.contribution_fen",
+            "缴费",
+            "Contribution",
+            Show::Money,
+        ),
+        DrillColumn::new(
+            "enrolled_on",
+            "e.enrolled_on",
+            "参保日期",
+            "Enrolled on",
+            Show::Text,
+        ),
     ],
     drill_order: "o.code, e.id",
     drill_group: None,
@@ -52,9 +70,21 @@ pub static INSURED: RecordSource = RecordSource {
         DrillColumn::new("org_code", "o.code", "组织代码", "Org code", Show::Hidden),
         DrillColumn::new("org_name", "o.name", "参保工会", "Union", Show::Text),
         DrillColumn::new("name", "p.name", "姓名", "Name", Show::Text),
-        DrillColumn::new("id_masked", "p.id_masked", "证件号码", "ID number", Show::Text),
+        DrillColumn::new(
+            "id_masked",
+            "p.id_masked",
+            "证件号码",
+            "ID number",
+            Show::Text,
+        ),
         DrillColumn::new("plans", "COUNT(*)", "参保计划数", "Plans", Show::Number),
-        DrillColumn::new("contribution_fen", "SUM(e.contribution_fen)", "缴费", "Contribution", Show::Money),
+        DrillColumn::new(
+            "contribution_fen",
+            "SUM(e.contribution_fen)",
+            "缴费",
+            "Contribution",
+            Show::Money,
+        ),
     ],
     drill_order: "o.code, p.name, p.id",
     drill_group: Some("o.id, o.code, o.name, p.id, p.name, p.id_masked"),
@@ -74,8 +104,20 @@ pub static PAYOUTS: RecordSource = RecordSource {
         DrillColumn::new("org_name", "o.name", "工会", "Union", Show::Text),
         DrillColumn::new("plan", "pl.name", "互助计划", "Plan", Show::Text),
         DrillColumn::new("name", "p.name", "姓名", "Name", Show::Text),
-        DrillColumn::new("id_masked", "p.id_masked", "证件号码", "ID number", Show::Text),
-        DrillColumn::new("amount_fen", "y.amount_fen", "赔付金额", "Paid", Show::Money),
+        DrillColumn::new(
+            "id_masked",
+            "p.id_masked",
+            "证件号码",
+            "ID number",
+            Show::Text,
+        ),
+        DrillColumn::new(
+            "amount_fen",
+            "y.amount_fen",
+            "赔付金额",
+            "Paid",
+            Show::Money,
+        ),
         DrillColumn::new("paid_on", "y.paid_on", "赔付日期", "Paid on", Show::Text),
     ],
     drill_order: "o.code, y.paid_on, y.id",
@@ -110,7 +152,10 @@ pub fn indicators() -> Vec<Indicator> {
             "e.enrolled_on >= {start} AND e.enrolled_on <= {end}",
         )
         .measure(Measure::Sum("e.contribution_fen"), Aggregation::SumOfValues)
-        .about("统计期内参保登记的缴费合计", "Contributions of the enrolments made in the period"),
+        .about(
+            "统计期内参保登记的缴费合计",
+            "Contributions of the enrolments made in the period",
+        ),
         Indicator::records(
             "aid_payouts",
             "互助保障赔付额",
@@ -122,7 +167,10 @@ pub fn indicators() -> Vec<Indicator> {
             "y.paid_on >= {start} AND y.paid_on <= {end}",
         )
         .measure(Measure::Sum("y.amount_fen"), Aggregation::SumOfValues)
-        .about("统计期内经市总终审批准的赔付合计", "Payouts approved by the city federation in the period")
+        .about(
+            "统计期内经市总终审批准的赔付合计",
+            "Payouts approved by the city federation in the period",
+        )
         .headline(),
         Indicator::records(
             "aid_beneficiaries",
@@ -134,6 +182,9 @@ pub fn indicators() -> Vec<Indicator> {
             &PAYOUTS,
             "y.paid_on >= {start} AND y.paid_on <= {end}",
         )
-        .about("统计期内获得赔付的人次", "Payouts made in the period, one per approved claim"),
+        .about(
+            "统计期内获得赔付的人次",
+            "Payouts made in the period, one per approved claim",
+        ),
     ]
 }

@@ -49,10 +49,34 @@ pub fn yearly_return() -> Contribution {
     };
     Contribution {
         items: vec![
-            item("HZ01", "参加职工互助保障人数", "Workers insured by mutual aid", "人", "aid_insured"),
-            item("HZ02", "职工互助保障参保金额", "Mutual-aid contributions", "元", "aid_contributions"),
-            item("HZ03", "职工互助保障赔付金额", "Mutual-aid payouts", "元", "aid_payouts"),
-            item("HZ04", "职工互助保障受益人次", "Mutual-aid payouts made", "人次", "aid_beneficiaries"),
+            item(
+                "HZ01",
+                "参加职工互助保障人数",
+                "Workers insured by mutual aid",
+                "人",
+                "aid_insured",
+            ),
+            item(
+                "HZ02",
+                "职工互助保障参保金额",
+                "Mutual-aid contributions",
+                "元",
+                "aid_contributions",
+            ),
+            item(
+                "HZ03",
+                "职工互助保障赔付金额",
+                "Mutual-aid payouts",
+                "元",
+                "aid_payouts",
+            ),
+            item(
+                "HZ04",
+                "职工互助保障受益人次",
+                "Mutual-aid payouts made",
+                "人次",
+                "aid_beneficiaries",
+            ),
         ],
         checks: vec![],
     }

@@ -221,18 +221,41 @@ mod tests {
             per_claim_cap: None,
             person_period_cap: None,
         };
-        let p = payout(&r, &Claim { amount: Fen::from_fen(101), days: 0 }, y(0)).unwrap();
+        let p = payout(
+            &r,
+            &Claim {
+                amount: Fen::from_fen(101),
+                days: 0,
+            },
+            y(0),
+        )
+        .unwrap();
         assert_eq!(p.paid, Fen::from_fen(33));
     }
 
     #[test]
     fn bad_input_is_refused() {
-        assert_eq!(payout(&INPATIENT, &claim(-1, 0), y(0)), Err(Refusal::Invalid));
-        assert_eq!(payout(&INPATIENT, &claim(1, -1), y(0)), Err(Refusal::Invalid));
-        assert_eq!(payout(&INPATIENT, &claim(1, 367), y(0)), Err(Refusal::Invalid));
-        let bad = Rules { ratio_pct: 101, ..INPATIENT };
+        assert_eq!(
+            payout(&INPATIENT, &claim(-1, 0), y(0)),
+            Err(Refusal::Invalid)
+        );
+        assert_eq!(
+            payout(&INPATIENT, &claim(1, -1), y(0)),
+            Err(Refusal::Invalid)
+        );
+        assert_eq!(
+            payout(&INPATIENT, &claim(1, 367), y(0)),
+            Err(Refusal::Invalid)
+        );
+        let bad = Rules {
+            ratio_pct: 101,
+            ..INPATIENT
+        };
         assert_eq!(payout(&bad, &claim(1, 0), y(0)), Err(Refusal::Invalid));
-        let huge = Rules { per_day: Fen::from_fen(i64::MAX / 2), ..INPATIENT };
+        let huge = Rules {
+            per_day: Fen::from_fen(i64::MAX / 2),
+            ..INPATIENT
+        };
         assert_eq!(payout(&huge, &claim(1, 300), y(0)), Err(Refusal::Overflow));
         for r in [Refusal::Invalid, Refusal::Overflow, Refusal::CapReached] {
             let (zh, en) = r.message();

@@ -25,10 +25,18 @@ use platform::{
 
 /// (key, 中文, English) of the plans' categories.
 pub const CATEGORIES: &[(&str, &str, &str)] = &[
-    ("inpatient", "在职职工住院医疗互助", "In-patient medical mutual aid"),
+    (
+        "inpatient",
+        "在职职工住院医疗互助",
+        "In-patient medical mutual aid",
+    ),
     ("critical", "重大疾病互助", "Critical illness"),
     ("accident", "意外伤害互助", "Accidental injury"),
-    ("female", "女职工特殊疾病互助", "Women workers' special illnesses"),
+    (
+        "female",
+        "女职工特殊疾病互助",
+        "Women workers' special illnesses",
+    ),
 ];
 
 pub fn category_label(key: &str, en: bool) -> String {
@@ -160,7 +168,8 @@ fn money(raw: &str, zh: &str, en: &str) -> AppResult<Fen> {
     if raw.trim().is_empty() {
         return Ok(Fen::from_fen(0));
     }
-    Fen::parse(raw).map_err(|e| AppError::invalid(format!("{zh}:{}", e.zh), format!("{en}: {}", e.en)))
+    Fen::parse(raw)
+        .map_err(|e| AppError::invalid(format!("{zh}:{}", e.zh), format!("{en}: {}", e.en)))
 }
 
 fn opt_money(raw: &str, zh: &str, en: &str) -> AppResult<Option<Fen>> {
@@ -184,7 +193,10 @@ pub async fn create_plan(db: &Db, scope: &Scope, f: &PlanInput) -> AppResult<Pla
     scope.require_write()?;
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 60 {
-        return Err(AppError::invalid("请填写计划名称(最多60字)", "Fill in the plan's name (at most 60 characters)"));
+        return Err(AppError::invalid(
+            "请填写计划名称(最多60字)",
+            "Fill in the plan's name (at most 60 characters)",
+        ));
     }
     if !CATEGORIES.iter().any(|(k, ..)| *k == f.category.trim()) {
         return Err(AppError::invalid(
@@ -195,18 +207,33 @@ pub async fn create_plan(db: &Db, scope: &Scope, f: &PlanInput) -> AppResult<Pla
     let start = date(&f.period_start, "保障期开始日期", "start of the period")?;
     let end = date(&f.period_end, "保障期结束日期", "end of the period")?;
     if end < start {
-        return Err(AppError::invalid("保障期结束日期不能早于开始日期", "The period ends before it starts"));
+        return Err(AppError::invalid(
+            "保障期结束日期不能早于开始日期",
+            "The period ends before it starts",
+        ));
     }
     let contribution = money(&f.contribution, "每人缴费", "Contribution")?;
     if contribution.fen() == 0 {
-        return Err(AppError::invalid("请填写每人缴费金额", "Fill in the contribution per person"));
+        return Err(AppError::invalid(
+            "请填写每人缴费金额",
+            "Fill in the contribution per person",
+        ));
     }
     let ratio = if f.ratio_pct.trim().is_empty() {
         100
     } else {
-        f.ratio_pct.trim().trim_end_matches('%').parse::<i64>().ok().filter(|r| (0..=100).contains(r)).ok_or_else(|| {
-            AppError::invalid("赔付比例应为0至100之间的整数", "The ratio must be a whole number within 0–100")
-        })?
+        f.ratio_pct
+            .trim()
+            .trim_end_matches('%')
+            .parse::<i64>()
+            .ok()
+            .filter(|r| (0..=100).contains(r))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "赔付比例应为0至100之间的整数",
+                    "The ratio must be a whole number within 0–100",
+                )
+            })?
     };
     let docs: Vec<String> = f
         .required_docs
@@ -215,14 +242,21 @@ pub async fn create_plan(db: &Db, scope: &Scope, f: &PlanInput) -> AppResult<Pla
         .filter(|s| !s.is_empty())
         .collect();
     if docs.iter().any(|d| d.chars().count() > 20) {
-        return Err(AppError::invalid("所需材料名称每项最多20字", "Each required document's name is at most 20 characters"));
+        return Err(AppError::invalid(
+            "所需材料名称每项最多20字",
+            "Each required document's name is at most 20 characters",
+        ));
     }
     let rules = Rules {
         per_day: money(&f.per_day, "每日津贴", "Per-day benefit")?,
         deductible: money(&f.deductible, "起付线", "Deductible")?,
         ratio_pct: ratio,
         per_claim_cap: opt_money(&f.per_claim_cap, "单次赔付上限", "Per-claim cap")?,
-        person_period_cap: opt_money(&f.person_period_cap, "每人每期赔付上限", "Cap per person per period")?,
+        person_period_cap: opt_money(
+            &f.person_period_cap,
+            "每人每期赔付上限",
+            "Cap per person per period",
+        )?,
     };
     let org = tree::node(db, scope, scope.org_id).await?;
     let mut tx = db.begin_write().await?;
@@ -303,7 +337,10 @@ pub async fn enrol(db: &Db, scope: &Scope, plan_id: i64, f: &EnrolInput) -> AppR
     if on.to_string() > plan.period_end {
         return Err(AppError::invalid(
             format!("该计划的保障期已于{}结束,不能再参保", plan.period_end),
-            format!("The plan's period ended on {}; no more enrolment", plan.period_end),
+            format!(
+                "The plan's period ended on {}; no more enrolment",
+                plan.period_end
+            ),
         ));
     }
     // The selection: (membership id, person id, org id, org path, status).
@@ -321,7 +358,10 @@ pub async fn enrol(db: &Db, scope: &Scope, plan_id: i64, f: &EnrolInput) -> AppR
         .await?
     } else {
         if f.membership_ids.is_empty() {
-            return Err(AppError::invalid("请选择要参保的会员", "Select the members to enrol"));
+            return Err(AppError::invalid(
+                "请选择要参保的会员",
+                "Select the members to enrol",
+            ));
         }
         if f.membership_ids.len() > MAX_ENROL {
             return Err(AppError::invalid(
@@ -364,7 +404,10 @@ pub async fn enrol(db: &Db, scope: &Scope, plan_id: i64, f: &EnrolInput) -> AppR
         return Err(AppError::NotFound);
     }
     if picked.is_empty() {
-        return Err(AppError::invalid("没有可参保的会员(都已参保或无在籍会员)", "No member to enrol (all enrolled already, or none active)"));
+        return Err(AppError::invalid(
+            "没有可参保的会员(都已参保或无在籍会员)",
+            "No member to enrol (all enrolled already, or none active)",
+        ));
     }
     let mut tx = db.begin_write().await?;
     let mut orgs_touched = std::collections::BTreeSet::new();
@@ -387,7 +430,9 @@ pub async fn enrol(db: &Db, scope: &Scope, plan_id: i64, f: &EnrolInput) -> AppR
             if platform::error::is_unique_violation(&e) {
                 return Err(AppError::conflict(
                     format!("会员(编号{mid})已参加该计划,不能重复参保;本次未登记任何人"),
-                    format!("Membership {mid} is already enrolled in this plan; nobody was enrolled"),
+                    format!(
+                        "Membership {mid} is already enrolled in this plan; nobody was enrolled"
+                    ),
                 ));
             }
             return Err(e.into());
@@ -569,7 +614,15 @@ pub async fn create_claim(db: &Db, scope: &Scope, f: &ClaimInput) -> AppResult<C
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
-    let (eid, plan_id, org_id, person_id, path, start, end): (i64, i64, i64, i64, String, String, String) = (
+    let (eid, plan_id, org_id, person_id, path, start, end): (
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+    ) = (
         row.try_get(0)?,
         row.try_get(1)?,
         row.try_get(2)?,
@@ -581,7 +634,10 @@ pub async fn create_claim(db: &Db, scope: &Scope, f: &ClaimInput) -> AppResult<C
     scope.admit(db, &path, "aid_enrolment", eid).await?;
     let on = date(&f.event_date, "发生日期", "event date")?;
     if on > time::today() {
-        return Err(AppError::invalid("发生日期不能晚于今天", "The event date cannot be in the future"));
+        return Err(AppError::invalid(
+            "发生日期不能晚于今天",
+            "The event date cannot be in the future",
+        ));
     }
     if on.to_string() < start || on.to_string() > end {
         return Err(AppError::invalid(
@@ -591,15 +647,26 @@ pub async fn create_claim(db: &Db, scope: &Scope, f: &ClaimInput) -> AppResult<C
     }
     let category = f.category.trim();
     if category.is_empty() || category.chars().count() > 30 {
-        return Err(AppError::invalid("请填写事由(最多30字),例如 住院治疗", "Fill in what happened (at most 30 characters)"));
+        return Err(AppError::invalid(
+            "请填写事由(最多30字),例如 住院治疗",
+            "Fill in what happened (at most 30 characters)",
+        ));
     }
     let amount = money(&f.amount, "申请金额", "Amount claimed")?;
     let days = if f.days.trim().is_empty() {
         0
     } else {
-        f.days.trim().parse::<i64>().ok().filter(|d| (0..=366).contains(d)).ok_or_else(|| {
-            AppError::invalid("住院天数应为0至366之间的整数", "Days must be a whole number within 0–366")
-        })?
+        f.days
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (0..=366).contains(d))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "住院天数应为0至366之间的整数",
+                    "Days must be a whole number within 0–366",
+                )
+            })?
     };
     let now = time::now_rfc3339();
     let mut tx = db.begin_write().await?;
@@ -635,7 +702,10 @@ pub async fn submit_claim(db: &Db, scope: &Scope, id: i64) -> AppResult<review::
     let c = get_claim(db, scope, id).await?;
     scope.require_write()?;
     if c.status != "draft" {
-        return Err(AppError::conflict("该申请已提交", "This claim has already been submitted"));
+        return Err(AppError::conflict(
+            "该申请已提交",
+            "This claim has already been submitted",
+        ));
     }
     let title = format!("互助保障赔付申请:{} {}", c.name, c.plan_name);
     review::submit(db, scope, &ClaimKind, OrgId(c.org_id), c.id, &title).await
@@ -656,8 +726,12 @@ async fn compute(tx: &mut AnyConnection, claim: i64) -> AppResult<(Payout, i64, 
         per_day: Fen::from_fen(r.try_get("per_day_fen")?),
         deductible: Fen::from_fen(r.try_get("deductible_fen")?),
         ratio_pct: r.try_get("ratio_pct")?,
-        per_claim_cap: r.try_get::<Option<i64>, _>("per_claim_cap_fen")?.map(Fen::from_fen),
-        person_period_cap: r.try_get::<Option<i64>, _>("person_period_cap_fen")?.map(Fen::from_fen),
+        per_claim_cap: r
+            .try_get::<Option<i64>, _>("per_claim_cap_fen")?
+            .map(Fen::from_fen),
+        person_period_cap: r
+            .try_get::<Option<i64>, _>("person_period_cap_fen")?
+            .map(Fen::from_fen),
     };
     let facts = ClaimFacts {
         amount: Fen::from_fen(r.try_get("amount_fen")?),
@@ -739,7 +813,10 @@ impl ReviewKind for ClaimKind {
                 if !missing.is_empty() {
                     return Err(AppError::invalid(
                         format!("缺少所需材料:{},请上传后再提交", missing.join("、")),
-                        format!("Required documents missing: {}; attach them, then submit", missing.join(", ")),
+                        format!(
+                            "Required documents missing: {}; attach them, then submit",
+                            missing.join(", ")
+                        ),
                     ));
                 }
                 // Refused here when the person's cap is already used up.
@@ -788,11 +865,13 @@ impl ReviewKind for ClaimKind {
                     dataver::touch(tx, [org]).await?;
                 }
                 Outcome::Rejected => {
-                    sqlx::query("UPDATE aid_claims SET status = 'rejected', updated_at = $1 WHERE id = $2")
-                        .bind(&now)
-                        .bind(item.record_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE aid_claims SET status = 'rejected', updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(&now)
+                    .bind(item.record_id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
             Ok(())
@@ -807,7 +886,11 @@ impl AttachmentOwner for ClaimFiles {
     fn kind(&self) -> &'static str {
         CLAIM_KIND
     }
-    fn resolve<'a>(&'a self, db: &'a Db, owner_id: i64) -> BoxFuture<'a, AppResult<Option<OwnerOrg>>> {
+    fn resolve<'a>(
+        &'a self,
+        db: &'a Db,
+        owner_id: i64,
+    ) -> BoxFuture<'a, AppResult<Option<OwnerOrg>>> {
         Box::pin(async move {
             let row = sqlx::query(
                 "SELECT o.id, o.path FROM aid_claims c JOIN orgs o ON o.id = c.org_id WHERE c.id = $1",

@@ -30,19 +30,62 @@ const STREETS: &[&str] = &["城关街道", "东关街道", "西兰街道", "北�
 const RURAL: &[&str] = &["南坡镇", "河湾乡"];
 
 const ROADS: &[&str] = &[
-    "人民路", "渭阳路", "文林路", "乐育路", "世纪大道", "迎宾大道", "中华路", "建设路", "东风路",
+    "人民路",
+    "渭阳路",
+    "文林路",
+    "乐育路",
+    "世纪大道",
+    "迎宾大道",
+    "中华路",
+    "建设路",
+    "东风路",
     "育才路",
 ];
 
 /// (kind, name pattern, area range, facilities)
 const PLANS: &[(&str, &str, (i64, i64), &str)] = &[
-    ("love", "{}环卫工人爱心驿站", (18, 45), "water,heat,charge,toilet,rest,firstaid"),
-    ("love", "{}户外劳动者服务站", (20, 60), "water,heat,charge,rest,firstaid,wifi"),
-    ("maternal", "{}母婴关爱室", (10, 25), "water,rest,nursing,aircon"),
-    ("driver", "{}司机之家", (60, 200), "water,heat,charge,toilet,rest,wifi,repair"),
-    ("library", "{}职工书屋", (40, 120), "water,rest,books,wifi,aircon"),
-    ("love", "{}快递小哥爱心驿站", (15, 35), "water,heat,charge,rest"),
-    ("centre", "{}职工服务中心", (300, 1200), "water,toilet,rest,firstaid,wifi,aircon,books"),
+    (
+        "love",
+        "{}环卫工人爱心驿站",
+        (18, 45),
+        "water,heat,charge,toilet,rest,firstaid",
+    ),
+    (
+        "love",
+        "{}户外劳动者服务站",
+        (20, 60),
+        "water,heat,charge,rest,firstaid,wifi",
+    ),
+    (
+        "maternal",
+        "{}母婴关爱室",
+        (10, 25),
+        "water,rest,nursing,aircon",
+    ),
+    (
+        "driver",
+        "{}司机之家",
+        (60, 200),
+        "water,heat,charge,toilet,rest,wifi,repair",
+    ),
+    (
+        "library",
+        "{}职工书屋",
+        (40, 120),
+        "water,rest,books,wifi,aircon",
+    ),
+    (
+        "love",
+        "{}快递小哥爱心驿站",
+        (15, 35),
+        "water,heat,charge,rest",
+    ),
+    (
+        "centre",
+        "{}职工服务中心",
+        (300, 1200),
+        "water,toilet,rest,firstaid,wifi,aircon,books",
+    ),
 ];
 
 pub async fn seed(st: &AppState) -> anyhow::Result<()> {
@@ -57,7 +100,10 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(orgs_seed() ^ 0x57A7_1045);
     let today = time::today();
     for (ci, (county, region, lat, lng)) in COUNTIES.iter().enumerate() {
-        if orgs::store::get_by_code_unscoped(db, county).await?.is_none() {
+        if orgs::store::get_by_code_unscoped(db, county)
+            .await?
+            .is_none()
+        {
             continue;
         }
         let seat = LatLng::new(*lat, *lng);

@@ -16,7 +16,9 @@
 use std::f64::consts::PI;
 
 /// The datum a coordinate pair is given in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Datum {
     /// WGS-84: GPS, a phone's geolocation, 天地图 (CGCS2000, within centimetres).
@@ -39,7 +41,12 @@ impl Datum {
     }
 
     pub fn parse(s: &str) -> Option<Datum> {
-        match s.trim().to_ascii_lowercase().replace(['-', '_', ' '], "").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_', ' '], "")
+            .as_str()
+        {
             "wgs84" | "wgs" | "gps" | "" => Some(Datum::Wgs84),
             "gcj02" | "gcj" | "amap" | "gaode" | "高德" | "腾讯" | "qq" | "tencent" => {
                 Some(Datum::Gcj02)
@@ -51,7 +58,10 @@ impl Datum {
 
     pub fn label(self) -> (&'static str, &'static str) {
         match self {
-            Datum::Wgs84 => ("WGS-84(GPS/手机定位/天地图)", "WGS-84 (GPS, phone location)"),
+            Datum::Wgs84 => (
+                "WGS-84(GPS/手机定位/天地图)",
+                "WGS-84 (GPS, phone location)",
+            ),
             Datum::Gcj02 => ("GCJ-02(高德/腾讯地图)", "GCJ-02 (Amap, Tencent maps)"),
             Datum::Bd09 => ("BD-09(百度地图)", "BD-09 (Baidu maps)"),
         }
@@ -388,20 +398,41 @@ mod tests {
     /// GCJ-02 → BD-09 of the three GCJ-02 points above, by the same
     /// project's reference implementation of Baidu's forward form.
     const GCJ_BD: &[(f64, f64, f64, f64)] = &[
-        (31.17530398364597, 121.531541859215, 31.181328606874466, 121.53801568643858),
-        (22.540796131694766, 113.9171764808363, 22.546667437751108, 113.92368472926734),
-        (39.91334545536069, 116.38404722455657, 39.919575550965874, 116.39045471310828),
+        (
+            31.17530398364597,
+            121.531541859215,
+            31.181328606874466,
+            121.53801568643858,
+        ),
+        (
+            22.540796131694766,
+            113.9171764808363,
+            22.546667437751108,
+            113.92368472926734,
+        ),
+        (
+            39.91334545536069,
+            116.38404722455657,
+            39.919575550965874,
+            116.39045471310828,
+        ),
     ];
 
     #[test]
     fn forward_matches_published_pairs() {
         for &(wl, wg, gl, gg) in WGS_GCJ {
             let got = wgs_to_gcj(LatLng::new(wl, wg));
-            assert!(close(got, LatLng::new(gl, gg), 1e-6), "{got:?} vs {gl},{gg}");
+            assert!(
+                close(got, LatLng::new(gl, gg), 1e-6),
+                "{got:?} vs {gl},{gg}"
+            );
         }
         for &(gl, gg, bl, bg) in GCJ_BD {
             let got = gcj_to_bd(LatLng::new(gl, gg));
-            assert!(close(got, LatLng::new(bl, bg), 1e-9), "{got:?} vs {bl},{bg}");
+            assert!(
+                close(got, LatLng::new(bl, bg), 1e-9),
+                "{got:?} vs {bl},{bg}"
+            );
         }
     }
 
@@ -409,13 +440,22 @@ mod tests {
     fn inverse_matches_published_pairs() {
         for &(wl, wg, gl, gg) in WGS_GCJ {
             let got = gcj_to_wgs(LatLng::new(gl, gg));
-            assert!(close(got, LatLng::new(wl, wg), 1e-6), "{got:?} vs {wl},{wg}");
+            assert!(
+                close(got, LatLng::new(wl, wg), 1e-6),
+                "{got:?} vs {wl},{wg}"
+            );
         }
         for (&(gl, gg, bl, bg), &(wl, wg, ..)) in GCJ_BD.iter().zip(WGS_GCJ) {
             let got = bd_to_gcj(LatLng::new(bl, bg));
-            assert!(close(got, LatLng::new(gl, gg), 1e-6), "{got:?} vs {gl},{gg}");
+            assert!(
+                close(got, LatLng::new(gl, gg), 1e-6),
+                "{got:?} vs {gl},{gg}"
+            );
             let wgs = bd_to_wgs(LatLng::new(bl, bg));
-            assert!(close(wgs, LatLng::new(wl, wg), 1e-6), "{wgs:?} vs {wl},{wg}");
+            assert!(
+                close(wgs, LatLng::new(wl, wg), 1e-6),
+                "{wgs:?} vs {wl},{wg}"
+            );
         }
     }
 
@@ -452,8 +492,14 @@ mod tests {
         let p = check_station_point(34.3291, 108.7093, Datum::Gcj02).unwrap();
         let moved = distance_m(p, LatLng::new(34.3291, 108.7093));
         assert!((100.0..1_000.0).contains(&moved), "GCJ-02 offset {moved} m");
-        assert_eq!(parse_pair("108.7093,34.3291"), Some(LatLng::new(34.3291, 108.7093)));
-        assert_eq!(parse_pair("34.3291, 108.7093"), Some(LatLng::new(34.3291, 108.7093)));
+        assert_eq!(
+            parse_pair("108.7093,34.3291"),
+            Some(LatLng::new(34.3291, 108.7093))
+        );
+        assert_eq!(
+            parse_pair("34.3291, 108.7093"),
+            Some(LatLng::new(34.3291, 108.7093))
+        );
         assert_eq!(parse_pair("34.3291"), None);
         assert_eq!(parse_degrees("108.7°"), Some(108.7));
         assert_eq!(parse_degrees("abc"), None);
@@ -466,7 +512,10 @@ mod tests {
     #[test]
     fn distances_and_nearest() {
         // 咸阳 to 西安 bell tower: about 21 km.
-        let d = distance_m(LatLng::new(34.3296, 108.7093), LatLng::new(34.2610, 108.9423));
+        let d = distance_m(
+            LatLng::new(34.3296, 108.7093),
+            LatLng::new(34.2610, 108.9423),
+        );
         assert!((20_000.0..24_000.0).contains(&d), "{d}");
         let from = LatLng::new(34.33, 108.71);
         let c = |id, lat: f64, lng: f64| Candidate {

@@ -259,7 +259,8 @@ async fn refused_form(
 ) -> AppResult<Response> {
     match e {
         AppError::Invalid(_) | AppError::Conflict(_) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let msg = e.user_message().get(staff.ctx.lang).to_string();
             let page = form_page(st, staff, action, f, Some(msg)).await?;
             Ok((status, html(&page)).into_response())
@@ -314,7 +315,14 @@ async fn edit_form(
     let s = store::get(&st.db, staff.scope(), StationId(id)).await?;
     staff.scope().require_write()?;
     Ok(html(
-        &form_page(&st, &staff, format!("/stations/{id}/edit"), input_of(&s), None).await?,
+        &form_page(
+            &st,
+            &staff,
+            format!("/stations/{id}/edit"),
+            input_of(&s),
+            None,
+        )
+        .await?,
     ))
 }
 
@@ -352,12 +360,7 @@ struct ShowPage {
     baidu: String,
 }
 
-async fn show(
-    st: &AppState,
-    staff: &Staff,
-    id: i64,
-    error: Option<String>,
-) -> AppResult<ShowPage> {
+async fn show(st: &AppState, staff: &Staff, id: i64, error: Option<String>) -> AppResult<ShowPage> {
     let s = store::get(&st.db, staff.scope(), StationId(id)).await?;
     let (days, total) = store::recent_visits(&st.db, staff.scope(), s.id, 31).await?;
     let (amap, baidu, _) = store::route_links(s.point(), &s.name);
@@ -402,10 +405,7 @@ impl VisitsInput {
             )
         })?;
         let visits = self.visits.trim().parse::<i64>().map_err(|_| {
-            AppError::invalid(
-                "服务人次请填写整数",
-                "Fill in the visits as a whole number",
-            )
+            AppError::invalid("服务人次请填写整数", "Fill in the visits as a whole number")
         })?;
         Ok((on, visits))
     }
@@ -491,7 +491,8 @@ async fn township_submit(
     match result {
         Ok(_) => Ok(Redirect::to("/stations/circle").into_response()),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let msg = e.user_message().get(staff.ctx.lang).to_string();
             let page = circle(&st, &staff, Some(msg), f).await?;
             Ok((status, html(&page)).into_response())
@@ -540,10 +541,18 @@ async fn near_point(st: &AppState, q: &NearQuery) -> AppResult<Option<LatLng>> {
     }
     if !q.township.trim().is_empty() {
         let id = q.township.trim().parse::<i64>().map_err(|_| {
-            AppError::invalid("请从列表中选择街道(乡镇)", "Choose a street/township from the list")
+            AppError::invalid(
+                "请从列表中选择街道(乡镇)",
+                "Choose a street/township from the list",
+            )
         })?;
         return Ok(Some(store::township_centre(&st.db, id).await.map_err(
-            |_| AppError::invalid("请从列表中选择街道(乡镇)", "Choose a street/township from the list"),
+            |_| {
+                AppError::invalid(
+                    "请从列表中选择街道(乡镇)",
+                    "Choose a street/township from the list",
+                )
+            },
         )?));
     }
     Ok(None)
@@ -719,10 +728,7 @@ async fn api_visits(
 /// the service circle (`open_stations = 0`: not yet covered).
 #[utoipa::path(get, path = "/api/v1/stations/townships", tag = "stations",
     responses((status = 200, body = [Township])))]
-async fn api_townships(
-    State(st): State<AppState>,
-    staff: Staff,
-) -> AppResult<Json<Vec<Township>>> {
+async fn api_townships(State(st): State<AppState>, staff: Staff) -> AppResult<Json<Vec<Township>>> {
     Ok(Json(store::townships(&st.db, staff.scope()).await?))
 }
 

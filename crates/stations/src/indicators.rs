@@ -25,7 +25,8 @@ pub const AT_END: &str = "s.opened_on <= {end} AND (s.closed_on IS NULL OR s.clo
 /// data version (and the old owner's on a move).
 pub static STATIONS: RecordSource = RecordSource {
     key: "stations",
-    from: "stations s JOIN orgs o ON o.id = s.org_id JOIN station_townships t ON t.id = s.township_id",
+    from:
+        "stations s JOIN orgs o ON o.id = s.org_id JOIN station_townships t ON t.id = s.township_id",
     scan: None,
     org_column: "s.org_id",
     window: None,
@@ -37,14 +38,47 @@ pub static STATIONS: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_code", "o.code", "组织代码", "Org code", Show::Hidden),
         DrillColumn::new("org_name", "o.name", "所属工会", "Union", Show::Text),
-        DrillColumn::new("id", "s.id", "编号", "No.", Show::Link { href: "/stations/{}", id_key: "id" }),
+        DrillColumn::new(
+            "id",
+            "s.id",
+            "编号",
+            "No.",
+            Show::Link {
+                href: "/stations/{}",
+                id_key: "id",
+            },
+        ),
         DrillColumn::new("name", "s.name", "名称", "Name", Show::Text),
         DrillColumn::new("kind", "s.kind", "类型", "Kind", Show::Label(KINDS)),
-        DrillColumn::new("township", "t.name", "街道(乡镇)", "Street/township", Show::Text),
+        DrillColumn::new(
+            "township",
+            "t.name",
+            "街道(乡镇)",
+            "Street/township",
+            Show::Text,
+        ),
         DrillColumn::new("address", "s.address", "地址", "Address", Show::Text),
-        DrillColumn::new("area_sqm", "s.area_sqm", "面积(㎡)", "Area (㎡)", Show::Number),
-        DrillColumn::new("status", "s.status", "状态", "Status", Show::Label(STATUSES)),
-        DrillColumn::new("opened_on", "s.opened_on", "建成日期", "Opened on", Show::Text),
+        DrillColumn::new(
+            "area_sqm",
+            "s.area_sqm",
+            "面积(㎡)",
+            "Area (㎡)",
+            Show::Number,
+        ),
+        DrillColumn::new(
+            "status",
+            "s.status",
+            "状态",
+            "Status",
+            Show::Label(STATUSES),
+        ),
+        DrillColumn::new(
+            "opened_on",
+            "s.opened_on",
+            "建成日期",
+            "Opened on",
+            Show::Text,
+        ),
     ],
     drill_order: "o.code, s.id",
     drill_group: None,
@@ -81,8 +115,20 @@ pub static TOWNSHIPS: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_code", "o.code", "组织代码", "Org code", Show::Hidden),
         DrillColumn::new("org_name", "o.name", "所属工会", "Union", Show::Text),
-        DrillColumn::new("county_code", "t.county_code", "县级区划代码", "County code", Show::Text),
-        DrillColumn::new("name", "t.name", "街道(乡镇)", "Street/township", Show::Text),
+        DrillColumn::new(
+            "county_code",
+            "t.county_code",
+            "县级区划代码",
+            "County code",
+            Show::Text,
+        ),
+        DrillColumn::new(
+            "name",
+            "t.name",
+            "街道(乡镇)",
+            "Street/township",
+            Show::Text,
+        ),
     ],
     drill_order: "t.county_code, t.name",
     ..STATIONS
@@ -105,8 +151,17 @@ const KIND_AT_END: [&str; 5] = [
 
 pub fn indicators() -> Vec<Indicator> {
     let kind = |code, zh, en, when| {
-        Indicator::records(code, zh, en, Unit::Ge, Kind::PointInTime, SECTION, &STATIONS, when)
-            .group("stations_by_kind")
+        Indicator::records(
+            code,
+            zh,
+            en,
+            Unit::Ge,
+            Kind::PointInTime,
+            SECTION,
+            &STATIONS,
+            when,
+        )
+        .group("stations_by_kind")
     };
     vec![
         Indicator::records(

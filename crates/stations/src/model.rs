@@ -113,7 +113,10 @@ fn find_key(
     let t = raw.trim();
     list.iter()
         .find(|(k, zh, en)| {
-            *k == t || *zh == t || en.eq_ignore_ascii_case(t) || (t.chars().count() >= 2 && zh.contains(t))
+            *k == t
+                || *zh == t
+                || en.eq_ignore_ascii_case(t)
+                || (t.chars().count() >= 2 && zh.contains(t))
         })
         .map(|(k, ..)| *k)
 }
@@ -121,7 +124,10 @@ fn find_key(
 fn text(raw: &str, max: usize, zh: &str, en: &str, required: bool) -> AppResult<String> {
     let t = raw.trim();
     if required && t.is_empty() {
-        return Err(AppError::invalid(format!("请填写{zh}"), format!("Fill in the {en}")));
+        return Err(AppError::invalid(
+            format!("请填写{zh}"),
+            format!("Fill in the {en}"),
+        ));
     }
     if t.chars().count() > max || t.chars().any(|c| c.is_control()) {
         return Err(AppError::invalid(
@@ -243,8 +249,8 @@ impl StationInput {
                 )
             })?
         };
-        let opened_on =
-            date(&self.opened_on, "建成日期", "opening date")?.unwrap_or_else(platform::time::today);
+        let opened_on = date(&self.opened_on, "建成日期", "opening date")?
+            .unwrap_or_else(platform::time::today);
         let closed_on = date(&self.closed_on, "撤销日期", "closing date")?;
         match (status, closed_on) {
             ("closed", None) => {
@@ -329,7 +335,13 @@ impl TownshipInput {
                 "The county code must be a 6-digit GB/T 2260 county code, e.g. 610402",
             ));
         }
-        let name = text(&self.name, 40, "街道(乡镇)名称", "street/township name", true)?;
+        let name = text(
+            &self.name,
+            40,
+            "街道(乡镇)名称",
+            "street/township name",
+            true,
+        )?;
         let valid_suffix = ["街道", "镇", "乡", "苏木", "办事处", "地区"]
             .iter()
             .any(|s| name.ends_with(s));
@@ -393,21 +405,114 @@ mod tests {
     #[test]
     fn bad_stations_are_refused_with_a_reason() {
         let cases: Vec<(StationInput, &str)> = vec![
-            (StationInput { kind: "加油站".into(), ..ok_input() }, "阵地类型"),
-            (StationInput { lat: "108.7093".into(), lng: "34.3291".into(), ..ok_input() }, "填反"),
-            (StationInput { lat: "51.5".into(), lng: "-0.12".into(), ..ok_input() }, "中国境内"),
-            (StationInput { lat: "95".into(), lng: "108".into(), ..ok_input() }, "超出范围"),
-            (StationInput { lat: "北纬34".into(), ..ok_input() }, "数字"),
-            (StationInput { datum: "火星".into(), ..ok_input() }, "坐标系"),
-            (StationInput { area_sqm: "35.5".into(), ..ok_input() }, "整数"),
-            (StationInput { area_sqm: "0".into(), ..ok_input() }, "面积应在"),
-            (StationInput { facilities: "游泳池".into(), ..ok_input() }, "服务设施"),
-            (StationInput { status: "closed".into(), ..ok_input() }, "撤销日期"),
-            (StationInput { closed_on: "2024-06-01".into(), ..ok_input() }, "只有已撤销"),
-            (StationInput { opened_on: "2099-01-01".into(), ..ok_input() }, "晚于今天"),
-            (StationInput { name: " ".into(), ..ok_input() }, "阵地名称"),
-            (StationInput { township_id: "x".into(), ..ok_input() }, "街道"),
-            (StationInput { pair: "108.7".into(), ..ok_input() }, "经度,纬度"),
+            (
+                StationInput {
+                    kind: "加油站".into(),
+                    ..ok_input()
+                },
+                "阵地类型",
+            ),
+            (
+                StationInput {
+                    lat: "108.7093".into(),
+                    lng: "34.3291".into(),
+                    ..ok_input()
+                },
+                "填反",
+            ),
+            (
+                StationInput {
+                    lat: "51.5".into(),
+                    lng: "-0.12".into(),
+                    ..ok_input()
+                },
+                "中国境内",
+            ),
+            (
+                StationInput {
+                    lat: "95".into(),
+                    lng: "108".into(),
+                    ..ok_input()
+                },
+                "超出范围",
+            ),
+            (
+                StationInput {
+                    lat: "北纬34".into(),
+                    ..ok_input()
+                },
+                "数字",
+            ),
+            (
+                StationInput {
+                    datum: "火星".into(),
+                    ..ok_input()
+                },
+                "坐标系",
+            ),
+            (
+                StationInput {
+                    area_sqm: "35.5".into(),
+                    ..ok_input()
+                },
+                "整数",
+            ),
+            (
+                StationInput {
+                    area_sqm: "0".into(),
+                    ..ok_input()
+                },
+                "面积应在",
+            ),
+            (
+                StationInput {
+                    facilities: "游泳池".into(),
+                    ..ok_input()
+                },
+                "服务设施",
+            ),
+            (
+                StationInput {
+                    status: "closed".into(),
+                    ..ok_input()
+                },
+                "撤销日期",
+            ),
+            (
+                StationInput {
+                    closed_on: "2024-06-01".into(),
+                    ..ok_input()
+                },
+                "只有已撤销",
+            ),
+            (
+                StationInput {
+                    opened_on: "2099-01-01".into(),
+                    ..ok_input()
+                },
+                "晚于今天",
+            ),
+            (
+                StationInput {
+                    name: " ".into(),
+                    ..ok_input()
+                },
+                "阵地名称",
+            ),
+            (
+                StationInput {
+                    township_id: "x".into(),
+                    ..ok_input()
+                },
+                "街道",
+            ),
+            (
+                StationInput {
+                    pair: "108.7".into(),
+                    ..ok_input()
+                },
+                "经度,纬度",
+            ),
         ];
         for (input, want) in cases {
             let e = input.parse().unwrap_err();
@@ -441,11 +546,33 @@ mod tests {
         };
         assert!(t.clone().parse().unwrap().centre.is_none());
         for (bad, want) in [
-            (TownshipInput { county_code: "610400".into(), ..t.clone() }, "6位"),
-            (TownshipInput { name: "渭阳小区".into(), ..t.clone() }, "结尾"),
-            (TownshipInput { lat: "108.7".into(), lng: "34.3".into(), ..t.clone() }, "填反"),
+            (
+                TownshipInput {
+                    county_code: "610400".into(),
+                    ..t.clone()
+                },
+                "6位",
+            ),
+            (
+                TownshipInput {
+                    name: "渭阳小区".into(),
+                    ..t.clone()
+                },
+                "结尾",
+            ),
+            (
+                TownshipInput {
+                    lat: "108.7".into(),
+                    lng: "34.3".into(),
+                    ..t.clone()
+                },
+                "填反",
+            ),
         ] {
-            assert!(bad.parse().unwrap_err().user_message().zh.contains(want), "{want}");
+            assert!(
+                bad.parse().unwrap_err().user_message().zh.contains(want),
+                "{want}"
+            );
         }
     }
 }

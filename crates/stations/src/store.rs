@@ -131,7 +131,9 @@ pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> AppResult<Vec<Stati
     let q: String = f.q.trim().chars().take(40).collect();
     let like = format!(
         "%{}%",
-        q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
     );
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE o.path LIKE $1 AND ($2 = '' OR s.kind = $2) AND ($3 = '' OR s.status = $3) \

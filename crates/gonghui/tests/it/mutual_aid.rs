@@ -89,8 +89,10 @@ async fn a_claim_walks_the_chain_to_a_computed_capped_payout() {
         .json(
             Method::POST,
             "/api/v1/mutual-aid/claims",
-            Some(json!({"enrolment_id": enrolment, "event_date": today, "category": "住院治疗",
-                        "amount": "20000", "days": "20"})),
+            Some(
+                json!({"enrolment_id": enrolment, "event_date": today, "category": "住院治疗",
+                        "amount": "20000", "days": "20"}),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{claim}");
@@ -100,25 +102,45 @@ async fn a_claim_walks_the_chain_to_a_computed_capped_payout() {
     // Without the documents: refused, nothing on the chain.
     let items = count(&server, "SELECT COUNT(*) FROM review_items").await;
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/mutual-aid/claims/{id}/submit"), None)
+        .json(
+            Method::POST,
+            &format!("/api/v1/mutual-aid/claims/{id}/submit"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("住院发票"), "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM review_items").await, items);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM review_items").await,
+        items
+    );
     attach(&clerk, id, "住院发票").await;
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/mutual-aid/claims/{id}/submit"), None)
+        .json(
+            Method::POST,
+            &format!("/api/v1/mutual-aid/claims/{id}/submit"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v.to_string().contains("出院小结") && !v.to_string().contains("住院发票"), "{v}");
+    assert!(
+        v.to_string().contains("出院小结") && !v.to_string().contains("住院发票"),
+        "{v}"
+    );
     attach(&clerk, id, "出院小结").await;
-    let (_, detail) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{id}")).await;
+    let (_, detail) = clerk
+        .get_json(&format!("/api/v1/mutual-aid/claims/{id}"))
+        .await;
     assert_eq!(detail["payout"]["by_rules"], 1_075_000);
     assert_eq!(detail["payout"]["paid"], 300_000);
     assert_eq!(detail["payout"]["limited_by"], "per_claim");
 
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/mutual-aid/claims/{id}/submit"), None)
+        .json(
+            Method::POST,
+            &format!("/api/v1/mutual-aid/claims/{id}/submit"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let review = v["review_id"].as_i64().unwrap();
@@ -128,21 +150,32 @@ async fn a_claim_walks_the_chain_to_a_computed_capped_payout() {
     let weishui = Client::signed_in(&server, "weishui_admin").await;
     let (s, _) = decide(&weishui, review, "approve", "同意").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = weishui.get_json(&format!("/api/v1/mutual-aid/claims/{id}")).await;
+    let (s, _) = weishui
+        .get_json(&format!("/api/v1/mutual-aid/claims/{id}"))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, v) = decide(&county, review, "approve", "材料齐全").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (_, c) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{id}")).await;
-    assert_eq!(c["claim"]["status"], "submitted", "not paid before the city decides");
+    let (_, c) = clerk
+        .get_json(&format!("/api/v1/mutual-aid/claims/{id}"))
+        .await;
+    assert_eq!(
+        c["claim"]["status"], "submitted",
+        "not paid before the city decides"
+    );
     let (s, v) = decide(&city, review, "approve", "同意赔付").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (_, c) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{id}")).await;
+    let (_, c) = clerk
+        .get_json(&format!("/api/v1/mutual-aid/claims/{id}"))
+        .await;
     assert_eq!(c["claim"]["status"], "approved");
     assert_eq!(c["claim"]["payout_fen"], 300_000);
     assert_eq!(
         count(
             &server,
-            &format!("SELECT COUNT(*) FROM aid_payouts WHERE claim_id = {id} AND amount_fen = 300000")
+            &format!(
+                "SELECT COUNT(*) FROM aid_payouts WHERE claim_id = {id} AND amount_fen = 300000"
+            )
         )
         .await,
         1,
@@ -171,7 +204,11 @@ async fn a_claim_walks_the_chain_to_a_computed_capped_payout() {
             .unwrap()
     };
     let paid = figure("aid_payouts");
-    let ledger = count(&server, "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM aid_payouts").await;
+    let ledger = count(
+        &server,
+        "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM aid_payouts",
+    )
+    .await;
     assert_eq!(paid, ledger);
     assert_eq!(
         figure("aid_beneficiaries"),
@@ -238,12 +275,26 @@ async fn refusals_write_nothing() {
     let plan = plan["id"].as_i64().unwrap();
     // Bad plans.
     for (body, want) in [
-        (json!({"name": "x", "category": "pets", "period_start": "2026-01-01", "period_end": "2026-12-31", "contribution": "1"}), "互助类别"),
-        (json!({"name": "x", "category": "accident", "period_start": "2026-12-01", "period_end": "2026-01-01", "contribution": "1"}), "早于"),
-        (json!({"name": "x", "category": "accident", "period_start": "2026-01-01", "period_end": "2026-12-31", "contribution": "-5"}), "每人缴费"),
-        (json!({"name": "x", "category": "accident", "period_start": "2026-01-01", "period_end": "2026-12-31", "contribution": "5", "ratio_pct": "150"}), "比例"),
+        (
+            json!({"name": "x", "category": "pets", "period_start": "2026-01-01", "period_end": "2026-12-31", "contribution": "1"}),
+            "互助类别",
+        ),
+        (
+            json!({"name": "x", "category": "accident", "period_start": "2026-12-01", "period_end": "2026-01-01", "contribution": "1"}),
+            "早于",
+        ),
+        (
+            json!({"name": "x", "category": "accident", "period_start": "2026-01-01", "period_end": "2026-12-31", "contribution": "-5"}),
+            "每人缴费",
+        ),
+        (
+            json!({"name": "x", "category": "accident", "period_start": "2026-01-01", "period_end": "2026-12-31", "contribution": "5", "ratio_pct": "150"}),
+            "比例",
+        ),
     ] {
-        let (s, v) = city.json(Method::POST, "/api/v1/mutual-aid/plans", Some(body)).await;
+        let (s, v) = city
+            .json(Method::POST, "/api/v1/mutual-aid/plans", Some(body))
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert!(v.to_string().contains(want), "{want}: {v}");
     }
@@ -268,7 +319,10 @@ async fn refusals_write_nothing() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, before);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        before
+    );
     let (s, v) = clerk
         .json(
             Method::POST,
@@ -288,7 +342,10 @@ async fn refusals_write_nothing() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, before + 1);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        before + 1
+    );
 
     let (_, list) = clerk
         .get_json(&format!("/api/v1/mutual-aid/plans/{plan}/enrolments"))
@@ -301,8 +358,10 @@ async fn refusals_write_nothing() {
         .json(
             Method::POST,
             "/api/v1/mutual-aid/claims",
-            Some(json!({"enrolment_id": enrolment, "event_date": format!("{}-12-01", year - 1),
-                        "category": "意外受伤", "amount": "800"})),
+            Some(
+                json!({"enrolment_id": enrolment, "event_date": format!("{}-12-01", year - 1),
+                        "category": "意外受伤", "amount": "800"}),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -311,20 +370,26 @@ async fn refusals_write_nothing() {
         .json(
             Method::POST,
             "/api/v1/mutual-aid/claims",
-            Some(json!({"enrolment_id": enrolment, "event_date": time::today().to_string(),
-                        "category": "意外受伤", "amount": "八百"})),
+            Some(
+                json!({"enrolment_id": enrolment, "event_date": time::today().to_string(),
+                        "category": "意外受伤", "amount": "八百"}),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_claims").await, claims);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_claims").await,
+        claims
+    );
 
     // 1,500元 claimed: 1,000 paid (the person's cap).
-    let walk = |amount: &'static str| {
-        let clerk = &clerk;
-        let county = &county;
-        let city = &city;
-        async move {
-            let (s, c) = clerk
+    let walk =
+        |amount: &'static str| {
+            let clerk = &clerk;
+            let county = &county;
+            let city = &city;
+            async move {
+                let (s, c) = clerk
                 .json(
                     Method::POST,
                     "/api/v1/mutual-aid/claims",
@@ -332,33 +397,47 @@ async fn refusals_write_nothing() {
                                 "category": "意外受伤", "amount": amount})),
                 )
                 .await;
-            assert_eq!(s, StatusCode::OK, "{c}");
-            let id = c["id"].as_i64().unwrap();
-            let (s, v) = clerk
-                .json(Method::POST, &format!("/api/v1/mutual-aid/claims/{id}/submit"), None)
-                .await;
-            if s != StatusCode::OK {
-                return (id, s, v);
+                assert_eq!(s, StatusCode::OK, "{c}");
+                let id = c["id"].as_i64().unwrap();
+                let (s, v) = clerk
+                    .json(
+                        Method::POST,
+                        &format!("/api/v1/mutual-aid/claims/{id}/submit"),
+                        None,
+                    )
+                    .await;
+                if s != StatusCode::OK {
+                    return (id, s, v);
+                }
+                let review = v["review_id"].as_i64().unwrap();
+                assert_eq!(
+                    decide(county, review, "approve", "同意").await.0,
+                    StatusCode::OK
+                );
+                let (s, v) = decide(city, review, "approve", "同意").await;
+                (id, s, v)
             }
-            let review = v["review_id"].as_i64().unwrap();
-            assert_eq!(decide(county, review, "approve", "同意").await.0, StatusCode::OK);
-            let (s, v) = decide(city, review, "approve", "同意").await;
-            (id, s, v)
-        }
-    };
+        };
     let (id, s, v) = walk("1500").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (_, c) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{id}")).await;
+    let (_, c) = clerk
+        .get_json(&format!("/api/v1/mutual-aid/claims/{id}"))
+        .await;
     assert_eq!(c["claim"]["payout_fen"], 100_000);
     // The cap is used up: the next claim cannot be submitted, nothing is paid.
     let ledger = count(&server, "SELECT COUNT(*) FROM aid_payouts").await;
     let (id, s, v) = walk("300").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("赔付上限"), "{v}");
-    let (_, c) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{id}")).await;
+    let (_, c) = clerk
+        .get_json(&format!("/api/v1/mutual-aid/claims/{id}"))
+        .await;
     assert_eq!(c["claim"]["status"], "draft");
     assert!(c["payout_refused"].as_str().unwrap().contains("上限"));
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_payouts").await, ledger);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_payouts").await,
+        ledger
+    );
 
     // A rejection carries its reason on the chain and pays nothing.
     let (_, plans) = clerk.get_json("/api/v1/mutual-aid/plans").await;
@@ -375,27 +454,42 @@ async fn refusals_write_nothing() {
         .json(
             Method::POST,
             "/api/v1/mutual-aid/claims",
-            Some(json!({"enrolment_id": e, "event_date": time::today().to_string(),
-                        "category": "门诊", "amount": "700", "days": "0"})),
+            Some(
+                json!({"enrolment_id": e, "event_date": time::today().to_string(),
+                        "category": "门诊", "amount": "700", "days": "0"}),
+            ),
         )
         .await;
     let id = c["id"].as_i64().unwrap();
     attach(&clerk, id, "住院发票").await;
     attach(&clerk, id, "出院小结").await;
     let (_, v) = clerk
-        .json(Method::POST, &format!("/api/v1/mutual-aid/claims/{id}/submit"), None)
+        .json(
+            Method::POST,
+            &format!("/api/v1/mutual-aid/claims/{id}/submit"),
+            None,
+        )
         .await;
     let review = v["review_id"].as_i64().unwrap();
     decide(&county, review, "approve", "同意").await;
     let (s, _) = decide(&city, review, "reject", "").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a rejection needs its reason");
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a rejection needs its reason"
+    );
     let (s, v) = decide(&city, review, "reject", "门诊费用不在住院医疗互助范围内").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (_, c) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{id}")).await;
+    let (_, c) = clerk
+        .get_json(&format!("/api/v1/mutual-aid/claims/{id}"))
+        .await;
     assert_eq!(c["claim"]["status"], "rejected");
     assert!(c["claim"]["payout_fen"].is_null());
     let (_, r) = clerk.get_json(&format!("/api/v1/reviews/{review}")).await;
-    assert!(r.to_string().contains("门诊费用不在住院医疗互助范围内"), "{r}");
+    assert!(
+        r.to_string().contains("门诊费用不在住院医疗互助范围内"),
+        "{r}"
+    );
     let (s, page) = clerk.text("/mutual-aid").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("未通过") && page.contains("已赔付"), "{page}");

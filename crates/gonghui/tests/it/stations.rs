@@ -50,7 +50,9 @@ async fn drilled(c: &Client, org: &Value, year: i32, code: &str, column: Option<
             .await;
         assert_eq!(s, StatusCode::OK, "{d}");
         rows.extend(d["rows"].as_array().unwrap().iter().cloned());
-        if rows.len() as i64 >= d["total"].as_i64().unwrap() || d["rows"].as_array().unwrap().is_empty() {
+        if rows.len() as i64 >= d["total"].as_i64().unwrap()
+            || d["rows"].as_array().unwrap().is_empty()
+        {
             break d;
         }
         page += 1;
@@ -59,7 +61,11 @@ async fn drilled(c: &Client, org: &Value, year: i32, code: &str, column: Option<
     match column {
         Some(col) => {
             let listed: i64 = rows.iter().map(|r| r[col].as_i64().unwrap()).sum();
-            assert_eq!(Some(listed), d["sum"].as_i64(), "the rows add up to the sum");
+            assert_eq!(
+                Some(listed),
+                d["sum"].as_i64(),
+                "the rows add up to the sum"
+            );
             listed
         }
         None => rows.len() as i64,
@@ -102,7 +108,10 @@ async fn stations_figures_equal_their_drill_downs() {
     .iter()
     .map(|k| figure(&t, k)["value"].as_i64().unwrap())
     .sum();
-    assert_eq!(kinds, figure(&t, "stations_total")["value"].as_i64().unwrap());
+    assert_eq!(
+        kinds,
+        figure(&t, "stations_total")["value"].as_i64().unwrap()
+    );
     let towns = figure(&t, "stations_townships")["value"].as_i64().unwrap();
     let covered = figure(&t, "stations_townships_covered")["value"]
         .as_i64()
@@ -146,7 +155,10 @@ async fn stations_figures_equal_their_drill_downs() {
     assert!(gaps >= uncovered, "paused stations do not cover");
     let (s, page) = c.text("/stations/circle").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("南坡镇") && page.contains("尚无阵地"), "{page}");
+    assert!(
+        page.contains("南坡镇") && page.contains("尚无阵地"),
+        "{page}"
+    );
     // The paragraph and the return items are registered.
     let reg = gonghui::modules::registry();
     assert!(reg
@@ -218,11 +230,12 @@ async fn near_lists_the_nearest_first_from_a_phone_for_stations_typed_in_gcj02()
         assert!(!s.contains("member") && !s.contains("org_id"), "{s}");
     }
     // The page, without signing in: the nearest first, its facilities, the links.
-    let (s, page) = anon
-        .text("/stations/near?lat=34.4091&lng=108.6500")
-        .await;
+    let (s, page) = anon.text("/stations/near?lat=34.4091&lng=108.6500").await;
     assert_eq!(s, StatusCode::OK);
-    let (ia, ib) = (page.find("测试甲驿站").unwrap(), page.find("测试乙驿站").unwrap());
+    let (ia, ib) = (
+        page.find("测试甲驿站").unwrap(),
+        page.find("测试乙驿站").unwrap(),
+    );
     assert!(ia < ib, "nearest first");
     assert!(page.contains("100米") && page.contains("热饭") && page.contains("uri.amap.com"));
     assert!(page.contains("/assets/stations.js") && !page.contains("<script>"));
@@ -293,14 +306,30 @@ async fn bad_stations_are_refused_and_nothing_is_written() {
         audit_count(&server, "scope.denied").await,
     );
     let cases = [
-        (with("lat", "108.70").as_object().cloned().map(|mut m| {
-            m.insert("lng".into(), json!("34.33"));
-            Value::Object(m)
-        }).unwrap(), 422, "填反"),
-        (with("lat", "-33.86").as_object().cloned().map(|mut m| {
-            m.insert("lng".into(), json!("151.21"));
-            Value::Object(m)
-        }).unwrap(), 422, "中国境内"),
+        (
+            with("lat", "108.70")
+                .as_object()
+                .cloned()
+                .map(|mut m| {
+                    m.insert("lng".into(), json!("34.33"));
+                    Value::Object(m)
+                })
+                .unwrap(),
+            422,
+            "填反",
+        ),
+        (
+            with("lat", "-33.86")
+                .as_object()
+                .cloned()
+                .map(|mut m| {
+                    m.insert("lng".into(), json!("151.21"));
+                    Value::Object(m)
+                })
+                .unwrap(),
+            422,
+            "中国境内",
+        ),
         (with("lat", "91"), 422, "超出范围"),
         (with("lng", "东经108"), 422, "数字"),
         (with("datum", "wgs-72"), 422, "坐标系"),
@@ -312,17 +341,29 @@ async fn bad_stations_are_refused_and_nothing_is_written() {
         (with("opened_on", "2024-13-01"), 422, "建成日期"),
     ];
     for (body, status, want) in cases {
-        let (s, v) = c.json(Method::POST, "/api/v1/stations", Some(body.clone())).await;
+        let (s, v) = c
+            .json(Method::POST, "/api/v1/stations", Some(body.clone()))
+            .await;
         assert_eq!(s.as_u16(), status, "{body}: {v}");
         let text = v.to_string();
         assert!(text.contains(want), "{want}: {text}");
         if status == 422 {
-            assert!(!v["error"]["message_en"].as_str().unwrap().is_empty(), "{text}");
+            assert!(
+                !v["error"]["message_en"].as_str().unwrap().is_empty(),
+                "{text}"
+            );
         }
     }
     let denied = audit_count(&server, "scope.denied").await - before.2;
-    assert_eq!(denied, 1, "the other county's union; an unknown code is simply absent");
-    assert_eq!(count(&server, "stations").await, before.0, "nothing written");
+    assert_eq!(
+        denied, 1,
+        "the other county's union; an unknown code is simply absent"
+    );
+    assert_eq!(
+        count(&server, "stations").await,
+        before.0,
+        "nothing written"
+    );
     assert_eq!(
         count(&server, "audit_log").await,
         before.1 + denied,
@@ -396,7 +437,9 @@ async fn visits_move_the_figure_and_scope_hides_other_counties() {
     let year = time::today().year();
     let visits = |t: &Value| figure(t, "stations_visits")["value"].as_i64().unwrap();
     let (_, t) = c
-        .get_json(&format!("/api/v1/reports/figures?org={county}&period={year}"))
+        .get_json(&format!(
+            "/api/v1/reports/figures?org={county}&period={year}"
+        ))
         .await;
     let before = visits(&t);
     let (_, list) = c.get_json("/api/v1/stations").await;
@@ -416,7 +459,9 @@ async fn visits_move_the_figure_and_scope_hides_other_counties() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (_, t) = c
-        .get_json(&format!("/api/v1/reports/figures?org={county}&period={year}"))
+        .get_json(&format!(
+            "/api/v1/reports/figures?org={county}&period={year}"
+        ))
         .await;
     assert_eq!(visits(&t), before + 1000, "the cache follows the write");
     // Recording the same day again replaces it.
@@ -427,7 +472,9 @@ async fn visits_move_the_figure_and_scope_hides_other_counties() {
     )
     .await;
     let (_, t) = c
-        .get_json(&format!("/api/v1/reports/figures?org={county}&period={year}"))
+        .get_json(&format!(
+            "/api/v1/reports/figures?org={county}&period={year}"
+        ))
         .await;
     assert_eq!(visits(&t), before + 400);
     let (s, page) = c.text(&format!("/stations/{id}")).await;
@@ -483,7 +530,9 @@ async fn the_public_page_is_rate_limited_per_ip() {
     }
     assert!(got[..5].iter().all(|s| *s == StatusCode::OK), "{got:?}");
     assert_eq!(got[5], StatusCode::TOO_MANY_REQUESTS);
-    let (s, v) = anon.get_json("/api/v1/stations/near?lat=34.3&lng=108.7").await;
+    let (s, v) = anon
+        .get_json("/api/v1/stations/near?lat=34.3&lng=108.7")
+        .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(v.to_string().contains("操作过于频繁"));
 }
