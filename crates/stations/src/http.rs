@@ -36,6 +36,7 @@ pub fn routes() -> Routes {
         .page("/stations", get(list_page).post(create_submit))
         .page("/stations/new", get(new_form))
         .page("/stations/circle", get(circle_page))
+        .page("/stations/export.xlsx", get(export))
         .page("/stations/townships", post(township_submit))
         .page("/stations/near", get(near_page))
         .page("/stations/{id}", get(show_page))
@@ -149,6 +150,79 @@ async fn list_page(
         kinds: KINDS,
         statuses: STATUSES,
     }))
+}
+
+/// The list as filtered, as an xlsx workbook (no personal data; audited
+/// like every export).
+async fn export(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(f): Query<ListFilter>,
+) -> AppResult<Response> {
+    let rows = store::list(&st.db, staff.scope(), &f).await?;
+    let en = staff.ctx.tr().is_en();
+    let l = Labels { en };
+    let h = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
+    let sheet = sheet::SheetOut {
+        name: h("服务阵地", "Stations"),
+        headers: vec![
+            h("编号", "No."),
+            h("名称", "Name"),
+            h("类型", "Kind"),
+            h("所属工会", "Union"),
+            h("组织代码", "Org code"),
+            h("街道(乡镇)", "Street/township"),
+            h("地址", "Address"),
+            h("纬度(WGS-84)", "Latitude (WGS-84)"),
+            h("经度(WGS-84)", "Longitude (WGS-84)"),
+            h("面积(平方米)", "Area (㎡)"),
+            h("服务设施", "Facilities"),
+            h("开放时间", "Opening hours"),
+            h("联系电话", "Phone"),
+            h("状态", "Status"),
+            h("建成日期", "Opened on"),
+        ],
+        rows: rows
+            .iter()
+            .map(|s| {
+                vec![
+                    sheet::CellOut::from(s.id.0),
+                    s.name.clone().into(),
+                    l.kind(&s.kind).into(),
+                    s.org_name.clone().into(),
+                    s.org_code.clone().into(),
+                    s.township.clone().into(),
+                    s.address.clone().into(),
+                    s.lat.into(),
+                    s.lng.into(),
+                    s.area_sqm.into(),
+                    l.facilities(&s.facilities).into(),
+                    s.hours.clone().into(),
+                    s.phone.clone().into(),
+                    l.status(&s.status).into(),
+                    s.opened_on.clone().into(),
+                ]
+            })
+            .collect(),
+        col_widths: None,
+    };
+    let bytes = sheet::write_xlsx(&[sheet]).map_err(|e| {
+        let (zh, en) = e.message();
+        AppError::Internal(anyhow::anyhow!("{zh} / {en}"))
+    })?;
+    platform::audit::record(
+        &st.db,
+        &staff.scope().actor,
+        platform::audit::Event::new("station.export", "station", "list")
+            .org(staff.scope().org_id)
+            .detail(serde_json::json!({"rows": rows.len()})),
+    )
+    .await?;
+    Ok(platform::web::download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "服务阵地.xlsx",
+    ))
 }
 
 #[derive(Template)]

@@ -200,6 +200,7 @@ const TABLE: &[Row] = &[
     r("GET /stations", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("POST /stations", ["login", "422", "422", "403", "422", "422", "422"]),
     r("GET /stations/circle", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
+    r("GET /stations/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /stations/near", ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /stations/new", ["login", "ok", "ok", "403", "ok", "ok", "ok"]),
     r("POST /stations/townships", ["login", "422", "422", "403", "422", "422", "422"]),

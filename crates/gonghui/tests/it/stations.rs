@@ -480,6 +480,18 @@ async fn visits_move_the_figure_and_scope_hides_other_counties() {
     let (s, page) = c.text(&format!("/stations/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("400"));
+    // The list as xlsx: the same rows as the API, this county's only.
+    let r = c
+        .http
+        .get(format!("{}/stations/export.xlsx?kind=love", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let table = gonghui::sheet::read_table(&r.bytes().await.unwrap(), 10_000).unwrap();
+    let (_, loves) = c.get_json("/api/v1/stations?kind=love").await;
+    assert_eq!(table.rows.len(), loves.as_array().unwrap().len());
+    assert!(table.rows.iter().all(|r| r.cells[4].starts_with("SF-01")));
 
     // Another county's station: 404 on every route, as if absent.
     let other: i64 = sqlx::query_scalar(
