@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use platform::{
     attachments::AttachmentOwner,
-    module::{Migration, Module},
+    module::{Migration, Module, OrgHold},
     review::ReviewKind,
     summary::Paragraph,
     survey::{self, Answer, Contribution, Item},
@@ -92,6 +92,11 @@ pub fn module() -> Module {
         summary,
         yearly_return,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
+        org_holds: &[OrgHold {
+            count_sql: "SELECT COUNT(*) FROM aid_claims WHERE org_id = $1 AND status IN ('draft', 'submitted')",
+            zh: "该组织还有{n}件未办结的互助保障赔付申请,请先办结",
+            en: "This org still has {n} mutual-aid claims in progress; settle them first",
+        }],
         review_kinds: || vec![Arc::new(store::ClaimKind) as Arc<dyn ReviewKind>],
         attachment_owners: || vec![Arc::new(store::ClaimFiles) as Arc<dyn AttachmentOwner>],
         ..Module::new("mutual_aid")
