@@ -12,4 +12,6 @@ pub mod demo;
 pub mod modules;
 pub mod testing;
 
-pub use {benefits, ident, members, numfmt, orgs, platform, reports, sheet};
+pub use {
+    benefits, ident, members, mutual_aid, numfmt, orgs, platform, reports, sheet, stations, summary,
+};

@@ -15,6 +15,9 @@ pub fn all() -> Vec<Module> {
         orgs::module(),
         members::module(),
         benefits::module(),
+        stations::module(),
+        mutual_aid::module(),
+        // Last: its demo drafts are written from every other module's records.
         summary::module(),
     ]
 }

@@ -13,12 +13,37 @@ pub use platform::testing::{
     env, fresh_database_url, open_env, rechain_unkeyed, TestEnv, TestServer,
 };
 
-/// Where the once-per-process seeded demo lives.
+/// Where the once-per-process seeded demo lives: its database and its data
+/// directory (the demo's attachment files are copied from there).
 enum Template {
     /// The SQLite file of a seeded demo.
     Sqlite(PathBuf),
-    /// (admin URL, template database name) on PostgreSQL.
-    Postgres(String, String),
+    /// (admin URL, template database name, data directory) on PostgreSQL.
+    Postgres(String, String, PathBuf),
+}
+
+impl Template {
+    fn data_dir(&self) -> Option<&std::path::Path> {
+        match self {
+            Template::Sqlite(db) => db.parent(),
+            Template::Postgres(_, _, dir) => Some(dir),
+        }
+    }
+}
+
+/// Copies a directory tree (the demo's attachment blobs).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 static DEMO: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
@@ -55,7 +80,9 @@ async fn demo_template(with_members: bool) -> anyhow::Result<&'static Template> 
                     .next()
                     .unwrap_or_default()
                     .to_string();
-                Template::Postgres(admin, name)
+                // The template outlives this call: keep its data directory.
+                let dir = env.dir.keep();
+                Template::Postgres(admin, name, dir)
             }
         };
         Ok(t)
@@ -77,12 +104,18 @@ pub async fn demo_orgs_env() -> anyhow::Result<TestEnv> {
 
 async fn clone_demo(with_members: bool) -> anyhow::Result<TestEnv> {
     let dir = tempfile::tempdir()?;
-    let url = match demo_template(with_members).await? {
+    let template = demo_template(with_members).await?;
+    if let Some(files) = template.data_dir().map(|d| d.join("attachments")) {
+        if files.is_dir() {
+            copy_tree(&files, &dir.path().join("attachments"))?;
+        }
+    }
+    let url = match template {
         Template::Sqlite(path) => {
             std::fs::copy(path, dir.path().join("gonghui.db"))?;
             None
         }
-        Template::Postgres(admin, template) => {
+        Template::Postgres(admin, template, _) => {
             let fresh = fresh_database_url().await?.expect("postgres configured");
             let name = fresh
                 .rsplit('/')

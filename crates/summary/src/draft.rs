@@ -866,9 +866,20 @@ pub fn write(d: &Draft, lang: Lang, links: bool) -> AppResult<Written> {
                 Lang::Zh => &p.zh,
                 Lang::En => &p.en,
             };
-            let spans = render::write(text, &d.figures, &ctx, lang, shown).map_err(|e| {
+            let mut spans = render::write(text, &d.figures, &ctx, lang, shown).map_err(|e| {
                 AppError::Internal(anyhow::anyhow!("stored paragraph {}: {e}", p.key))
             })?;
+            if !p.edited {
+                // A module's own words ("15分钟服务圈") are part of its
+                // checked pattern, not numbers typed by hand.
+                for sp in &mut spans {
+                    if let Span::Untraceable { text } = sp {
+                        *sp = Span::Text {
+                            text: std::mem::take(text),
+                        };
+                    }
+                }
+            }
             for sp in &spans {
                 if let Span::Untraceable { text } = sp {
                     untraceable.push(text.clone());

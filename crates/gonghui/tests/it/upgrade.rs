@@ -41,7 +41,13 @@ async fn city_figures(db: &Db) -> serde_json::Value {
     let t = figures::table_uncached(db, &scope, scope.org_id, period)
         .await
         .unwrap();
-    serde_json::to_value(&t).unwrap()
+    let mut v = serde_json::to_value(&t).unwrap();
+    // The stations and mutual-aid modules came after that era: their
+    // tables are dropped below, so their sections are not compared.
+    if let Some(sections) = v["sections"].as_array_mut() {
+        sections.retain(|s| s["key"] != "stations" && s["key"] != "mutual_aid");
+    }
+    v
 }
 
 async fn module_migrations(db: &Db) -> Vec<(String, i64)> {
@@ -104,6 +110,14 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     let mut tx = db.begin_write().await.unwrap();
     for stmt in [
         "DROP TABLE org_workforce",
+        // The stations and mutual-aid modules came later still.
+        "DROP TABLE aid_payouts",
+        "DROP TABLE aid_claims",
+        "DROP TABLE aid_enrolments",
+        "DROP TABLE aid_plans",
+        "DROP TABLE station_visits",
+        "DROP TABLE stations",
+        "DROP TABLE station_townships",
         "DROP TABLE person_ref_orgs",
         "DROP TABLE person_refs",
         "ALTER TABLE audit_head DROP COLUMN format",
