@@ -12,4 +12,4 @@ pub mod demo;
 pub mod modules;
 pub mod testing;
 
-pub use {ident, members, numfmt, orgs, platform, reports, sheet};
+pub use {hardship, ident, members, numfmt, orgs, platform, reports, sheet};

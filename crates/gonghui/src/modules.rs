@@ -10,7 +10,12 @@ use platform::module::{Module, Registry};
 /// The modules, in order: migrations run and the demo seeds in this order,
 /// and navigation shows it.
 pub fn all() -> Vec<Module> {
-    vec![reports::module(), orgs::module(), members::module()]
+    vec![
+        reports::module(),
+        orgs::module(),
+        members::module(),
+        hardship::module(),
+    ]
 }
 
 /// The registry of [`all`], built once per process.
