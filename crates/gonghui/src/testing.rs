@@ -17,8 +17,9 @@ pub use platform::testing::{
 enum Template {
     /// The SQLite file of a seeded demo.
     Sqlite(PathBuf),
-    /// (admin URL, template database name) on PostgreSQL.
-    Postgres(String, String),
+    /// (admin URL, template database name, the seeding's data directory)
+    /// on PostgreSQL.
+    Postgres(String, String, PathBuf),
 }
 
 static DEMO: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
@@ -47,6 +48,9 @@ async fn demo_template(with_members: bool) -> anyhow::Result<&'static Template> 
             Some(url) => {
                 env.state.db.close().await;
                 let admin = std::env::var("GONGHUI_TEST_DATABASE_URL")?;
+                // Its attached files (blobs) are copied with the database.
+                let data = env.dir.path().to_path_buf();
+                let _ = env.dir.keep();
                 let name = url
                     .rsplit('/')
                     .next()
@@ -55,7 +59,7 @@ async fn demo_template(with_members: bool) -> anyhow::Result<&'static Template> 
                     .next()
                     .unwrap_or_default()
                     .to_string();
-                Template::Postgres(admin, name)
+                Template::Postgres(admin, name, data)
             }
         };
         Ok(t)
@@ -80,9 +84,13 @@ async fn clone_demo(with_members: bool) -> anyhow::Result<TestEnv> {
     let url = match demo_template(with_members).await? {
         Template::Sqlite(path) => {
             std::fs::copy(path, dir.path().join("gonghui.db"))?;
+            if let Some(data) = path.parent() {
+                copy_blobs(data, dir.path())?;
+            }
             None
         }
-        Template::Postgres(admin, template) => {
+        Template::Postgres(admin, template, data) => {
+            copy_blobs(data, dir.path())?;
             let fresh = fresh_database_url().await?.expect("postgres configured");
             let name = fresh
                 .rsplit('/')
@@ -102,6 +110,29 @@ async fn clone_demo(with_members: bool) -> anyhow::Result<TestEnv> {
         }
     };
     open_env(dir, url, crate::modules::registry()).await
+}
+
+/// The demo's attachment blobs (`<data>/attachments`), copied so the
+/// copied database's attachment rows find their files.
+fn copy_blobs(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            let target = to.join(e.file_name());
+            if e.file_type()?.is_dir() {
+                copy_dir(&e.path(), &target)?;
+            } else {
+                std::fs::copy(e.path(), target)?;
+            }
+        }
+        Ok(())
+    }
+    let blobs = from.join("attachments");
+    if blobs.is_dir() {
+        copy_dir(&blobs, &to.join("attachments"))?;
+    }
+    Ok(())
 }
 
 /// Closes the environment's database and opens its data again with

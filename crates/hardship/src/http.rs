@@ -79,7 +79,7 @@ fn status_label(s: &str, en: bool) -> &'static str {
 
 // ───────────────────────────── pages ─────────────────────────────
 
-async fn index() -> Response {
+async fn index(_staff: Staff) -> Response {
     Redirect::to("/hardship/files").into_response()
 }
 
