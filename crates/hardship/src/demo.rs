@@ -25,6 +25,9 @@ use platform::{
     web::AppState,
 };
 
+/// A demo campaign: kind, name, start (month, day), end, standard fen, month paid.
+type Plan = (&'static str, &'static str, (u32, u32), (u32, u32), i64, u32);
+
 /// Households filed in the demo.
 pub const DEMO_FILES: usize = 240;
 const SEED: u64 = 20_261_212;
@@ -295,7 +298,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
     // Campaigns of both years, by the city, allocated to the counties.
     let mut next_worker = DEMO_FILES;
     for y in [year - 1, year] {
-        let plans: [(&str, &str, (u32, u32), (u32, u32), i64, u32); 5] = [
+        let plans: [Plan; 5] = [
             ("warmth", "元旦春节送温暖", (1, 2), (2, 15), 50_000, 1),
             ("warmth", "困难职工家庭专项慰问", (5, 1), (5, 31), 30_000, 5),
             ("summer", "夏送清凉", (6, 15), (8, 31), 20_000, 7),

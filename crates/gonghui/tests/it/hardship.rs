@@ -26,7 +26,11 @@ fn id_no(n: usize) -> String {
     let birth = chrono::NaiveDate::from_ymd_opt(1995, 1, 1).unwrap()
         + chrono::Duration::days((n / 1000) as i64);
     let body = format!("610331{}{:03}", birth.format("%Y%m%d"), n % 1000);
-    let sum: u32 = body.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
     format!("{body}{}", C[(sum % 11) as usize] as char)
 }
 
@@ -48,11 +52,15 @@ fn msg(v: &Value) -> String {
 /// A file body for the head `name`/`id` with a per-capita income of `pc` fen
 /// over `size` people.
 fn file_body(org: i64, name: &str, id: &str, category: &str, pc: i64, size: i64) -> Value {
-    let mut members = vec![json!({"name": name, "relation": "本人", "income_fen": pc * size,
-        "health": "尿毒症透析", "disability": "无", "insurance": "职工医保"})];
+    let mut members = vec![
+        json!({"name": name, "relation": "本人", "income_fen": pc * size,
+        "health": "尿毒症透析", "disability": "无", "insurance": "职工医保"}),
+    ];
     for k in 1..size {
-        members.push(json!({"name": format!("家属{k}"), "relation": "子女", "income_fen": 0,
-            "schooling": "高中"}));
+        members.push(
+            json!({"name": format!("家属{k}"), "relation": "子女", "income_fen": 0,
+            "schooling": "高中"}),
+        );
     }
     json!({
         "org_id": org,
@@ -110,10 +118,16 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(msg(&v).contains("收入与困难类别不符") && msg(&v).contains("contradicts"), "{v}");
+    assert!(
+        msg(&v).contains("收入与困难类别不符") && msg(&v).contains("contradicts"),
+        "{v}"
+    );
     // More than three secondary causes, an unknown cause, no members.
     for (patch, needle) in [
-        (json!({"secondary_causes": ["未参保", "子女上学", "下岗失业", "其他"]}), "最多填写3项"),
+        (
+            json!({"secondary_causes": ["未参保", "子女上学", "下岗失业", "其他"]}),
+            "最多填写3项",
+        ),
         (json!({"primary_cause": "运气不好"}), "不在规定的原因中"),
         (json!({"members": []}), "家庭成员"),
         (json!({"bank_account": "12ab"}), "银行账号"),
@@ -122,7 +136,9 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
         for (k, val) in patch.as_object().unwrap() {
             body[k] = val.clone();
         }
-        let (s, v) = clerk.json(Method::POST, "/api/v1/hardship/files", Some(body)).await;
+        let (s, v) = clerk
+            .json(Method::POST, "/api/v1/hardship/files", Some(body))
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{needle}: {v}");
         assert!(msg(&v).contains(needle), "{needle}: {v}");
     }
@@ -134,7 +150,9 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
     // With a reason the override is accepted and kept.
     let mut body = file_body(union, "柳青山", &id, "deep", 200_000, 3);
     body["override_reason"] = json!("透析费用每月3000元,实际生活低于低保");
-    let (s, v) = clerk.json(Method::POST, "/api/v1/hardship/files", Some(body)).await;
+    let (s, v) = clerk
+        .json(Method::POST, "/api/v1/hardship/files", Some(body))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let file = v["id"].as_i64().unwrap();
     // A second open file for the same person: refused, nothing written.
@@ -151,12 +169,18 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
     // The chain: the county's 初审, then the city's 终审.
     let review = review_of(&server, "hardship_files", file).await;
     let (s, v) = act(&city, review, "approve", "").await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "the city cannot skip the 初审: {v}");
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "the city cannot skip the 初审: {v}"
+    );
     let (s, v) = act(&county, review, "approve", "情况属实").await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = act(&city, review, "approve", "同意建档").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (_, d) = clerk.get_json(&format!("/api/v1/hardship/files/{file}")).await;
+    let (_, d) = clerk
+        .get_json(&format!("/api/v1/hardship/files/{file}"))
+        .await;
     assert_eq!(d["status"], "notice", "{d}");
 
     // Who sees what; every view audited.
@@ -166,21 +190,37 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
     assert_eq!(d["bank_account_masked"], "****5678");
     assert!(!d.to_string().contains("6221000012345678"), "{d}");
     assert!(!d.to_string().contains(&id), "the full ID: {d}");
-    let (s, a) = auditor.get_json(&format!("/api/v1/hardship/files/{file}")).await;
+    let (s, a) = auditor
+        .get_json(&format!("/api/v1/hardship/files/{file}"))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(a["members"][0]["health"].is_null() && a["members"][0]["disability"].is_null(), "{a}");
+    assert!(
+        a["members"][0]["health"].is_null() && a["members"][0]["disability"].is_null(),
+        "{a}"
+    );
     assert_eq!(a["income_fen"], 600_000, "auditors check incomes");
     let (s, page) = auditor.text(&format!("/hardship/files/{file}")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("柳青山") && !page.contains("尿毒症"), "auditor page");
+    assert!(
+        page.contains("柳青山") && !page.contains("尿毒症"),
+        "auditor page"
+    );
     assert_eq!(audit_count(&server, "hardship.file_view").await, views + 2);
     // The full account: the unmask permission, audited.
     let (s, _) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/bank"), None)
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/bank"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, b) = city
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/bank"), None)
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/bank"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["bank_account"], "6221000012345678");
@@ -204,19 +244,29 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
         "not in another county's list"
     );
     let (s, v) = other
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/close"),
-            Some(json!({"reason": "x", "measure": "其他"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/close"),
+            Some(json!({"reason": "x", "measure": "其他"})),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 
     // 公示: an objection; confirmation waits for the notice and a resolution.
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/objections"),
-            Some(json!({"content": "群众反映其配偶有经营收入"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/objections"),
+            Some(json!({"content": "群众反映其配偶有经营收入"})),
+        )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     let (s, v) = county
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/confirm"), Some(json!({})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/confirm"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(msg(&v).contains("公示期至"), "{v}");
@@ -226,27 +276,47 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
         .await
         .unwrap();
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/confirm"), Some(json!({})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/confirm"),
+            Some(json!({})),
+        )
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "a grassroots union does not confirm: {v}");
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a grassroots union does not confirm: {v}"
+    );
     let (s, v) = county
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/confirm"), Some(json!({})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/confirm"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(msg(&v).contains("异议"), "{v}");
     let (s, v) = county
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/confirm"),
-            Some(json!({"resolution": "经核实,配偶经营已停业"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/confirm"),
+            Some(json!({"resolution": "经核实,配偶经营已停业"})),
+        )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    let (_, d) = clerk.get_json(&format!("/api/v1/hardship/files/{file}")).await;
+    let (_, d) = clerk
+        .get_json(&format!("/api/v1/hardship/files/{file}"))
+        .await;
     assert_eq!(d["status"], "open");
     assert_eq!(d["objections"][0]["resolution"], "经核实,配偶经营已停业");
 
     // 解困脱困: a reason and a measure, then read-only.
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/close"),
-            Some(json!({"reason": "  ", "measure": "就业创业"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/close"),
+            Some(json!({"reason": "  ", "measure": "就业创业"})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(msg(&v).contains("原因"), "{v}");
@@ -255,13 +325,21 @@ async fn hardship_file_walks_filing_notice_confirmation_and_closing() {
             Some(json!({"reason": "子女毕业就业,家庭人均收入超过低保标准2倍", "measure": "就业创业"})))
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    let (_, d) = clerk.get_json(&format!("/api/v1/hardship/files/{file}")).await;
+    let (_, d) = clerk
+        .get_json(&format!("/api/v1/hardship/files/{file}"))
+        .await;
     assert_eq!(d["status"], "closed");
     let keep = d["keep_until"].as_str().unwrap();
-    assert!(keep.starts_with(&(time::today().year() + 10).to_string()), "{keep}");
+    assert!(
+        keep.starts_with(&(time::today().year() + 10).to_string()),
+        "{keep}"
+    );
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/files/{file}/close"),
-            Some(json!({"reason": "again", "measure": "其他"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{file}/close"),
+            Some(json!({"reason": "again", "measure": "其他"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(msg(&v).contains("只读"), "{v}");
@@ -286,9 +364,11 @@ async fn campaign(city: &Client, kind: &str, standard: i64, budget: i64, each: i
         .json(
             Method::POST,
             "/api/v1/hardship/campaigns",
-            Some(json!({"kind": kind, "name": format!("{year}年测试{kind}活动"),
+            Some(
+                json!({"kind": kind, "name": format!("{year}年测试{kind}活动"),
                 "starts_on": format!("{year}-01-01"), "ends_on": format!("{year}-12-31"),
-                "standard_fen": standard, "budget_fen": budget})),
+                "standard_fen": standard, "budget_fen": budget}),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -340,8 +420,11 @@ async fn hardship_no_one_is_helped_twice_and_no_union_spends_above_its_allocatio
     };
 
     let (s, v) = clerk
-        .json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "people": [person(1, None, "")]})))
+        .json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "people": [person(1, None, "")]})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let first = v["id"].as_i64().unwrap();
@@ -355,32 +438,49 @@ async fn hardship_no_one_is_helped_twice_and_no_union_spends_above_its_allocatio
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     let m = msg(&v);
-    assert!(m.contains("重复救助") && m.contains("测试daily活动") && m.contains("已获帮扶"), "{m}");
-    assert!(!m.contains("秦川") && !m.contains("SF-01"), "not by whom: {m}");
+    assert!(
+        m.contains("重复救助") && m.contains("测试daily活动") && m.contains("已获帮扶"),
+        "{m}"
+    );
+    assert!(
+        !m.contains("秦川") && !m.contains("SF-01"),
+        "not by whom: {m}"
+    );
     assert_eq!(grants().await, before, "nothing written");
     assert_eq!(committed("SF-02").await, 0);
     // Inside the caller's subtree the union is named.
     let (s, v) = county
-        .json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "org_id": sf01_2, "people": [person(1, None, "")]})))
+        .json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "org_id": sf01_2, "people": [person(1, None, "")]})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(msg(&v).contains("由"), "{v}");
 
     // Above the standard: a reason, approved with the application.
     let (s, v) = clerk
-        .json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "people": [person(3, Some(150_000), "")]})))
+        .json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "people": [person(3, Some(150_000), "")]})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(msg(&v).contains("超过") && msg(&v).contains("超标准理由"), "{v}");
+    assert!(
+        msg(&v).contains("超过") && msg(&v).contains("超标准理由"),
+        "{v}"
+    );
     let (s, v) = clerk
         .json(Method::POST, "/api/v1/hardship/batches",
             Some(json!({"campaign_id": cid, "people": [person(3, Some(150_000), "住院自付费用超过5万元")]})))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let exception = v["id"].as_i64().unwrap();
-    let (_, b) = clerk.get_json(&format!("/api/v1/hardship/batches/{exception}")).await;
+    let (_, b) = clerk
+        .get_json(&format!("/api/v1/hardship/batches/{exception}"))
+        .await;
     assert_eq!(b["batch"]["exceptions"], 1, "{b}");
 
     // The allocation: SF-01 has 5,000元, 2,500元 committed; 3 × 1,000元 more is too much.
@@ -390,9 +490,16 @@ async fn hardship_no_one_is_helped_twice_and_no_union_spends_above_its_allocatio
             Some(json!({"campaign_id": cid, "people": [person(4, None, ""), person(5, None, ""), person(6, None, "")]})))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(msg(&v).contains("超出分配额度") && msg(&v).contains("秦川区"), "{v}");
+    assert!(
+        msg(&v).contains("超出分配额度") && msg(&v).contains("秦川区"),
+        "{v}"
+    );
     assert_eq!(grants().await, before, "nothing written");
-    assert_eq!(committed("SF-01").await, 250_000, "the allocation is untouched");
+    assert_eq!(
+        committed("SF-01").await,
+        250_000,
+        "the allocation is untouched"
+    );
 
     // A rejection frees the person and the money.
     let review = review_of(&server, "hardship_batches", first).await;
@@ -400,8 +507,11 @@ async fn hardship_no_one_is_helped_twice_and_no_union_spends_above_its_allocatio
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(committed("SF-01").await, 150_000);
     let (s, v) = other
-        .json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "org_id": sf02_1, "people": [person(1, None, "")]})))
+        .json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "org_id": sf02_1, "people": [person(1, None, "")]})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "after the rejection: {v}");
 
@@ -409,38 +519,63 @@ async fn hardship_no_one_is_helped_twice_and_no_union_spends_above_its_allocatio
     let review = review_of(&server, "hardship_batches", exception).await;
     assert_eq!(act(&county, review, "approve", "").await.0, StatusCode::OK);
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/batches/{exception}/pay"),
-            Some(json!({"method": "银行转账", "handler": "李会计"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/batches/{exception}/pay"),
+            Some(json!({"method": "银行转账", "handler": "李会计"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "not approved yet: {v}");
     assert_eq!(act(&city, review, "approve", "").await.0, StatusCode::OK);
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/batches/{exception}/pay"),
-            Some(json!({"method": "", "handler": ""})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/batches/{exception}/pay"),
+            Some(json!({"method": "", "handler": ""})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (s, v) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/batches/{exception}/pay"),
-            Some(json!({"method": "银行转账", "handler": "李会计"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/batches/{exception}/pay"),
+            Some(json!({"method": "银行转账", "handler": "李会计"})),
+        )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     let (s, _) = clerk
-        .json(Method::POST, &format!("/api/v1/hardship/batches/{exception}/pay"),
-            Some(json!({"method": "银行转账", "handler": "李会计"})))
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/batches/{exception}/pay"),
+            Some(json!({"method": "银行转账", "handler": "李会计"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (s, page) = clerk.text(&format!("/hardship/batches/{exception}/print")).await;
+    let (s, page) = clerk
+        .text(&format!("/hardship/batches/{exception}/print"))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("审批表") && page.contains("住院自付费用") && page.contains("同意"), "print view");
-    let (s, _) = other.text(&format!("/hardship/batches/{exception}/print")).await;
+    assert!(
+        page.contains("审批表") && page.contains("住院自付费用") && page.contains("同意"),
+        "print view"
+    );
+    let (s, _) = other
+        .text(&format!("/hardship/batches/{exception}/print"))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Racing: two unions of two counties apply for one person at once; one wins.
     let (a, b) = tokio::join!(
-        clerk.json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "people": [person(9, None, "")]}))),
-        other.json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "org_id": sf02_1, "people": [person(9, None, "")]}))),
+        clerk.json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "people": [person(9, None, "")]}))
+        ),
+        other.json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "org_id": sf02_1, "people": [person(9, None, "")]}))
+        ),
     );
     let won = [a.0, b.0].iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(won, 1, "{a:?} {b:?}");
@@ -466,7 +601,13 @@ fn xlsx(rows: &[(String, String, String)]) -> Vec<u8> {
         headers: vec!["姓名".into(), "身份证号".into(), "金额".into()],
         rows: rows
             .iter()
-            .map(|(n, i, a)| vec![CellOut::Text(n.clone()), CellOut::Text(i.clone()), CellOut::Text(a.clone())])
+            .map(|(n, i, a)| {
+                vec![
+                    CellOut::Text(n.clone()),
+                    CellOut::Text(i.clone()),
+                    CellOut::Text(a.clone()),
+                ]
+            })
             .collect(),
         col_widths: None,
     }])
@@ -476,7 +617,10 @@ fn xlsx(rows: &[(String, String, String)]) -> Vec<u8> {
 async fn upload(c: &Client, campaign: i64, bytes: Vec<u8>) -> (StatusCode, Value) {
     let form = reqwest::multipart::Form::new()
         .text("campaign_id", campaign.to_string())
-        .part("file", reqwest::multipart::Part::bytes(bytes).file_name("名单.xlsx"));
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("名单.xlsx"),
+        );
     let r = c
         .http
         .post(format!("{}/api/v1/hardship/batches/import", c.base))
@@ -497,11 +641,21 @@ async fn hardship_a_bulk_list_of_thousands_is_written_whole_or_not_at_all() {
     let clerk = Client::signed_in(&server, "jc_clerk").await;
     let city = Client::signed_in(&server, "sf_admin").await;
     let n = 3_000;
-    let cid = campaign(&city, "summer", 20_000, 20_000 * 3 * n as i64, 20_000 * (n as i64 + 10)).await;
+    let cid = campaign(
+        &city,
+        "summer",
+        20_000,
+        20_000 * 3 * n as i64,
+        20_000 * (n as i64 + 10),
+    )
+    .await;
     // Someone already helped, at the end of a list of thousands.
     let (s, v) = clerk
-        .json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "people": [person(5_000, None, "")]})))
+        .json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "people": [person(5_000, None, "")]})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let grants = || count(&server, "SELECT COUNT(*) FROM hardship_grants");
@@ -514,7 +668,11 @@ async fn hardship_a_bulk_list_of_thousands_is_written_whole_or_not_at_all() {
     let (s, v) = upload(&clerk, cid, xlsx(&rows)).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(msg(&v).contains("重复救助"), "{v}");
-    assert_eq!((grants().await, batches().await), (g0, b0), "nothing of the list");
+    assert_eq!(
+        (grants().await, batches().await),
+        (g0, b0),
+        "nothing of the list"
+    );
     // A bad row anywhere: refused naming it, nothing written.
     let mut bad = rows.clone();
     bad[n / 2].1 = "61033119950101".into();
@@ -567,23 +725,36 @@ async fn hardship_study_grants_need_an_open_file_and_an_admission_notice() {
     .unwrap();
     let apply = json!({"campaign_id": cid, "people": [{"file_id": file, "school": "西北大学"}]});
     let (s, v) = clerk
-        .json(Method::POST, "/api/v1/hardship/batches", Some(apply.clone()))
+        .json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(apply.clone()),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(msg(&v).contains("录取通知书"), "{v}");
     let (s, v) = clerk
-        .json(Method::POST, "/api/v1/hardship/batches",
-            Some(json!({"campaign_id": cid, "people": [{"file_id": file}]})))
+        .json(
+            Method::POST,
+            "/api/v1/hardship/batches",
+            Some(json!({"campaign_id": cid, "people": [{"file_id": file}]})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // The notice attached to the file, then accepted.
     let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec();
     let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(pdf).file_name("notice.pdf"))
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf).file_name("notice.pdf"),
+        )
         .text("label", "录取通知书");
     let r = clerk
         .http
-        .post(format!("{}/api/v1/attachments/hardship_file/{file}", clerk.base))
+        .post(format!(
+            "{}/api/v1/attachments/hardship_file/{file}",
+            clerk.base
+        ))
         .header("x-csrf-token", &clerk.csrf)
         .multipart(form)
         .send()
@@ -624,7 +795,8 @@ async fn drill_all(c: &Client, org: i64, year: i32, code: &str) -> Value {
             .await;
         assert_eq!(s, StatusCode::OK, "{d}");
         let got = d["rows"].as_array().unwrap().clone();
-        let done = got.is_empty() || rows.len() + got.len() >= d["total"].as_i64().unwrap() as usize;
+        let done =
+            got.is_empty() || rows.len() + got.len() >= d["total"].as_i64().unwrap() as usize;
         rows.extend(got);
         if done {
             let mut all = d.clone();
@@ -648,7 +820,10 @@ fn drilled(d: &Value) -> i64 {
             sum
         }
         None => {
-            assert_eq!(d["rows"].as_array().unwrap().len() as i64, d["total"].as_i64().unwrap());
+            assert_eq!(
+                d["rows"].as_array().unwrap().len() as i64,
+                d["total"].as_i64().unwrap()
+            );
             d["total"].as_i64().unwrap()
         }
     }
@@ -684,7 +859,12 @@ async fn hardship_figures_equal_their_drill_downs_and_read_like_the_seeds() {
             .zip(t["children"].as_array().unwrap())
         {
             let d = drill_all(&c, child["id"].as_i64().unwrap(), year, code).await;
-            assert_eq!(drilled(&d), cell["value"].as_i64().unwrap(), "{code} {}", child["code"]);
+            assert_eq!(
+                drilled(&d),
+                cell["value"].as_i64().unwrap(),
+                "{code} {}",
+                child["code"]
+            );
         }
     }
     // Households counted once, person-visits every time: from the records.
@@ -699,14 +879,24 @@ async fn hardship_figures_equal_their_drill_downs_and_read_like_the_seeds() {
     .fetch_one(pool)
     .await
     .unwrap();
-    assert_eq!(figure(&t, "hardship_warmth_households")["value"], households);
+    assert_eq!(
+        figure(&t, "hardship_warmth_households")["value"],
+        households
+    );
     assert_eq!(figure(&t, "hardship_warmth_visits")["value"], visits);
     assert!(visits > households, "some households were visited twice");
-    let parts: i64 = ["hardship_files_deep", "hardship_files_relative", "hardship_files_sudden"]
-        .iter()
-        .map(|c| figure(&t, c)["value"].as_i64().unwrap())
-        .sum();
-    assert_eq!(parts, figure(&t, "hardship_files_open")["value"].as_i64().unwrap());
+    let parts: i64 = [
+        "hardship_files_deep",
+        "hardship_files_relative",
+        "hardship_files_sudden",
+    ]
+    .iter()
+    .map(|c| figure(&t, c)["value"].as_i64().unwrap())
+    .sum();
+    assert_eq!(
+        parts,
+        figure(&t, "hardship_files_open")["value"].as_i64().unwrap()
+    );
 
     // The paragraph, written with the figures' own display.
     let p = gonghui::hardship::indicators::summary()
@@ -729,7 +919,10 @@ async fn hardship_figures_equal_their_drill_downs_and_read_like_the_seeds() {
     );
     // Registered: the paragraphs and the yearly return's 帮扶 lines.
     let reg = &server.state().registry;
-    assert!(reg.summary_paragraphs().iter().any(|p| p.key == "hardship.education"));
+    assert!(reg
+        .summary_paragraphs()
+        .iter()
+        .any(|p| p.key == "hardship.education"));
     let ret = reg.yearly_return();
     assert!(ret
         .items

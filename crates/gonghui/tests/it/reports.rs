@@ -482,7 +482,11 @@ async fn every_figure_equals_the_count_of_its_drill_down() {
                     "/api/v1/reports/drill?org={kid}&period=2026&code={code}&per_page=500"
                 ))
                 .await;
-            let measured = if d["sum"].is_null() { &d["total"] } else { &d["sum"] };
+            let measured = if d["sum"].is_null() {
+                &d["total"]
+            } else {
+                &d["sum"]
+            };
             assert_eq!(measured, &cell["value"], "{code} in child {kid}");
             if d["personal"] == true {
                 member_drills += 1;
