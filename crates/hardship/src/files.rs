@@ -1087,3 +1087,214 @@ pub async fn ensure_writable(db: &Db, scope: &Scope, id: FileId) -> AppResult<()
     }
     Ok(())
 }
+
+// ───────────────────────────── 年审 ─────────────────────────────
+
+/// One file due for the yearly re-check, and whether the draw picked it
+/// for a home visit (抽查).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckRow {
+    pub file_id: i64,
+    pub org_name: String,
+    pub head_name: String,
+    pub category: Category,
+    pub year: i64,
+    pub sampled: bool,
+    /// pending | qualifies | closed
+    pub outcome: String,
+    pub note: String,
+}
+
+/// The draw of a year's re-check.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct DrawInput {
+    pub year: i64,
+    /// The share of due files drawn for a home visit, in percent (e.g. 30).
+    pub share_pct: i64,
+}
+
+/// The re-check list of a year in the caller's subtree.
+pub async fn rechecks(db: &Db, scope: &Scope, year: i64) -> AppResult<Vec<CheckRow>> {
+    let rows = sqlx::query(
+        "SELECT k.file_id, o.name AS org_name, f.head_name, f.category, k.year, k.sampled, k.outcome, k.note \
+         FROM hardship_checks k JOIN hardship_files f ON f.id = k.file_id JOIN orgs o ON o.id = f.org_id \
+         WHERE k.year = $1 AND o.path LIKE $2 ORDER BY o.path, k.file_id",
+    )
+    .bind(year)
+    .bind(scope.like())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CheckRow {
+                file_id: r.try_get("file_id")?,
+                org_name: r.try_get("org_name")?,
+                head_name: r.try_get("head_name")?,
+                category: Category::parse(&r.try_get::<String, _>("category")?)?,
+                year: r.try_get("year")?,
+                sampled: r.try_get::<i64, _>("sampled")? == 1,
+                outcome: r.try_get("outcome")?,
+                note: r.try_get("note")?,
+            })
+        })
+        .collect()
+}
+
+/// Draws the year's re-check: every open file of the caller's subtree
+/// confirmed before the year is due; `share_pct` of them (rounded up) are
+/// drawn for a home visit. A file already on the year's list keeps its
+/// draw (drawing again cannot pick other households), so the draw is made
+/// once per file and year; it is audited with its seed.
+pub async fn draw_rechecks(db: &Db, scope: &Scope, input: &DrawInput) -> AppResult<Vec<CheckRow>> {
+    use rand::{seq::SliceRandom, SeedableRng};
+    scope.require_write()?;
+    if !(2000..=2100).contains(&input.year) || !(1..=100).contains(&input.share_pct) {
+        return Err(AppError::invalid(
+            "年审年度或抽查比例无效(比例应为1到100)",
+            "Invalid year or share (the share is 1 to 100 percent)",
+        ));
+    }
+    let start = format!("{}-01-01", input.year);
+    let due: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT f.id, f.region_root, f.org_id FROM hardship_files f JOIN orgs o ON o.id = f.org_id \
+         WHERE o.path LIKE $1 AND f.status = 'open' AND f.confirmed_on < $2 \
+         AND NOT EXISTS (SELECT 1 FROM hardship_checks k WHERE k.file_id = f.id AND k.year = $3) ORDER BY f.id",
+    )
+    .bind(scope.like())
+    .bind(&start)
+    .bind(input.year)
+    .fetch_all(db.pool())
+    .await?;
+    let seed = rand::random::<u64>();
+    let mut order: Vec<usize> = (0..due.len()).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let drawn = (due.len() * input.share_pct as usize).div_ceil(100);
+    let picked: std::collections::HashSet<usize> = order.into_iter().take(drawn).collect();
+    let mut tx = db.begin_write().await?;
+    for (i, (file, region, org)) in due.iter().enumerate() {
+        let inserted = sqlx::query(
+            "INSERT INTO hardship_checks (region_root, file_id, org_id, year, sampled, outcome) VALUES ($1,$2,$3,$4,$5,'pending')",
+        )
+        .bind(region)
+        .bind(file)
+        .bind(org)
+        .bind(input.year)
+        .bind(i64::from(picked.contains(&i)))
+        .execute(&mut *tx.tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(AppError::conflict(
+                    "另一次抽取正在进行,请稍后刷新",
+                    "Another draw is running; reload shortly",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new("hardship.recheck_draw", "org", scope.org_id)
+            .org(scope.org_id)
+            .detail(
+                serde_json::json!({"year": input.year, "share_pct": input.share_pct,
+                "due": due.len(), "drawn": drawn, "seed": seed.to_string()}),
+            ),
+    )
+    .await?;
+    tx.commit().await?;
+    rechecks(db, scope, input.year).await
+}
+
+/// What the re-check of one file found.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct CheckInput {
+    pub year: i64,
+    /// Whether the household still qualifies; if not, the file is closed
+    /// with `note` as the reason and `measure`.
+    pub qualifies: bool,
+    pub note: String,
+    pub measure: String,
+}
+
+/// Records a file's re-check: it stays open while the household qualifies;
+/// otherwise it is closed (解困脱困) in the same step, a reason required.
+pub async fn record_check(db: &Db, scope: &Scope, id: FileId, input: &CheckInput) -> AppResult<()> {
+    scope.require_write()?;
+    let (_, status, org) = admit(db, scope, id).await?;
+    let pending: Option<String> =
+        sqlx::query_scalar("SELECT outcome FROM hardship_checks WHERE file_id = $1 AND year = $2")
+            .bind(id.0)
+            .bind(input.year)
+            .fetch_optional(db.pool())
+            .await?;
+    match pending.as_deref() {
+        None => {
+            return Err(AppError::invalid(
+                "该档案不在本年度年审名单中,请先抽取年审名单",
+                "This file is not on the year's re-check list; draw the list first",
+            ))
+        }
+        Some("pending") => {}
+        Some(_) => {
+            return Err(AppError::conflict(
+                "该档案本年度已完成年审",
+                "This file has been re-checked this year",
+            ))
+        }
+    }
+    if status != "open" {
+        return Err(read_only());
+    }
+    let note = text(&input.note, "年审意见", "The note", 500)?;
+    if !input.qualifies {
+        // Closing checks the reason and the measure.
+        close(
+            db,
+            scope,
+            id,
+            &CloseInput {
+                closed_on: String::new(),
+                reason: note.clone(),
+                measure: input.measure.clone(),
+            },
+        )
+        .await?;
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "UPDATE hardship_checks SET outcome = $1, note = $2, checked_by = $3, checked_at = $4 \
+         WHERE file_id = $5 AND year = $6 AND outcome = 'pending'",
+    )
+    .bind(if input.qualifies {
+        "qualifies"
+    } else {
+        "closed"
+    })
+    .bind(&note)
+    .bind(scope.actor.user_id.map(|u| u.0))
+    .bind(time::now_rfc3339())
+    .bind(id.0)
+    .bind(input.year)
+    .execute(&mut *tx.tx)
+    .await?;
+    sqlx::query("UPDATE hardship_files SET last_checked_on = $1 WHERE id = $2")
+        .bind(time::today().to_string())
+        .bind(id.0)
+        .execute(&mut *tx.tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new("hardship.recheck", "hardship_file", id)
+            .org(OrgId(org))
+            .detail(serde_json::json!({"year": input.year, "qualifies": input.qualifies})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

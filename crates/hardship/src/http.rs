@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
 
 use crate::{
-    files::{self, CloseInput, FileDetail, FileId, FileInput, FileRow, ListFilter},
+    files::{
+        self, CheckInput, CheckRow, CloseInput, DrawInput, FileDetail, FileId, FileInput, FileRow,
+        ListFilter,
+    },
     grants::{
         self, Allocation, ApplyInput, Batch, BatchId, Campaign, CampaignId, CampaignInput,
         GrantRow, PayInput,
@@ -43,6 +46,8 @@ pub fn routes() -> Routes {
         .api(routes!(api_confirm))
         .api(routes!(api_close))
         .api(routes!(api_set_line))
+        .api(routes!(api_rechecks, api_draw))
+        .api(routes!(api_recheck))
         .api(routes!(api_campaigns, api_create_campaign))
         .api(routes!(api_campaign))
         .api(routes!(api_allocate))
@@ -445,6 +450,53 @@ async fn api_set_line(
     Json(b): Json<LineBody>,
 ) -> AppResult<axum::http::StatusCode> {
     files::set_line(&st.db, staff.scope(), OrgId(b.org_id), b.year, b.line).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct YearQuery {
+    /// The re-check's year; this year when absent.
+    year: Option<i64>,
+}
+
+/// The year's re-check list (年审) of the caller's subtree, with the draw.
+#[utoipa::path(get, path = "/api/v1/hardship/rechecks", tag = "hardship", params(YearQuery),
+    responses((status = 200, body = [CheckRow])))]
+async fn api_rechecks(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(q): Query<YearQuery>,
+) -> AppResult<Json<Vec<CheckRow>>> {
+    let year = q
+        .year
+        .unwrap_or_else(|| chrono::Datelike::year(&platform::time::today()) as i64);
+    Ok(Json(files::rechecks(&st.db, staff.scope(), year).await?))
+}
+
+/// Draws the year's re-check: the open files due, `share_pct` of them drawn
+/// for a home visit; a file keeps its first draw.
+#[utoipa::path(post, path = "/api/v1/hardship/rechecks", tag = "hardship", request_body = DrawInput,
+    responses((status = 200, body = [CheckRow]), (status = 422)))]
+async fn api_draw(
+    State(st): State<AppState>,
+    staff: Staff,
+    Json(b): Json<DrawInput>,
+) -> AppResult<Json<Vec<CheckRow>>> {
+    Ok(Json(files::draw_rechecks(&st.db, staff.scope(), &b).await?))
+}
+
+/// Records a file's re-check; a household that no longer qualifies is
+/// closed (reason and measure required).
+#[utoipa::path(post, path = "/api/v1/hardship/files/{id}/recheck", tag = "hardship",
+    params(("id" = i64, Path)), request_body = CheckInput,
+    responses((status = 204), (status = 409), (status = 422)))]
+async fn api_recheck(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<CheckInput>,
+) -> AppResult<axum::http::StatusCode> {
+    files::record_check(&st.db, staff.scope(), FileId(id), &b).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

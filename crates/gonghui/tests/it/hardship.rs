@@ -938,3 +938,140 @@ async fn hardship_figures_equal_their_drill_downs_and_read_like_the_seeds() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn hardship_yearly_recheck_draws_a_share_and_closes_who_no_longer_qualifies() {
+    let server = TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let county = Client::signed_in(&server, "qinchuan_admin").await;
+    let other = Client::signed_in(&server, "weishui_admin").await;
+    let year = time::today().year();
+    let due: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM hardship_files f JOIN orgs o ON o.id = f.org_id \
+         WHERE o.code LIKE 'SF-01%' AND f.status = 'open' AND f.confirmed_on < $1",
+    )
+    .bind(format!("{year}-01-01"))
+    .fetch_one(server.state().db.pool())
+    .await
+    .unwrap();
+    assert!(due > 3, "the demo has files due: {due}");
+    let (s, v) = county
+        .json(
+            Method::POST,
+            "/api/v1/hardship/rechecks",
+            Some(json!({"year": year, "share_pct": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, list) = county
+        .json(
+            Method::POST,
+            "/api/v1/hardship/rechecks",
+            Some(json!({"year": year, "share_pct": 30})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len() as i64, due);
+    let sampled: Vec<i64> = rows
+        .iter()
+        .filter(|r| r["sampled"] == true)
+        .map(|r| r["file_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        sampled.len() as i64,
+        (due * 30 + 99) / 100,
+        "30%, rounded up"
+    );
+    // Drawing again keeps the draw.
+    let (_, again) = county
+        .json(
+            Method::POST,
+            "/api/v1/hardship/rechecks",
+            Some(json!({"year": year, "share_pct": 100})),
+        )
+        .await;
+    let again: Vec<i64> = again
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["sampled"] == true)
+        .map(|r| r["file_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(again, sampled);
+    let (_, theirs) = other
+        .get_json(&format!("/api/v1/hardship/rechecks?year={year}"))
+        .await;
+    assert!(
+        theirs.as_array().unwrap().is_empty(),
+        "another county's list: {theirs}"
+    );
+
+    let (a, b) = (
+        sampled[0],
+        rows.iter()
+            .map(|r| r["file_id"].as_i64().unwrap())
+            .find(|f| *f != sampled[0])
+            .unwrap(),
+    );
+    let check = |id: i64, body: Value| {
+        let c = &county;
+        async move {
+            c.json(
+                Method::POST,
+                &format!("/api/v1/hardship/files/{id}/recheck"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (s, v) = check(
+        a,
+        json!({"year": year, "qualifies": true, "note": "入户核查,仍符合条件"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = check(a, json!({"year": year, "qualifies": true})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = check(
+        b,
+        json!({"year": year, "qualifies": false, "note": "", "measure": ""}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, d) = county
+        .get_json(&format!("/api/v1/hardship/files/{b}"))
+        .await;
+    assert_eq!(d["status"], "open", "nothing half-written");
+    let (s, v) = other
+        .json(
+            Method::POST,
+            &format!("/api/v1/hardship/files/{b}/recheck"),
+            Some(json!({"year": year, "qualifies": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = check(b, json!({"year": year, "qualifies": false, "note": "配偶已就业,人均收入超过标准", "measure": "就业创业"})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, d) = county
+        .get_json(&format!("/api/v1/hardship/files/{b}"))
+        .await;
+    assert_eq!(d["status"], "closed");
+    assert_eq!(d["close_measure"], "employment");
+    let (_, list) = county
+        .get_json(&format!("/api/v1/hardship/rechecks?year={year}"))
+        .await;
+    let outcome = |id: i64| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file_id"] == id)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(
+        (outcome(a), outcome(b)),
+        (json!("qualifies"), json!("closed"))
+    );
+}
