@@ -1075,3 +1075,113 @@ async fn hardship_yearly_recheck_draws_a_share_and_closes_who_no_longer_qualifie
         (json!("qualifies"), json!("closed"))
     );
 }
+
+/// A bulk application killed mid-way: inside its transaction nothing is
+/// visible and a dropped transaction leaves nothing; one killed between its
+/// write and its submission (a draft) is removed at the next start, its
+/// people and its money released.
+#[tokio::test]
+async fn hardship_a_killed_bulk_application_leaves_nothing() {
+    use gonghui::hardship::grants::{self, CampaignInput, GrantInput};
+    let env = testing::demo_env().await.unwrap();
+    let st = env.state.clone();
+    let city = gonghui::platform::tree::system_scope(&st.db).await.unwrap();
+    let year = time::today().year();
+    let cid = grants::create_campaign(
+        &st.db,
+        &city,
+        &CampaignInput {
+            kind: "daily".into(),
+            name: "中断测试".into(),
+            starts_on: format!("{year}-01-01"),
+            ends_on: format!("{year}-12-31"),
+            standard_fen: 10_000,
+            budget_fen: 100_000_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let c = grants::campaign(&st.db, &city, cid).await.unwrap();
+    let org = gonghui::platform::tree::node(&st.db, &city, city.org_id)
+        .await
+        .unwrap();
+    let people: Vec<GrantInput> = (0..2_000)
+        .map(|i| GrantInput {
+            name: format!("中断{i}"),
+            id_number: id_no(30_000 + i),
+            ..Default::default()
+        })
+        .collect();
+    let lines = grants::prepare(&st, &city, &c, &people).await.unwrap();
+    let grants_n = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM hardship_grants WHERE campaign_id = $1")
+            .bind(cid.0)
+            .fetch_one(st.db.pool())
+            .await
+            .unwrap()
+    };
+    let committed = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT committed_fen FROM hardship_allocations WHERE campaign_id = $1 AND org_id = $2",
+        )
+        .bind(cid.0)
+        .bind(city.org_id.0)
+        .fetch_one(st.db.pool())
+        .await
+        .unwrap()
+    };
+    // Killed inside the transaction: the transaction is dropped, not committed.
+    {
+        let mut tx = st.db.begin_write().await.unwrap();
+        grants::write_batch(&mut tx, &city, &c, &org, "中断", &lines)
+            .await
+            .unwrap();
+        drop(tx);
+    }
+    assert_eq!((grants_n().await, committed().await), (0, 0));
+    // Killed after the write, before the submission: a draft, swept at start.
+    let mut tx = st.db.begin_write().await.unwrap();
+    grants::write_batch(&mut tx, &city, &c, &org, "中断", &lines)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(grants_n().await, 2_000);
+    assert_eq!(committed().await, 2_000 * 10_000);
+    let env = testing::reopen(env, gonghui::modules::registry())
+        .await
+        .unwrap();
+    let server = TestServer::start(env).await.unwrap();
+    let st = server.state().clone();
+    for _ in 0..100 {
+        if grants_n_in(&st, cid.0).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(grants_n_in(&st, cid.0).await, 0, "the draft is gone");
+    let left: i64 = sqlx::query_scalar(
+        "SELECT committed_fen FROM hardship_allocations WHERE campaign_id = $1 AND org_id = $2",
+    )
+    .bind(cid.0)
+    .bind(city.org_id.0)
+    .fetch_one(st.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "its money released");
+    // The people may be helped by a real application.
+    let lines = grants::prepare(&st, &city, &c, &people[..1]).await.unwrap();
+    let mut tx = st.db.begin_write().await.unwrap();
+    grants::write_batch(&mut tx, &city, &c, &org, "再次", &lines)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn grants_n_in(st: &gonghui::platform::web::AppState, cid: i64) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM hardship_grants WHERE campaign_id = $1")
+        .bind(cid)
+        .fetch_one(st.db.pool())
+        .await
+        .unwrap()
+}
