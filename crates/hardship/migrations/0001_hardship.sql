@@ -131,9 +131,11 @@ CREATE INDEX hardship_campaigns_org ON hardship_campaigns(org_id);
 
 -- The budget handed down the tree: the campaign's org holds the whole
 -- budget; an org below holds what its nearest allocated ancestor gave it.
--- `allocated_fen` is what it handed further down, `committed_fen` what its
--- subtree has applied for (pending or approved lines). Both are raised by
--- conditional UPDATEs (`… AND x + $n <= amount_fen`), so no race passes them.
+-- `allocated_fen` is what it handed further down, `committed_fen` what the
+-- applications it funds (its own and those of unions below it without an
+-- allocation of their own) ask for, under review, approved or paid.
+-- allocated + committed <= amount: both are raised by conditional UPDATEs
+-- (`… AND allocated + committed + $n <= amount_fen`), so no race passes it.
 CREATE TABLE hardship_allocations (
     campaign_id BIGINT NOT NULL REFERENCES hardship_campaigns(id),
     org_id BIGINT NOT NULL REFERENCES orgs(id),
@@ -154,7 +156,9 @@ CREATE TABLE hardship_batches (
     people BIGINT NOT NULL,
     total_fen BIGINT NOT NULL,
     exceptions BIGINT NOT NULL DEFAULT 0,
-    -- reviewing | approved | rejected | paid
+    -- The allocation it spends (the nearest allocated ancestor-or-self).
+    holder_org_id BIGINT NOT NULL REFERENCES orgs(id),
+    -- draft | reviewing | approved | rejected | paid
     status TEXT NOT NULL,
     review_id BIGINT,
     paid_on TEXT,

@@ -323,15 +323,15 @@ pub async fn allocate(
         Some(r) => {
             let (a, handed, committed): (i64, i64, i64) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            if amount_fen < handed.max(committed) {
+            if amount_fen < handed + committed {
                 return Err(AppError::invalid(
                     format!(
                         "该单位已下拨或使用{},分配额度不能低于此数",
-                        Fen::from_fen(handed.max(committed)).display()
+                        Fen::from_fen(handed + committed).display()
                     ),
                     format!(
                         "This union has already handed down or used {}; its allocation cannot go below that",
-                        Fen::from_fen(handed.max(committed)).yuan_text()
+                        Fen::from_fen(handed + committed).yuan_text()
                     ),
                 ));
             }
@@ -617,73 +617,84 @@ pub async fn prepare(
     Ok(out)
 }
 
-/// Raises (or, negative, lowers) the committed amount of every allocation on
-/// the org's path; a raise beyond an allocation is refused naming the union.
-async fn commit_on_path(
-    conn: &mut AnyConnection,
-    campaign: &Campaign,
-    org_path: &str,
-    delta: i64,
-) -> AppResult<()> {
-    let mut any = false;
+/// The union whose allocation a union's applications spend: the nearest
+/// ancestor-or-self holding an allocation of the campaign. Refused when
+/// there is none.
+async fn holder(conn: &mut AnyConnection, campaign: &Campaign, org_path: &str) -> AppResult<i64> {
     for oid in path_ids(org_path).into_iter().rev() {
-        let n = sqlx::query(
-            "UPDATE hardship_allocations SET committed_fen = committed_fen + $1 \
-             WHERE campaign_id = $2 AND org_id = $3 AND (committed_fen + $1 <= amount_fen OR $1 <= 0)",
-        )
-        .bind(delta)
-        .bind(campaign.id.0)
-        .bind(oid)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            any = true;
-            continue;
-        }
-        let row = sqlx::query(
-            "SELECT a.amount_fen, a.committed_fen, o.name FROM hardship_allocations a JOIN orgs o ON o.id = a.org_id \
-             WHERE a.campaign_id = $1 AND a.org_id = $2",
+        let has: Option<i64> = sqlx::query_scalar(
+            "SELECT amount_fen FROM hardship_allocations WHERE campaign_id = $1 AND org_id = $2",
         )
         .bind(campaign.id.0)
         .bind(oid)
         .fetch_optional(&mut *conn)
         .await?;
-        if let Some(r) = row {
-            let (amount, committed, name): (i64, i64, String) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            let left = Fen::from_fen((amount - committed).max(0));
-            return Err(AppError::invalid(
-                format!(
-                    "超出分配额度:“{name}”在“{}”中的额度为{},剩余{},本次申请{}",
-                    campaign.name,
-                    Fen::from_fen(amount).display(),
-                    left.display(),
-                    Fen::from_fen(delta).display()
-                ),
-                format!(
-                    "Above the allocation: “{name}” has {} in “{}”, {} left, and this application asks for {}",
-                    Fen::from_fen(amount).yuan_text(),
-                    campaign.name,
-                    left.yuan_text(),
-                    Fen::from_fen(delta).yuan_text()
-                ),
-            ));
+        if has.is_some() {
+            return Ok(oid);
         }
     }
-    if !any && delta > 0 {
-        return Err(AppError::invalid(
-            format!(
-                "本单位在“{}”中没有分配资金,请先由上级工会分配",
-                campaign.name
-            ),
-            format!(
-                "Your union has no allocation in “{}”; the union above allocates first",
-                campaign.name
-            ),
-        ));
+    Err(AppError::invalid(
+        format!(
+            "本单位在“{}”中没有分配资金,请先由上级工会分配",
+            campaign.name
+        ),
+        format!(
+            "Your union has no allocation in “{}”; the union above allocates first",
+            campaign.name
+        ),
+    ))
+}
+
+/// Spends `delta` of the holder's allocation (a negative `delta` gives it
+/// back). What a union may spend is its allocation less what it handed
+/// down; the conditional UPDATE holds under concurrency, and a refusal
+/// names the union and what is left.
+async fn commit_at(
+    conn: &mut AnyConnection,
+    campaign: &Campaign,
+    holder: i64,
+    delta: i64,
+) -> AppResult<()> {
+    let n = sqlx::query(
+        "UPDATE hardship_allocations SET committed_fen = committed_fen + $1 \
+         WHERE campaign_id = $2 AND org_id = $3 AND (committed_fen + allocated_fen + $1 <= amount_fen OR $1 <= 0)",
+    )
+    .bind(delta)
+    .bind(campaign.id.0)
+    .bind(holder)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        return Ok(());
     }
-    Ok(())
+    let r = sqlx::query(
+        "SELECT a.amount_fen, a.allocated_fen, a.committed_fen, o.name FROM hardship_allocations a \
+         JOIN orgs o ON o.id = a.org_id WHERE a.campaign_id = $1 AND a.org_id = $2",
+    )
+    .bind(campaign.id.0)
+    .bind(holder)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (amount, handed, committed, name): (i64, i64, i64, String) =
+        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+    let left = Fen::from_fen((amount - handed - committed).max(0));
+    Err(AppError::invalid(
+        format!(
+            "超出分配额度:“{name}”在“{}”中的额度为{},可用余额{},本次申请{}",
+            campaign.name,
+            Fen::from_fen(amount).display(),
+            left.display(),
+            Fen::from_fen(delta).display()
+        ),
+        format!(
+            "Above the allocation: “{name}” has {} in “{}”, {} available, and this application asks for {}",
+            Fen::from_fen(amount).yuan_text(),
+            campaign.name,
+            left.yuan_text(),
+            Fen::from_fen(delta).yuan_text()
+        ),
+    ))
 }
 
 /// The refusal of a second grant in one campaign: it names the campaign,
@@ -752,7 +763,8 @@ pub async fn write_batch(
         .iter()
         .try_fold(0i64, |s, l| s.checked_add(l.amount))
         .ok_or_else(|| AppError::invalid("金额合计过大", "The amounts add up too high"))?;
-    commit_on_path(tx, c, &org.path, total).await?;
+    let holder = holder(tx, c, &org.path).await?;
+    commit_at(tx, c, holder, total).await?;
     let region_root: Option<i64> = sqlx::query_scalar("SELECT region_root FROM orgs WHERE id = $1")
         .bind(org.id.0)
         .fetch_one(&mut *tx)
@@ -762,8 +774,8 @@ pub async fn write_batch(
         .filter(|l| !l.exception_reason.is_empty())
         .count() as i64;
     let batch: i64 = sqlx::query_scalar(
-        "INSERT INTO hardship_batches (region_root, org_id, campaign_id, title, people, total_fen, exceptions, status, created_by, created_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,'draft',$8,$9) RETURNING id",
+        "INSERT INTO hardship_batches (region_root, org_id, campaign_id, title, people, total_fen, exceptions, status, created_by, created_at, holder_org_id) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,'draft',$8,$9,$10) RETURNING id",
     )
     .bind(region_root)
     .bind(org.id.0)
@@ -774,6 +786,7 @@ pub async fn write_batch(
     .bind(exceptions)
     .bind(scope.actor.user_id.map(|u| u.0))
     .bind(time::now_rfc3339())
+    .bind(holder)
     .fetch_one(&mut *tx)
     .await?;
     let rows: Vec<Vec<V>> = lines
@@ -935,14 +948,14 @@ pub async fn apply_in(
 pub async fn withdraw(db: &Db, batch: BatchId) -> AppResult<()> {
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(
-        "SELECT b.total_fen, b.campaign_id, o.path FROM hardship_batches b JOIN orgs o ON o.id = b.org_id \
+        "SELECT b.total_fen, b.campaign_id, b.holder_org_id FROM hardship_batches b JOIN orgs o ON o.id = b.org_id \
          WHERE b.id = $1 AND b.status = 'draft'",
     )
     .bind(batch.0)
     .fetch_optional(&mut *tx.tx)
     .await?;
     let Some(r) = row else { return Ok(()) };
-    let (total, cid, path): (i64, i64, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+    let (total, cid, holder): (i64, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
     let c = Campaign {
         id: CampaignId(cid),
         org_id: 0,
@@ -955,7 +968,7 @@ pub async fn withdraw(db: &Db, batch: BatchId) -> AppResult<()> {
         budget_fen: 0,
         org_path: String::new(),
     };
-    commit_on_path(&mut tx.tx, &c, &path, -total).await?;
+    commit_at(&mut tx.tx, &c, holder, -total).await?;
     sqlx::query("DELETE FROM hardship_grants WHERE batch_id = $1")
         .bind(batch.0)
         .execute(&mut *tx.tx)
@@ -1010,13 +1023,14 @@ impl ReviewKind for BatchReview {
                 Outcome::Rejected => "rejected",
             };
             let row = sqlx::query(
-                "SELECT total_fen, campaign_id FROM hardship_batches WHERE id = $1 AND status = 'reviewing'",
+                "SELECT total_fen, campaign_id, holder_org_id FROM hardship_batches WHERE id = $1 AND status = 'reviewing'",
             )
             .bind(item.record_id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| AppError::conflict("该申请已不在审批中", "This application is no longer under review"))?;
-            let (total, cid): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            let (total, cid, holder): (i64, i64, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
             sqlx::query("UPDATE hardship_batches SET status = $1 WHERE id = $2")
                 .bind(status)
                 .bind(item.record_id)
@@ -1040,7 +1054,7 @@ impl ReviewKind for BatchReview {
                     budget_fen: 0,
                     org_path: String::new(),
                 };
-                commit_on_path(tx, &c, &item.org_path, -total).await?;
+                commit_at(tx, &c, holder, -total).await?;
             }
             Ok(())
         })

@@ -1185,3 +1185,89 @@ async fn grants_n_in(st: &gonghui::platform::web::AppState, cid: i64) -> i64 {
         .await
         .unwrap()
 }
+
+/// The budget handed down: a union spends its allocation less what it
+/// handed further down; a union below without its own spends its nearest
+/// allocated ancestor's; nobody hands out a budget above them.
+#[tokio::test]
+async fn hardship_budgets_are_handed_down_and_spent_within_each_allocation() {
+    let server = TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let city = Client::signed_in(&server, "sf_admin").await;
+    let county = Client::signed_in(&server, "qinchuan_admin").await;
+    let clerk = Client::signed_in(&server, "jc_clerk").await;
+    let cid = campaign(&city, "daily", 100_000, 10_000_000, 500_000).await;
+    let (s, v) = allocate_to(&county, cid, "SF-01-S1", 300_000).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = allocate_to(&county, cid, "SF-01-S2", 300_000).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(msg(&v).contains("剩余额度不足"), "{v}");
+    // The grassroots union cannot hand out its street's budget.
+    let (s, v) = allocate_to(&clerk, cid, "SF-01-S1-001", 100_000).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // Under the street: its 3,000元.
+    let (s, v) = apply_n(&clerk, cid, None, 0, 3).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = apply_n(&clerk, cid, None, 3, 1).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        msg(&v).contains("城关街道") || msg(&v).contains("街道"),
+        "names the street: {v}"
+    );
+    // Directly under the county: its 5,000元 less the 3,000元 handed down.
+    let z = org_id(&county, "SF-01-Z01").await;
+    let (s, v) = apply_n(&county, cid, Some(z), 10, 2).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = apply_n(&county, cid, Some(z), 12, 1).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(msg(&v).contains("秦川区"), "{v}");
+    // A share cannot drop below what was spent from it.
+    let (s, v) = allocate_to(&county, cid, "SF-01-S1", 200_000).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, d) = county
+        .get_json(&format!("/api/v1/hardship/campaigns/{cid}"))
+        .await;
+    let street = d["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["org_name"].as_str().unwrap().contains("街道"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            street["amount_fen"].as_i64(),
+            street["committed_fen"].as_i64()
+        ),
+        (Some(300_000), Some(300_000))
+    );
+}
+
+async fn allocate_to(c: &Client, cid: i64, code: &str, amount: i64) -> (StatusCode, Value) {
+    let org = org_id(c, code).await;
+    c.json(
+        Method::POST,
+        &format!("/api/v1/hardship/campaigns/{cid}/allocations"),
+        Some(json!({"org_id": org, "amount_fen": amount})),
+    )
+    .await
+}
+
+async fn apply_n(
+    c: &Client,
+    cid: i64,
+    org: Option<i64>,
+    from: usize,
+    n: usize,
+) -> (StatusCode, Value) {
+    let people: Vec<Value> = (from..from + n)
+        .map(|i| person(40_000 + i, None, ""))
+        .collect();
+    c.json(
+        Method::POST,
+        "/api/v1/hardship/batches",
+        Some(json!({"campaign_id": cid, "org_id": org, "people": people})),
+    )
+    .await
+}
