@@ -6,8 +6,8 @@ use askama::Template;
 use axum::{
     extract::{Multipart, Path, Query, State},
     response::{IntoResponse, Redirect, Response},
-    routing::get,
-    Json,
+    routing::{get, post},
+    Form, Json,
 };
 use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
@@ -39,6 +39,9 @@ pub fn routes() -> Routes {
         .page("/hardship/campaigns/{id}", get(campaign_page))
         .page("/hardship/batches/{id}", get(batch_page))
         .page("/hardship/batches/{id}/print", get(print_page))
+        .page("/hardship/batches/{id}/pay", post(pay_submit))
+        .page("/hardship/files/{id}/close", post(close_submit))
+        .page("/hardship/campaigns/{id}/apply", post(apply_submit))
         .api(routes!(api_files, api_create_file))
         .api(routes!(api_file))
         .api(routes!(api_unmask_bank))
@@ -158,6 +161,12 @@ impl FilePage {
             .map_or(String::new(), |m| {
                 if self.c.tr.is_en() { m.2 } else { m.1 }.to_string()
             })
+    }
+    fn measures(&self) -> Vec<(&'static str, &'static str)> {
+        files::MEASURES
+            .iter()
+            .map(|m| (m.0, if self.c.tr.is_en() { m.2 } else { m.1 }))
+            .collect()
     }
     fn kind_label(&self) -> String {
         self.d.head.kind.label().get(self.c.tr.0).to_string()
@@ -315,6 +324,57 @@ async fn print_page(
         steps,
         today: platform::time::today().to_string(),
     }))
+}
+
+// ───────────────────────────── page forms ─────────────────────────────
+
+/// The payment form of an approved application.
+async fn pay_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(b): Form<PayInput>,
+) -> AppResult<Response> {
+    grants::pay(&st.db, staff.scope(), BatchId(id), &b).await?;
+    Ok(Redirect::to(&format!("/hardship/batches/{id}")).into_response())
+}
+
+/// The closing form of a file (解困脱困).
+async fn close_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(b): Form<CloseInput>,
+) -> AppResult<Response> {
+    files::close(&st.db, staff.scope(), FileId(id), &b).await?;
+    Ok(Redirect::to(&format!("/hardship/files/{id}")).into_response())
+}
+
+/// An application from an Excel list, uploaded on the campaign's page
+/// (multipart: file; the CSRF token in the query).
+async fn apply_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    mut mp: Multipart,
+) -> AppResult<Response> {
+    staff.scope().require_write()?;
+    let mut bytes = None;
+    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("file") {
+            bytes = Some(field.bytes().await.map_err(multipart_error)?);
+        }
+    }
+    let bytes =
+        bytes.ok_or_else(|| AppError::invalid("请选择名单文件", "Choose the list to upload"))?;
+    let input = ApplyInput {
+        campaign_id: id,
+        org_id: None,
+        title: String::new(),
+        people: grants::people_from_sheet(&bytes)?,
+    };
+    let batch = grants::apply(&st, staff.scope(), &input).await?;
+    Ok(Redirect::to(&format!("/hardship/batches/{}", batch.0)).into_response())
 }
 
 // ───────────────────────────── API: files ─────────────────────────────

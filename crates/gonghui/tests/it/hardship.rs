@@ -1271,3 +1271,109 @@ async fn apply_n(
     )
     .await
 }
+
+/// The pages: lists and records, an application uploaded on the campaign's
+/// page, its payment and a file's closing recorded by the pages' forms.
+#[tokio::test]
+async fn hardship_pages_show_records_and_their_forms_act() {
+    let server = TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let clerk = Client::signed_in(&server, "jc_clerk").await;
+    let county = Client::signed_in(&server, "qinchuan_admin").await;
+    let city = Client::signed_in(&server, "sf_admin").await;
+    let cid = campaign(&city, "warmth", 50_000, 10_000_000, 1_000_000).await;
+    let (s, page) = clerk.text("/hardship/campaigns").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("测试warmth活动") && page.contains("送温暖"),
+        "campaigns page"
+    );
+    let (s, page) = clerk.text(&format!("/hardship/campaigns/{cid}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("multipart/form-data"), "the upload form");
+    let csv = format!(
+        "姓名,身份证号,金额\n页面甲,{},500\n页面乙,{},300\n",
+        id_no(50_001),
+        id_no(50_002)
+    );
+    let r = clerk
+        .upload(
+            &format!("/hardship/campaigns/{cid}/apply"),
+            csv.into_bytes(),
+            "名单.csv",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let batch: i64 = r
+        .url()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("redirected to the application");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("页面甲") && page.contains("800元"), "{page}");
+    let review = review_of(&server, "hardship_batches", batch).await;
+    assert_eq!(act(&county, review, "approve", "").await.0, StatusCode::OK);
+    assert_eq!(act(&city, review, "approve", "").await.0, StatusCode::OK);
+    let (s, page) = clerk
+        .post_form(
+            &format!("/hardship/batches/{batch}/pay"),
+            &[("paid_on", ""), ("method", "现金"), ("handler", "赵出纳")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("已发放") && page.contains("赵出纳"), "{page}");
+    // Closing from the file's page.
+    let file: i64 = sqlx::query_scalar(
+        "SELECT f.id FROM hardship_files f JOIN orgs o ON o.id = f.org_id \
+         WHERE o.code = 'SF-01-S1-001' AND f.status = 'open' ORDER BY f.id LIMIT 1",
+    )
+    .fetch_one(server.state().db.pool())
+    .await
+    .unwrap();
+    let (s, page) = clerk.text(&format!("/hardship/files/{file}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("家庭成员") && page.contains("解困脱困"),
+        "file page"
+    );
+    let (s, page) = clerk
+        .post_form(
+            &format!("/hardship/files/{file}/close"),
+            &[("reason", ""), ("measure", "employment")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let (s, page) = clerk
+        .post_form(
+            &format!("/hardship/files/{file}/close"),
+            &[("reason", "户主再就业"), ("measure", "employment")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("已解困脱困") && page.contains("只读"),
+        "{page}"
+    );
+    let (s, _) = clerk.text("/hardship").await;
+    assert_eq!(s, StatusCode::OK);
+    // Every string of every page is in the catalogue, in both languages.
+    for lang in ["zh", "en"] {
+        let _ = clerk.text(&format!("/lang/{lang}")).await;
+        for path in [
+            "/hardship/files".to_string(),
+            format!("/hardship/files/{file}"),
+            "/hardship/campaigns".to_string(),
+            format!("/hardship/campaigns/{cid}"),
+            format!("/hardship/batches/{batch}"),
+            format!("/hardship/batches/{batch}/print"),
+        ] {
+            let (s, page) = clerk.text(&path).await;
+            assert_eq!(s, StatusCode::OK, "{path}");
+            assert!(!page.contains("⟨?⟩"), "{lang} {path}: a key is missing");
+        }
+    }
+}

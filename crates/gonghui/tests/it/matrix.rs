@@ -213,6 +213,9 @@ const TABLE: &[Row] = &[
     r("GET /hardship/campaigns/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
     r("GET /hardship/files", ["login", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /hardship/files/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404"]),
+    r("POST /hardship/batches/{id}/pay", ["login/login/login", "422/422/404", "422/422/404", "403/403/403", "422/404/404", "422/404/404", "422/404/404"]),
+    r("POST /hardship/campaigns/{id}/apply", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400"]),
+    r("POST /hardship/files/{id}/close", ["login/login/login", "422/422/404", "422/422/404", "403/403/403", "422/404/404", "422/404/404", "422/404/404"]),
     // TABLE-END
 ];
 
