@@ -13,5 +13,6 @@ pub mod modules;
 pub mod testing;
 
 pub use {
-    benefits, ident, members, mutual_aid, numfmt, orgs, platform, reports, sheet, stations, summary,
+    benefits, hardship, ident, members, mutual_aid, numfmt, orgs, platform, reports, sheet,
+    stations, summary,
 };

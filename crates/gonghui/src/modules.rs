@@ -17,6 +17,7 @@ pub fn all() -> Vec<Module> {
         benefits::module(),
         stations::module(),
         mutual_aid::module(),
+        hardship::module(),
         // Last: its demo drafts are written from every other module's records.
         summary::module(),
     ]

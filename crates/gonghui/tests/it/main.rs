@@ -8,6 +8,7 @@ mod benefits;
 mod catalogue;
 mod common;
 mod hardening;
+mod hardship;
 mod join_and_cards;
 mod join_limits;
 mod join_otp;

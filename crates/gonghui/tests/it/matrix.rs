@@ -115,12 +115,12 @@ const TABLE: &[Row] = &[
     r("GET /api/v1/reports/manual", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("POST /api/v1/reports/manual", ["login", "422", "422", "422", "422", "422", "422", "403"]),
     r("GET /api/v1/reviews/inbox", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
-    r("GET /api/v1/reviews/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /api/v1/reviews/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("POST /api/v1/reviews/{id}/approve", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
     r("POST /api/v1/reviews/{id}/reject", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
     r("POST /api/v1/reviews/{id}/resubmit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
     r("POST /api/v1/reviews/{id}/return", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
-    r("GET /attachments/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /attachments/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("GET /audit", ["login", "ok", "403", "ok", "ok", "403", "403", "403"]),
     // A clerk verifies cards too (and redeems on /redeem).
     r("GET /cards/verify", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
@@ -276,6 +276,37 @@ const TABLE: &[Row] = &[
     r("GET /api/v1/mutual-aid/plans/{id}/enrolments", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("POST /api/v1/mutual-aid/plans/{id}/enrolments", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
     r("GET /mutual-aid", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    // 帮扶救助 (crates/hardship): files, campaigns, applications.
+    r("GET /api/v1/hardship/batches", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/hardship/batches", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("POST /api/v1/hardship/batches/import", ["login", "400", "400", "400", "400", "400", "400", "403"]),
+    r("GET /api/v1/hardship/batches/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/hardship/batches/{id}/pay", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/hardship/campaigns", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/hardship/campaigns", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/hardship/campaigns/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/hardship/campaigns/{id}/allocations", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("GET /api/v1/hardship/files", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/hardship/files", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/hardship/files/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /api/v1/hardship/files/{id}/bank", ["login/login/login", "ok/ok/404", "403/403/404", "403/403/404", "403/404/404", "403/404/404", "403/404/404", "403/403/403"]),
+    r("POST /api/v1/hardship/files/{id}/close", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/hardship/files/{id}/confirm", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/hardship/files/{id}/objections", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/hardship/files/{id}/recheck", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/hardship/lines", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/hardship/rechecks", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/hardship/rechecks", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /hardship", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /hardship/batches/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /hardship/batches/{id}/print", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /hardship/campaigns", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /hardship/campaigns/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /hardship/files", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /hardship/files/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /hardship/batches/{id}/pay", ["login/login/login", "422/422/404", "422/422/404", "403/403/403", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
+    r("POST /hardship/campaigns/{id}/apply", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "403/403/403"]),
+    r("POST /hardship/files/{id}/close", ["login/login/login", "422/422/404", "422/422/404", "403/403/403", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
     // TABLE-END
 ];
 
@@ -298,6 +329,9 @@ fn param_kind(path: &str, name: &str) -> &'static str {
         "owner_id" if p.starts_with("/attachments/") => "member",
         "id" if p.starts_with("/orgs/") => "org",
         "id" if p.starts_with("/benefits/merchants/") => "merchant",
+        "id" if p.starts_with("/hardship/files/") => "hardship_file",
+        "id" if p.starts_with("/hardship/campaigns/") => "hardship_campaign",
+        "id" if p.starts_with("/hardship/batches/") => "hardship_batch",
         "id" if p.starts_with("/members/transfers/") => "transfer",
         "id" if p.starts_with("/members/joins/") || p.starts_with("/joins/") => "join",
         "id" if p.starts_with("/members/") => "member",
@@ -348,6 +382,8 @@ impl Ids {
             ("merchant", "merchants", "org_id"),
             ("station", "stations", "org_id"),
             ("aid_claim", "aid_claims", "org_id"),
+            ("hardship_file", "hardship_files", "org_id"),
+            ("hardship_batch", "hardship_batches", "org_id"),
         ] {
             let sql = format!(
                 "SELECT t.id FROM {table} t JOIN orgs o ON o.id = t.{org_col} \
@@ -365,6 +401,12 @@ impl Ids {
             .unwrap()
             .unwrap_or(ABSENT);
         by_kind.insert("aid_plan", [plan, ABSENT, ABSENT]);
+        // Campaigns are the city's: every signed-in role works in them.
+        let campaign = sqlx::query_scalar::<_, i64>("SELECT MIN(id) FROM hardship_campaigns")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        by_kind.insert("hardship_campaign", [campaign, ABSENT, ABSENT]);
         Ids { by_kind }
     }
 

@@ -72,9 +72,19 @@ const BENEFITS_TABLES: [&str; 7] = [
 async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     let env = testing::demo_env().await.unwrap();
     let db = env.state.db.clone();
-    // That main had no benefits module: its demo records go first (their
-    // tables are dropped below, and come back empty with its migration).
-    for t in BENEFITS_TABLES {
+    // Later modules' demo records go first (their tables are dropped
+    // below, and come back empty with their migrations).
+    for t in BENEFITS_TABLES.iter().chain(&[
+        "hardship_grants",
+        "hardship_batches",
+        "hardship_allocations",
+        "hardship_campaigns",
+        "hardship_checks",
+        "hardship_objections",
+        "hardship_members",
+        "hardship_files",
+        "hardship_lines",
+    ]) {
         sqlx::query(&format!("DELETE FROM {t}"))
             .execute(db.pool())
             .await
@@ -118,6 +128,15 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
         "DROP TABLE station_visits",
         "DROP TABLE stations",
         "DROP TABLE station_townships",
+        "DROP TABLE hardship_grants",
+        "DROP TABLE hardship_batches",
+        "DROP TABLE hardship_allocations",
+        "DROP TABLE hardship_campaigns",
+        "DROP TABLE hardship_checks",
+        "DROP TABLE hardship_objections",
+        "DROP TABLE hardship_members",
+        "DROP TABLE hardship_files",
+        "DROP TABLE hardship_lines",
         "DROP TABLE person_ref_orgs",
         "DROP TABLE person_refs",
         "ALTER TABLE audit_head DROP COLUMN format",

@@ -1,0 +1,64 @@
+//! 困难职工帮扶: hardship files (困难职工档案, one per household), campaigns
+//! (送温暖, 金秋助学, 夏送清凉, 春送岗位, 日常救助 …) with budgets handed down
+//! the tree, and disbursements through the review chain — nobody helped
+//! twice in one campaign, no union above its allocation, amounts within the
+//! standard unless an approved exception says why.
+
+pub mod demo;
+pub mod files;
+pub mod grants;
+pub mod http;
+mod i18n;
+pub mod indicators;
+pub mod model;
+
+use std::sync::Arc;
+
+use platform::{
+    attachments::AttachmentOwner,
+    module::{Migration, Module, OrgHold},
+};
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "hardship",
+    sql: include_str!("../migrations/0001_hardship.sql"),
+}];
+
+pub fn module() -> Module {
+    Module {
+        nav: Some(("nav.hardship", "/hardship")),
+        migrations: MIGRATIONS,
+        i18n: i18n::CATALOG,
+        routes: http::routes,
+        indicators: indicators::indicators,
+        summary: indicators::summary,
+        yearly_return: indicators::yearly_return,
+        seed_demo: Some(|st| Box::pin(demo::seed(st))),
+        on_start: |st| {
+            // A batch written but never submitted (the process died in
+            // between) holds its people and its amount: let them go.
+            let db = st.db.clone();
+            tokio::spawn(async move {
+                match grants::sweep_drafts(&db).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(n, "hardship: removed unsubmitted batches"),
+                    Err(e) => tracing::error!(error = %e, "hardship: draft sweep failed"),
+                }
+            });
+        },
+        org_holds: &[OrgHold {
+            count_sql: "SELECT COUNT(*) FROM hardship_files WHERE org_id = $1 AND status <> 'closed' AND status <> 'rejected'",
+            zh: "该组织还有{n}份未关闭的困难职工档案,请先办理解困脱困或移交",
+            en: "This org still has {n} open hardship files; close or hand them over first",
+        }],
+        review_kinds: files::review_kinds,
+        attachment_owners: || {
+            vec![
+                Arc::new(files::FileAttachments) as Arc<dyn AttachmentOwner>,
+                Arc::new(grants::BatchAttachments) as Arc<dyn AttachmentOwner>,
+            ]
+        },
+        ..Module::new("hardship")
+    }
+}
