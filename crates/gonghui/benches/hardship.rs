@@ -6,7 +6,7 @@
 //! - `single_after_bulk`: one person, against a campaign already holding the
 //!   grants of every earlier iteration (≥ 25,000 people).
 //!
-//! Figures in crates/hardship/BENCH.md.
+//! Figures in BENCHMARKS.md, "Hardship disbursements".
 //!   cargo bench -p gonghui --bench hardship
 
 use std::{

@@ -3,7 +3,7 @@
 //! of 30 km, exact distances in memory, the ten nearest read back with
 //! their township and union), on SQLite in a fresh data directory; and its
 //! parts — the in-memory nearest over all 10,000 candidates and the datum
-//! transforms. Criterion; figures in crates/stations/BENCH.md.
+//! transforms. Criterion; figures in BENCHMARKS.md, "附近的驿站".
 //!
 //!   cargo bench -p gonghui --bench stations
 

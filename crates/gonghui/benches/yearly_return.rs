@@ -1,5 +1,5 @@
 //! The yearly statistical return (统计年报) of the whole city, measured with
-//! criterion (figures in crates/reports/BENCH-return.md):
+//! criterion (figures in BENCHMARKS.md, "The yearly statistical return"):
 //!
 //! - **demo**: the demo federation as `gonghui demo` seeds it (331 orgs,
 //!   6,000 members, 职工人数 for every union);
