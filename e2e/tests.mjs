@@ -503,6 +503,28 @@ async function run(browser) {
     }
   });
   await sc.close();
+  // ---------------------------------------------------------------- the annual work summary, sf_admin
+  const { context: ac, page: ap } = await newContext(browser, { viewport: { width: 1280, height: 900 } });
+  await check('the city summary: every figure links to its drill-down, a click lands on the records', ap, async () => {
+    await login(ap, 'sf_admin');
+    await ap.goto(url('/reports/summary'), { waitUntil: 'load' });
+    await Promise.all([ap.waitForLoadState('load'), ap.click('#generate')]);
+    assert(/\/reports\/summary\/\d+$/.test(new URL(ap.url()).pathname), `not on a draft: ${ap.url()}`);
+    const title = (await ap.textContent('#summary-title')).trim();
+    assert(title.includes('示范市总工会') && title.includes('工作综述'), `title is "${title}"`);
+    const body = await ap.textContent('main');
+    for (const w of ['基层组织建设', '工会会员总数达', '帮扶救助']) assert(body.includes(w), `the summary lacks "${w}"`);
+    const figures = await ap.$$eval('a.figure', (as) => as.map((a) => ({ href: a.getAttribute('href'), text: a.textContent })));
+    assert(figures.length >= 10, `only ${figures.length} linked figures`);
+    assert(figures.every((f) => f.href.startsWith('/reports/drill?')), 'a figure links elsewhere');
+    await shot(ap, '30-summary-draft');
+    const total = figures.find((f) => f.href.endsWith('code=members_total'));
+    assert(total, 'no linked members_total');
+    await Promise.all([ap.waitForLoadState('load'), ap.click('a.figure[href$="code=members_total"]')]);
+    const drill = (await ap.textContent('#drill-total')).trim();
+    assert(drill === total.text.trim(), `drill-down shows "${drill}", the summary "${total.text}"`);
+  });
+  await ac.close();
 }
 
 const started = Date.now();

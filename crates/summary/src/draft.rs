@@ -57,35 +57,35 @@ pub struct Body {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum DraftStatus {
     Draft,
     InReview,
     Final,
 }
 
-impl Status {
-    fn parse(s: &str) -> Status {
+impl DraftStatus {
+    fn parse(s: &str) -> DraftStatus {
         match s {
-            "in_review" => Status::InReview,
-            "final" => Status::Final,
-            _ => Status::Draft,
+            "in_review" => DraftStatus::InReview,
+            "final" => DraftStatus::Final,
+            _ => DraftStatus::Draft,
         }
     }
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Draft => "draft",
-            Status::InReview => "in_review",
-            Status::Final => "final",
+            DraftStatus::Draft => "draft",
+            DraftStatus::InReview => "in_review",
+            DraftStatus::Final => "final",
         }
     }
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
-            (Status::Draft, Lang::Zh) => "草稿",
-            (Status::Draft, Lang::En) => "Draft",
-            (Status::InReview, Lang::Zh) => "审批中",
-            (Status::InReview, Lang::En) => "In review",
-            (Status::Final, Lang::Zh) => "定稿",
-            (Status::Final, Lang::En) => "Final",
+            (DraftStatus::Draft, Lang::Zh) => "草稿",
+            (DraftStatus::Draft, Lang::En) => "Draft",
+            (DraftStatus::InReview, Lang::Zh) => "审批中",
+            (DraftStatus::InReview, Lang::En) => "In review",
+            (DraftStatus::Final, Lang::Zh) => "定稿",
+            (DraftStatus::Final, Lang::En) => "Final",
         }
     }
 }
@@ -102,7 +102,7 @@ pub struct Draft {
     pub org_is_root: bool,
     pub year: i32,
     pub version: i32,
-    pub status: Status,
+    pub status: DraftStatus,
     pub author: String,
     pub created_at: String,
     pub updated_at: String,
@@ -353,7 +353,7 @@ pub async fn load(st: &AppState, scope: &Scope, id: DraftId) -> AppResult<Draft>
         version: row
             .try_get::<i32, _>("version")
             .or_else(|_| row.try_get::<i64, _>("version").map(|y| y as i32))?,
-        status: Status::parse(&row.try_get::<String, _>("status")?),
+        status: DraftStatus::parse(&row.try_get::<String, _>("status")?),
         author: row.try_get("author")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -370,11 +370,11 @@ pub async fn load(st: &AppState, scope: &Scope, id: DraftId) -> AppResult<Draft>
 /// returned one may change again).
 async fn editable(st: &AppState, d: &Draft) -> AppResult<()> {
     match d.status {
-        Status::Final => Err(AppError::conflict(
+        DraftStatus::Final => Err(AppError::conflict(
             "定稿版本不能修改,请基于它新建一个版本",
             "A final version cannot be changed; make a new version from it",
         )),
-        Status::InReview => {
+        DraftStatus::InReview => {
             let returned: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM review_items WHERE kind = $1 AND record_id = $2 AND status = 'returned'",
             )
@@ -390,7 +390,7 @@ async fn editable(st: &AppState, d: &Draft) -> AppResult<()> {
             }
             Ok(())
         }
-        Status::Draft => Ok(()),
+        DraftStatus::Draft => Ok(()),
     }
 }
 
@@ -776,7 +776,7 @@ impl ReviewKind for DraftReview {
 pub async fn submit(st: &AppState, scope: &Scope, id: DraftId) -> AppResult<()> {
     scope.require_write()?;
     let d = load(st, scope, id).await?;
-    if d.status != Status::Draft {
+    if d.status != DraftStatus::Draft {
         return Err(AppError::conflict(
             "只有草稿可以提交审批",
             "Only a draft can be sent for sign-off",
@@ -855,8 +855,8 @@ pub fn write(d: &Draft, lang: Lang, links: bool) -> AppResult<Written> {
             )
         }),
     };
-    let shown =
-        (d.status != Status::Final && !d.figures_before.is_empty()).then_some(&d.figures_before);
+    let shown = (d.status != DraftStatus::Final && !d.figures_before.is_empty())
+        .then_some(&d.figures_before);
     let mut sections = Vec::new();
     let mut untraceable = Vec::new();
     for s in &d.body.sections {

@@ -145,7 +145,7 @@ async fn draft_page(
     Ok(html(&DraftPage {
         c: Chrome::new(&staff, "reports"),
         status: d.status.label(l),
-        editable: staff.scope().can_write() && d.status == draft::Status::Draft,
+        editable: staff.scope().can_write() && d.status == draft::DraftStatus::Draft,
         d,
         w,
     }))
