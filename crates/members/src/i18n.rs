@@ -99,6 +99,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("member.import_help", "支持 .xlsx、.xls、.csv(UTF-8 或 GBK)。按模板填写,表头顺序可以不同。", "Accepts .xlsx, .xls and .csv (UTF-8 or GBK). Fill in the template; column order may differ."),
     ("member.job_done", "已完成", "Done"),
     ("member.job_failed", "失败", "Failed"),
+    ("member.job_partial", "部分导入后中断:下列为已写入的行数,重新导入同一文件即可补齐(已写入的行不会重复)", "Stopped part-way: the counts below were written; import the same file again to finish (rows already written come out unchanged)"),
     ("member.job_rolled_back", "有错误行,未导入任何数据", "Rows were rejected; nothing imported"),
     ("member.job_running", "导入中", "Importing"),
     ("member.jobs", "导入记录", "Imports"),

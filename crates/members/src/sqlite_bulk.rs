@@ -5,12 +5,24 @@
 //! argument conversion and multi-row statements were most of an import's
 //! time (BENCHMARKS.md); PostgreSQL keeps it.
 //!
-//! The whole import is one `BEGIN IMMEDIATE` transaction: a crash or kill
-//! leaves the database as before. Very large imports into a smaller table
-//! drop the search indexes (phone hash, name, pinyin, initials: random keys,
-//! one B-tree descent per row) inside that transaction and build them again
-//! before committing — a sort instead of a million random inserts. A rollback
-//! or a crash brings the indexes back with everything else.
+//! Two ways to commit (chosen by `import`):
+//!
+//! - **One transaction** ([`SqliteBulk::begin`] … [`SqliteBulk::finish`]):
+//!   an all-or-nothing import. A crash or kill leaves the database as
+//!   before. Very large imports into a smaller table drop the search indexes
+//!   (phone hash, name, pinyin, initials: random keys, one B-tree descent
+//!   per row) inside that transaction and build them again before
+//!   committing — a sort instead of a million random inserts. A rollback or
+//!   a crash brings the indexes back with everything else. The caller holds
+//!   the in-process writer lock for the whole file.
+//! - **Chunks** ([`SqliteBulk::open`], then [`SqliteBulk::start`] …
+//!   [`SqliteBulk::commit_chunk`] per chunk): the default import. Each chunk
+//!   is its own `BEGIN IMMEDIATE` transaction that bumps the data versions
+//!   of the orgs it touched and records the job's progress before it
+//!   commits; between chunks the SQLite lock and the in-process writer lock
+//!   are free, so sign-ins and audited reads get in. Every index stays live
+//!   (a committed chunk must never leave the database without one; measured
+//!   in BENCH-import-lock.md).
 
 use crate::ids::MembershipId;
 use std::{
@@ -104,9 +116,15 @@ fn insert_sql(table: &str, cols: &[&str]) -> String {
     )
 }
 
-/// One import's open transaction.
+/// One import's connection and its open transaction.
 pub struct SqliteBulk {
     conn: Connection,
+    /// A transaction is open (between `start`/`begin` and its commit).
+    in_tx: bool,
+    /// The highest person id covered by `stored`: a chunk that starts after
+    /// other writers had their turn adds the ID hashes of persons stored
+    /// since.
+    stored_upto: i64,
     job: Option<i64>,
     /// (name, CREATE statement) of indexes dropped for this import.
     deferred: Vec<(String, String)>,
@@ -127,6 +145,13 @@ impl SqliteBulk {
     ///
     /// [`finish`]: SqliteBulk::finish
     pub fn begin(file: &Path, job: Option<i64>) -> AppResult<SqliteBulk> {
+        let mut bulk = SqliteBulk::open(file, job)?;
+        bulk.start()?;
+        Ok(bulk)
+    }
+
+    /// Opens `file` for a chunked import, with no transaction open yet.
+    pub fn open(file: &Path, job: Option<i64>) -> AppResult<SqliteBulk> {
         let conn = Connection::open_with_flags(
             file,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -137,8 +162,7 @@ impl SqliteBulk {
         // hundred thousand members and every insert would read from disk.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-             PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2; \
-             BEGIN IMMEDIATE",
+             PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2",
         )
         .map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(16);
@@ -147,6 +171,8 @@ impl SqliteBulk {
         let set: Vec<String> = PERSON_COLS.iter().map(|c| format!("{c} = ?")).collect();
         Ok(SqliteBulk {
             conn,
+            in_tx: false,
+            stored_upto: 0,
             job,
             deferred: Vec::new(),
             stored: None,
@@ -156,6 +182,78 @@ impl SqliteBulk {
             insert_membership: insert_sql("memberships", &MEMBERSHIP_COLS),
             insert_event: insert_sql("membership_events", &EVENT_COLS),
         })
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`: it waits, up to the
+    /// busy timeout, for a writer of another process). The caller holds the
+    /// in-process writer lock until the transaction ends. When the stored
+    /// ID-hash prefixes were read, the persons other writers stored since are
+    /// added to them first.
+    pub fn start(&mut self) -> AppResult<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        self.in_tx = true;
+        if self.stored.is_some() {
+            let (more, upto) = self.stored_hashes(self.stored_upto).map_err(db_err)?;
+            if let Some(stored) = &mut self.stored {
+                stored.extend(more);
+            }
+            self.stored_upto = self.stored_upto.max(upto);
+        }
+        Ok(())
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
+    /// Ends a chunk: bumps the data version of every org the chunk touched,
+    /// runs `record` (the job's progress) in the same transaction, and
+    /// commits. Nothing of the chunk is visible before, all of it after.
+    pub fn commit_chunk(
+        &mut self,
+        record: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+    ) -> AppResult<()> {
+        for sql in dataver::touch_statements(std::mem::take(&mut self.touched)) {
+            self.conn.execute_batch(&sql).map_err(db_err)?;
+        }
+        record(&self.conn).map_err(db_err)?;
+        if self.stored.is_some() {
+            // The persons this chunk stored are already in `stored` or
+            // deduplicated by the reader: the next chunk looks past them.
+            let upto: i64 = self
+                .conn
+                .query_row("SELECT COALESCE(MAX(id), 0) FROM persons", [], |r| r.get(0))
+                .map_err(db_err)?;
+            self.stored_upto = self.stored_upto.max(upto);
+        }
+        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        self.in_tx = false;
+        Ok(())
+    }
+
+    /// Rolls back the open transaction, if any (a chunk that failed).
+    pub fn rollback(&mut self) -> AppResult<()> {
+        if self.in_tx {
+            self.in_tx = false;
+            self.touched.clear();
+            self.conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// For a chunked import of `rows` rows (at least [`DEFER_MIN_ROWS`]):
+    /// reads the ID hashes already stored into memory once, so rows of new
+    /// people skip the lookup, as [`SqliteBulk::prepare_for`] does; no index
+    /// is dropped. Runs in its own read transaction when none is open.
+    pub fn prepare_chunked(&mut self, rows: u64) -> AppResult<()> {
+        if rows < DEFER_MIN_ROWS || self.stored.is_some() {
+            return Ok(());
+        }
+        let (stored, upto) = self.stored_hashes(0).map_err(db_err)?;
+        self.stored = Some(stored);
+        self.stored_upto = upto;
+        Ok(())
     }
 
     /// Prepares for an import of `rows` rows. At least [`DEFER_MIN_ROWS`]:
@@ -175,7 +273,9 @@ impl SqliteBulk {
         if rows < min_rows || self.stored.is_some() {
             return Ok(Vec::new());
         }
-        self.stored = Some(self.stored_hashes().map_err(db_err)?);
+        let (stored, upto) = self.stored_hashes(0).map_err(db_err)?;
+        self.stored = Some(stored);
+        self.stored_upto = upto;
         for (table, names) in DEFERRABLE {
             let held: i64 = self
                 .conn
@@ -209,17 +309,23 @@ impl SqliteBulk {
         Ok(self.deferred.iter().map(|(n, _)| n.clone()).collect())
     }
 
-    /// The first 8 bytes of every stored ID hash (hex), for [`SqliteBulk::lookup`].
-    fn stored_hashes(&self) -> rusqlite::Result<HashSet<u64>> {
-        let mut st = self.conn.prepare("SELECT id_hash FROM persons")?;
-        let mut rows = st.query([])?;
+    /// The first 8 bytes of every ID hash (hex) stored under a person id
+    /// above `after`, for [`SqliteBulk::lookup`], and the highest id read.
+    /// One statement: one snapshot.
+    fn stored_hashes(&self, after: i64) -> rusqlite::Result<(HashSet<u64>, i64)> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, id_hash FROM persons WHERE id > ?")?;
+        let mut rows = st.query([after])?;
         let mut out = HashSet::new();
+        let mut upto = after;
         while let Some(r) = rows.next()? {
-            if let ValueRef::Text(h) = r.get_ref(0)? {
+            upto = upto.max(r.get::<_, i64>(0)?);
+            if let ValueRef::Text(h) = r.get_ref(1)? {
                 out.insert(hash_prefix(h));
             }
         }
-        Ok(out)
+        Ok((out, upto))
     }
 
     /// [`store::apply`] for this transaction.
@@ -361,8 +467,14 @@ impl SqliteBulk {
     pub fn finish(self, commit: bool) -> AppResult<()> {
         let started = std::time::Instant::now();
         if commit {
-            for (_, sql) in &self.deferred {
+            for (name, sql) in &self.deferred {
+                let t = std::time::Instant::now();
                 self.conn.execute_batch(sql).map_err(db_err)?;
+                tracing::info!(
+                    index = name.as_str(),
+                    ms = t.elapsed().as_millis() as u64,
+                    "deferred index rebuilt"
+                );
             }
             for sql in dataver::touch_statements(self.touched.iter().copied()) {
                 self.conn.execute_batch(&sql).map_err(db_err)?;

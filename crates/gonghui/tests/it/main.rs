@@ -7,6 +7,7 @@ mod accounts;
 mod catalogue;
 mod common;
 mod hardening;
+mod import_chunks;
 mod join_and_cards;
 mod join_limits;
 mod join_otp;
