@@ -117,8 +117,7 @@ async fn start_import(
     let job = import::create_job(st, &scope, &opts).await.unwrap();
     let progress = st.jobs.start(job);
     let (st2, p2) = (st.clone(), progress.clone());
-    let task =
-        tokio::spawn(async move { import::run(&st2, &scope, job, path, &opts, p2).await });
+    let task = tokio::spawn(async move { import::run(&st2, &scope, job, path, &opts, p2).await });
     (job, progress, task)
 }
 
@@ -331,7 +330,11 @@ async fn a_failed_import_is_partial_consistent_and_finished_by_a_reimport() {
     import::chunking(st).set(2_000, 200);
     let before = roster_counts(st).await;
     let orphans_before = orphans(st).await;
-    let index_before = if sqlite { indexes(st).await } else { Vec::new() };
+    let index_before = if sqlite {
+        indexes(st).await
+    } else {
+        Vec::new()
+    };
     // 10,000 good rows, then bytes that are not UTF-8: the reader stops
     // there, after the writer committed chunks of the rows before.
     let good = roster(&server.env.data_dir(), "good.csv", 10_000, 94);
@@ -366,7 +369,10 @@ async fn a_failed_import_is_partial_consistent_and_finished_by_a_reimport() {
     let c = Client::signed_in(&server, "sf_admin").await;
     let (s, page) = c.text(&format!("/members/import/{job}")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains(&format!("data-status=\"{status}\"")), "{page}");
+    assert!(
+        page.contains(&format!("data-status=\"{status}\"")),
+        "{page}"
+    );
     if sqlite {
         assert!(page.contains("部分导入"), "{page}");
         assert!(page.contains(&format!("{processed} / ")), "{page}");
@@ -379,7 +385,10 @@ async fn a_failed_import_is_partial_consistent_and_finished_by_a_reimport() {
     // unchanged.
     let r = import_file(st, good).await.unwrap();
     assert_eq!(r.counts.unchanged as i64, new + updated + unchanged);
-    assert_eq!(roster_counts(st).await.1 - before.1, new + r.counts.new as i64);
+    assert_eq!(
+        roster_counts(st).await.1 - before.1,
+        new + r.counts.new as i64
+    );
 }
 
 #[tokio::test]

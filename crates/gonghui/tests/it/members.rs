@@ -292,7 +292,12 @@ async fn killing_the_import_process_leaves_no_half_import() {
     // All-or-nothing: one transaction (a default import on SQLite commits
     // in chunks, and a kill leaves those: import_chunks.rs).
     let mut child = cmd
-        .args(["import", "members", "--all-or-nothing", csv.to_str().unwrap()])
+        .args([
+            "import",
+            "members",
+            "--all-or-nothing",
+            csv.to_str().unwrap(),
+        ])
         .spawn()
         .unwrap();
     // Wait until the job is registered (the import transaction is then open), then kill -9.
