@@ -42,7 +42,7 @@ use tokio::sync::mpsc;
 
 use super::{
     model::{RawMember, COLUMNS},
-    sqlite_bulk::SqliteBulk,
+    sqlite_bulk::{SqliteBulk, DEFER_MIN_ROWS},
     store::{self, Counts, Outcome, Prepared, Unions},
 };
 use platform::{
@@ -86,6 +86,9 @@ pub struct Chunking {
     millis: AtomicU64,
     /// Pause between chunks, without any lock (tests: a slow import).
     pause_millis: AtomicU64,
+    /// Large imports drop the random-key indexes for their length
+    /// (`sqlite_bulk::SqliteBulk::defer_indexes`); false keeps them live.
+    defer: std::sync::atomic::AtomicBool,
 }
 
 impl Chunking {
@@ -100,6 +103,9 @@ impl Chunking {
             rows: AtomicU64::new(var("GONGHUI_IMPORT_CHUNK_ROWS", CHUNK_ROWS)),
             millis: AtomicU64::new(var("GONGHUI_IMPORT_CHUNK_MS", CHUNK_MILLIS)),
             pause_millis: AtomicU64::new(0),
+            defer: std::sync::atomic::AtomicBool::new(
+                var("GONGHUI_IMPORT_CHUNK_DEFER", 1) != 0,
+            ),
         }
     }
 
@@ -113,6 +119,11 @@ impl Chunking {
     #[doc(hidden)]
     pub fn set_pause(&self, millis: u64) {
         self.pause_millis.store(millis, Ordering::Relaxed);
+    }
+
+    /// Whether large chunked imports defer the random-key indexes.
+    pub fn set_defer(&self, defer: bool) {
+        self.defer.store(defer, Ordering::Relaxed);
     }
 
     pub fn rows(&self) -> u64 {
@@ -426,6 +437,7 @@ async fn run_inner(
                 rows: c.rows(),
                 time: Duration::from_millis(c.millis()),
                 pause: Duration::from_millis(c.pause_millis.load(Ordering::Relaxed)),
+                defer: c.defer.load(Ordering::Relaxed),
             };
             let file = file.to_path_buf();
             let db = st.db.clone();
@@ -597,6 +609,7 @@ struct ChunkLimits {
     rows: u64,
     time: Duration,
     pause: Duration,
+    defer: bool,
 }
 
 /// The job row's counts as of the chunk being committed, in its transaction.
@@ -653,6 +666,14 @@ fn write_sqlite_chunked(
                     progress.total.store(t, Ordering::Relaxed);
                     // A read, outside any write transaction.
                     bulk.prepare_chunked(t)?;
+                    if limits.defer && open.is_none() {
+                        // Dropped (and noted) in a short transaction of
+                        // their own; rebuilt below, whatever happens.
+                        let _guard = rt.block_on(db.write_guard());
+                        bulk.start()?;
+                        bulk.defer_indexes(t, DEFER_MIN_ROWS)?;
+                        bulk.commit_chunk(|_| Ok(()))?;
+                    }
                 }
                 Item::Batch(batch, bad) => {
                     if open.is_none() {
@@ -691,7 +712,17 @@ fn write_sqlite_chunked(
         tracing::warn!(job = job_id, chunks, error = %e, "chunked import stopped");
         bulk.rollback()?;
     }
+    // The dropped indexes come back, one short transaction each, whether
+    // the rows all went in or not (and any a dead import left).
+    let rebuilt = (|| -> AppResult<()> {
+        for (name, sql) in bulk.pending_indexes()? {
+            let _guard = rt.block_on(db.write_guard());
+            bulk.rebuild_index(&name, &sql)?;
+        }
+        Ok(())
+    })();
     result?;
+    rebuilt?;
     tracing::info!(
         rows = tally.total,
         chunks,
@@ -1034,6 +1065,11 @@ pub fn on_start(st: &AppState) {
     // the meantime is this server's own.
     let started = time::now_rfc3339();
     tokio::spawn(async move {
+        match super::sqlite_bulk::restore_pending_indexes(&st2.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(indexes = n, "indexes an interrupted import dropped rebuilt"),
+            Err(e) => tracing::error!(error = %e, "rebuilding indexes of an interrupted import failed"),
+        }
         match recover_interrupted_before(&st2, Some(&started)).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(jobs = n, "imports interrupted by a restart marked as such"),

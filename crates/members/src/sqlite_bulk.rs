@@ -68,6 +68,52 @@ const DEFERRABLE: [(&str, &[&str]); 3] = [
     ),
 ];
 
+/// The `settings` key prefix noting an index a chunked import dropped and
+/// has not rebuilt yet (the value is its CREATE statement).
+pub const PENDING_INDEX: &str = "import.deferred_index.";
+
+/// The noted indexes: (name, CREATE statement).
+fn pending(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st = conn.prepare("SELECT key, value FROM settings WHERE key LIKE ? ORDER BY key")?;
+    let rows = st.query_map([format!("{PENDING_INDEX}%")], |r| {
+        let key: String = r.get(0)?;
+        Ok((key[PENDING_INDEX.len()..].to_string(), r.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// `CREATE INDEX x …` as `CREATE INDEX IF NOT EXISTS x …`.
+fn if_not_exists(sql: &str) -> String {
+    if sql.to_ascii_uppercase().contains("IF NOT EXISTS") {
+        sql.to_string()
+    } else {
+        sql.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+    }
+}
+
+/// Rebuilds the indexes a chunked import dropped and did not live to
+/// rebuild (see [`SqliteBulk::defer_indexes`]), each in a write transaction
+/// with its note; at server start. Returns how many. Nothing to do on
+/// PostgreSQL (no notes).
+pub async fn restore_pending_indexes(db: &platform::db::Db) -> AppResult<u64> {
+    let notes: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM settings WHERE key LIKE $1 ORDER BY key")
+            .bind(format!("{PENDING_INDEX}%"))
+            .fetch_all(db.pool())
+            .await?;
+    for (key, sql) in &notes {
+        let mut tx = db.begin_write().await?;
+        sqlx::query(&if_not_exists(sql)).execute(&mut *tx.tx).await?;
+        sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(index = key.as_str(), "index left dropped by an interrupted import rebuilt");
+    }
+    Ok(notes.len() as u64)
+}
+
 /// Imports of fewer rows keep every index live.
 pub const DEFER_MIN_ROWS: u64 = 50_000;
 
@@ -276,6 +322,13 @@ impl SqliteBulk {
         let (stored, upto) = self.stored_hashes(0).map_err(db_err)?;
         self.stored = Some(stored);
         self.stored_upto = upto;
+        self.drop_deferrable(rows)?;
+        Ok(self.deferred.iter().map(|(n, _)| n.clone()).collect())
+    }
+
+    /// Drops the deferrable indexes of every table holding no more rows
+    /// than `rows`, remembering their CREATE statements.
+    fn drop_deferrable(&mut self, rows: u64) -> AppResult<()> {
         for (table, names) in DEFERRABLE {
             let held: i64 = self
                 .conn
@@ -306,7 +359,68 @@ impl SqliteBulk {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A chunked import of `rows` rows (at least `min_rows`): drops the
+    /// deferrable indexes as [`SqliteBulk::prepare_for`] does, and notes
+    /// each one's CREATE statement in `settings`, in the transaction that
+    /// drops it (call between [`SqliteBulk::start`] and
+    /// [`SqliteBulk::commit_chunk`]). The import rebuilds them at its end,
+    /// whether it succeeded or not ([`SqliteBulk::pending_indexes`],
+    /// [`SqliteBulk::rebuild_index`]); if the process dies first, the notes
+    /// stay and the next server start rebuilds them
+    /// ([`restore_pending_indexes`]). Returns the indexes dropped.
+    pub fn defer_indexes(&mut self, rows: u64, min_rows: u64) -> AppResult<Vec<String>> {
+        if rows < min_rows || !self.deferred.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.drop_deferrable(rows)?;
+        for (name, sql) in &self.deferred {
+            self.conn
+                .execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [format!("{PENDING_INDEX}{name}"), sql.clone()],
+                )
+                .map_err(db_err)?;
+        }
         Ok(self.deferred.iter().map(|(n, _)| n.clone()).collect())
+    }
+
+    /// Every index noted as dropped and not yet rebuilt — this import's and
+    /// any a dead import left: (name, CREATE statement).
+    pub fn pending_indexes(&self) -> AppResult<Vec<(String, String)>> {
+        pending(&self.conn).map_err(db_err)
+    }
+
+    /// Builds one noted index (if absent) and clears its note, in one
+    /// transaction of its own; the caller holds the writer lock for it.
+    pub fn rebuild_index(&mut self, name: &str, sql: &str) -> AppResult<()> {
+        let t = std::time::Instant::now();
+        self.start()?;
+        let built = self
+            .conn
+            .execute_batch(&if_not_exists(sql))
+            .and_then(|_| {
+                self.conn.execute(
+                    "DELETE FROM settings WHERE key = ?",
+                    [format!("{PENDING_INDEX}{name}")],
+                )
+            });
+        if let Err(e) = built {
+            self.rollback()?;
+            return Err(db_err(e));
+        }
+        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        self.in_tx = false;
+        self.deferred.retain(|(n, _)| n != name);
+        tracing::info!(
+            index = name,
+            ms = t.elapsed().as_millis() as u64,
+            "deferred index rebuilt"
+        );
+        Ok(())
     }
 
     /// The first 8 bytes of every ID hash (hex) stored under a person id

@@ -9,7 +9,10 @@ use std::{path::PathBuf, sync::atomic::Ordering, time::Duration};
 
 use crate::common::Client;
 use gonghui::{
-    members::import::{self, Report},
+    members::{
+        import::{self, Report},
+        sqlite_bulk,
+    },
     platform::{self, jobs::Progress, scope::Scope, web::AppState},
     testing,
 };
@@ -293,12 +296,30 @@ async fn a_killed_import_leaves_its_committed_chunks_and_a_partial_job() {
             .await
             .unwrap();
         assert_eq!(ok, "ok");
-        assert_eq!(indexes(st).await, index_before, "every index is there");
+        // The import dropped its random-key indexes for its length, and
+        // noted them in the transaction that dropped them.
+        let noted = count(
+            st,
+            "SELECT COUNT(*) FROM settings WHERE key LIKE 'import.deferred_index.%'",
+        )
+        .await;
+        assert_eq!(noted as usize, index_before.len() - indexes(st).await.len());
+        assert!(noted > 0, "a large import defers its indexes");
     } else {
         assert_eq!(after, before, "one transaction: nothing visible");
     }
 
-    // On the next start the job is marked for what it is.
+    // On the next start (members' on_start) the indexes are rebuilt and the
+    // job is marked for what it is.
+    let rebuilt = sqlite_bulk::restore_pending_indexes(&st.db).await.unwrap();
+    if sqlite {
+        assert!(rebuilt > 0);
+        assert_eq!(indexes(st).await, index_before, "every index is back");
+    }
+    assert_eq!(
+        sqlite_bulk::restore_pending_indexes(&st.db).await.unwrap(),
+        0
+    );
     assert_eq!(import::recover_interrupted(st).await.unwrap(), 1);
     let (status, ..) = job_row(st, job).await;
     assert_eq!(status, if sqlite { "partial" } else { "failed" });
@@ -318,6 +339,9 @@ async fn a_killed_import_leaves_its_committed_chunks_and_a_partial_job() {
     assert_eq!(third.counts.new + third.counts.updated, 0);
     assert_eq!(roster_counts(st).await, done);
     assert_eq!(orphans(st).await, orphans_before);
+    if sqlite {
+        assert_eq!(indexes(st).await, index_before, "rebuilt after each import");
+    }
 }
 
 #[tokio::test]
