@@ -78,7 +78,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("join.years_old", "岁", " years"),
     ("member.active_count", "在籍会员", "Active members"),
     ("member.age", "年龄", "Age"),
-    ("member.all_or_nothing", "全部导入模式:任何一行有误则全部不导入", "All or nothing: import nothing if any row is wrong"),
+    ("member.all_or_nothing", "全部导入模式:任何一行有误则全部不导入(整个文件一次写入,期间登录等操作需等待)", "All or nothing: import nothing if any row is wrong (the file is written in one go; sign-ins and other changes wait until it ends)"),
     ("member.all_orgs", "全部", "All"),
     ("member.approve", "同意", "Approve"),
     ("member.birth_date", "出生日期", "Birth date"),

@@ -16,7 +16,10 @@
 //!   file. A crash or kill mid-way leaves the chunks committed so far — a
 //!   consistent roster whose job row says how far it got; the job shows as
 //!   partially imported (`partial`), and importing the same file again
-//!   finishes it (the rows already applied come out unchanged).
+//!   finishes it (the rows already applied come out unchanged). A large
+//!   import drops the random-key search indexes for its length and rebuilds
+//!   them at its end (or the next server start rebuilds them):
+//!   `sqlite_bulk`.
 //! - **`all_or_nothing`, and PostgreSQL: one transaction.** A crash or kill
 //!   leaves the roster exactly as it was, and with `all_or_nothing` the
 //!   transaction is rolled back if any row is rejected. On SQLite this holds
@@ -68,11 +71,15 @@ pub const MAX_CSV_ROWS: usize = 5_000_000;
 
 /// Rows per chunk of a default SQLite import: ten write batches.
 pub const CHUNK_ROWS: u64 = 20_000;
-/// A chunk also ends once its transaction has been open this long. At the
-/// measured ~80,000 rows/s of writing this is usually the bound that ends a
-/// chunk (about 16,000 rows): a sign-in waits at most about this long, and
-/// per-chunk costs (the job row, the data versions, the commit) stay a few
-/// per cent of a chunk (BENCH-import-lock.md).
+/// A chunk also ends once its transaction has been open this long. This is
+/// the bound that ends nearly every chunk of a large import (about 7,800
+/// rows per chunk measured for 1,000,000 rows, the commit adding ~200 ms):
+/// a sign-in waits for at most one chunk and its commit (p50 0.39 s during
+/// a 1,000,000-row import, against the whole import's 43 s before), while
+/// the per-chunk costs (a cold page cache after other writers, the job row,
+/// the data versions, the commit and WAL checkpoint) keep the import at
+/// 75 s instead of 43 s. Shorter chunks would multiply those costs; longer
+/// ones lengthen every wait (crates/members/BENCH-import-lock.md).
 pub const CHUNK_MILLIS: u64 = 200;
 
 /// How a default (not all-or-nothing) SQLite import commits, per server

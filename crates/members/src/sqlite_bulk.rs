@@ -20,9 +20,16 @@
 //!   is its own `BEGIN IMMEDIATE` transaction that bumps the data versions
 //!   of the orgs it touched and records the job's progress before it
 //!   commits; between chunks the SQLite lock and the in-process writer lock
-//!   are free, so sign-ins and audited reads get in. Every index stays live
-//!   (a committed chunk must never leave the database without one; measured
-//!   in BENCH-import-lock.md).
+//!   are free, so sign-ins and audited reads get in. A large import drops
+//!   the random-key indexes once, in a short transaction that also notes
+//!   their CREATE statements in `settings` ([`SqliteBulk::defer_indexes`]),
+//!   and rebuilds them at its end — succeeded or failed — one short
+//!   transaction each ([`SqliteBulk::rebuild_index`]); if the process dies
+//!   first, the next server start rebuilds what the notes name
+//!   ([`restore_pending_indexes`]). Keeping them live instead costs 3.5× the
+//!   import time: each chunk rewrites a fresh set of pages of five
+//!   random-key B-trees to the WAL (crates/members/BENCH-import-lock.md).
+//!   Meanwhile, searches by name, pinyin and phone scan the table.
 
 use crate::ids::MembershipId;
 use std::{
