@@ -96,6 +96,8 @@ pub struct Chunking {
     /// Large imports drop the random-key indexes for their length
     /// (`sqlite_bulk::SqliteBulk::defer_indexes`); false keeps them live.
     defer: std::sync::atomic::AtomicBool,
+    /// From how many rows an import defers them (tests lower it).
+    defer_min_rows: AtomicU64,
 }
 
 impl Chunking {
@@ -110,9 +112,8 @@ impl Chunking {
             rows: AtomicU64::new(var("GONGHUI_IMPORT_CHUNK_ROWS", CHUNK_ROWS)),
             millis: AtomicU64::new(var("GONGHUI_IMPORT_CHUNK_MS", CHUNK_MILLIS)),
             pause_millis: AtomicU64::new(0),
-            defer: std::sync::atomic::AtomicBool::new(
-                var("GONGHUI_IMPORT_CHUNK_DEFER", 1) != 0,
-            ),
+            defer: std::sync::atomic::AtomicBool::new(var("GONGHUI_IMPORT_CHUNK_DEFER", 1) != 0),
+            defer_min_rows: AtomicU64::new(DEFER_MIN_ROWS),
         }
     }
 
@@ -131,6 +132,12 @@ impl Chunking {
     /// Whether large chunked imports defer the random-key indexes.
     pub fn set_defer(&self, defer: bool) {
         self.defer.store(defer, Ordering::Relaxed);
+    }
+
+    /// The size from which imports defer indexes (tests: small imports).
+    #[doc(hidden)]
+    pub fn set_defer_min_rows(&self, rows: u64) {
+        self.defer_min_rows.store(rows, Ordering::Relaxed);
     }
 
     pub fn rows(&self) -> u64 {
@@ -445,6 +452,7 @@ async fn run_inner(
                 time: Duration::from_millis(c.millis()),
                 pause: Duration::from_millis(c.pause_millis.load(Ordering::Relaxed)),
                 defer: c.defer.load(Ordering::Relaxed),
+                defer_min_rows: c.defer_min_rows.load(Ordering::Relaxed),
             };
             let file = file.to_path_buf();
             let db = st.db.clone();
@@ -617,6 +625,7 @@ struct ChunkLimits {
     time: Duration,
     pause: Duration,
     defer: bool,
+    defer_min_rows: u64,
 }
 
 /// The job row's counts as of the chunk being committed, in its transaction.
@@ -678,7 +687,7 @@ fn write_sqlite_chunked(
                         // their own; rebuilt below, whatever happens.
                         let _guard = rt.block_on(db.write_guard());
                         bulk.start()?;
-                        bulk.defer_indexes(t, DEFER_MIN_ROWS)?;
+                        bulk.defer_indexes(t, limits.defer_min_rows)?;
                         bulk.commit_chunk(|_| Ok(()))?;
                     }
                 }
@@ -1075,7 +1084,9 @@ pub fn on_start(st: &AppState) {
         match super::sqlite_bulk::restore_pending_indexes(&st2.db).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(indexes = n, "indexes an interrupted import dropped rebuilt"),
-            Err(e) => tracing::error!(error = %e, "rebuilding indexes of an interrupted import failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "rebuilding indexes of an interrupted import failed")
+            }
         }
         match recover_interrupted_before(&st2, Some(&started)).await {
             Ok(0) => {}

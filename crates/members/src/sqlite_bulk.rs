@@ -110,13 +110,18 @@ pub async fn restore_pending_indexes(db: &platform::db::Db) -> AppResult<u64> {
             .await?;
     for (key, sql) in &notes {
         let mut tx = db.begin_write().await?;
-        sqlx::query(&if_not_exists(sql)).execute(&mut *tx.tx).await?;
+        sqlx::query(&if_not_exists(sql))
+            .execute(&mut *tx.tx)
+            .await?;
         sqlx::query("DELETE FROM settings WHERE key = $1")
             .bind(key)
             .execute(&mut *tx.tx)
             .await?;
         tx.commit().await?;
-        tracing::warn!(index = key.as_str(), "index left dropped by an interrupted import rebuilt");
+        tracing::warn!(
+            index = key.as_str(),
+            "index left dropped by an interrupted import rebuilt"
+        );
     }
     Ok(notes.len() as u64)
 }
@@ -406,15 +411,12 @@ impl SqliteBulk {
     pub fn rebuild_index(&mut self, name: &str, sql: &str) -> AppResult<()> {
         let t = std::time::Instant::now();
         self.start()?;
-        let built = self
-            .conn
-            .execute_batch(&if_not_exists(sql))
-            .and_then(|_| {
-                self.conn.execute(
-                    "DELETE FROM settings WHERE key = ?",
-                    [format!("{PENDING_INDEX}{name}")],
-                )
-            });
+        let built = self.conn.execute_batch(&if_not_exists(sql)).and_then(|_| {
+            self.conn.execute(
+                "DELETE FROM settings WHERE key = ?",
+                [format!("{PENDING_INDEX}{name}")],
+            )
+        });
         if let Err(e) = built {
             self.rollback()?;
             return Err(db_err(e));
