@@ -123,7 +123,8 @@ impl Chunking {
         self.millis.store(millis, Ordering::Relaxed);
     }
 
-    /// A pause after each chunk, holding no lock (tests).
+    /// A pause after each chunk, holding no lock (tests); on PostgreSQL,
+    /// after each batch of the one transaction.
     #[doc(hidden)]
     pub fn set_pause(&self, millis: u64) {
         self.pause_millis.store(millis, Ordering::Relaxed);
@@ -491,6 +492,7 @@ async fn run_inner(
         }
         None => {
             let mut wtx = st.db.begin_write().await?;
+            let pause = Duration::from_millis(chunking(st).pause_millis.load(Ordering::Relaxed));
             let written = write_portable(
                 &mut wtx,
                 job_id,
@@ -498,6 +500,7 @@ async fn run_inner(
                 &unions,
                 org_code.as_deref(),
                 &progress,
+                pause,
             )
             .await;
             let (tally, touched) = join_writer(Ok(written), reader)?;
@@ -757,6 +760,7 @@ async fn write_portable(
     unions: &Unions,
     org_code: Option<&str>,
     progress: &Progress,
+    pause: Duration,
 ) -> AppResult<(Tally, BTreeSet<i64>)> {
     let mut tally = Tally::default();
     let mut touched = BTreeSet::new();
@@ -773,6 +777,10 @@ async fn write_portable(
                 touched.extend(orgs);
                 tally.add(&batch, bad, &outcomes);
                 progress.processed.fetch_add(n, Ordering::Relaxed);
+                if !pause.is_zero() {
+                    // Tests: a slow import (the chunk pause's counterpart).
+                    tokio::time::sleep(pause).await;
+                }
             }
         }
     }
