@@ -72,14 +72,15 @@ pub const MAX_CSV_ROWS: usize = 5_000_000;
 /// Rows per chunk of a default SQLite import: ten write batches.
 pub const CHUNK_ROWS: u64 = 20_000;
 /// A chunk also ends once its transaction has been open this long. This is
-/// the bound that ends nearly every chunk of a large import (about 7,800
-/// rows per chunk measured for 1,000,000 rows, the commit adding ~200 ms):
-/// a sign-in waits for at most one chunk and its commit (p50 0.39 s during
-/// a 1,000,000-row import, against the whole import's 43 s before), while
-/// the per-chunk costs (a cold page cache after other writers, the job row,
-/// the data versions, the commit and WAL checkpoint) keep the import at
-/// 75 s instead of 43 s. Shorter chunks would multiply those costs; longer
-/// ones lengthen every wait (crates/members/BENCH-import-lock.md).
+/// the bound that ends nearly every chunk of a large import (8,000–16,000
+/// rows per chunk measured for 1,000,000 rows, the commit adding
+/// ~170 ms): a sign-in waits for about one chunk and its commit (p50
+/// 0.39 s during a 1,000,000-row import, against the whole import's 32–43 s
+/// before), while the per-chunk costs (a cold page cache after other
+/// writers, the job row, the data versions, the commit and WAL checkpoint)
+/// keep the import at 36.5 s instead of 32 s. Shorter chunks would multiply
+/// those costs; longer ones lengthen every wait
+/// (crates/members/BENCH-import-lock.md).
 pub const CHUNK_MILLIS: u64 = 200;
 
 /// How a default (not all-or-nothing) SQLite import commits, per server

@@ -26,7 +26,7 @@
 //!   and rebuilds them at its end — succeeded or failed — one short
 //!   transaction each ([`SqliteBulk::rebuild_index`]); if the process dies
 //!   first, the next server start rebuilds what the notes name
-//!   ([`restore_pending_indexes`]). Keeping them live instead costs 3.5× the
+//!   ([`restore_pending_indexes`]). Keeping them live instead costs 5× the
 //!   import time: each chunk rewrites a fresh set of pages of five
 //!   random-key B-trees to the WAL (crates/members/BENCH-import-lock.md).
 //!   Meanwhile, searches by name, pinyin and phone scan the table.
