@@ -17,7 +17,7 @@ struct ImportArgs {
     /// Union for rows that leave 所属工会编码 empty; also limits the import to that subtree
     #[arg(long)]
     org: Option<String>,
-    /// Import nothing if any row is rejected
+    /// Import nothing if any row is rejected (one transaction: on SQLite, other writes wait for the whole file)
     #[arg(long)]
     all_or_nothing: bool,
     /// Write rejected rows, with the reason, to this .xlsx

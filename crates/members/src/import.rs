@@ -1,18 +1,42 @@
 //! Roster import from .xlsx, .xls and .csv (UTF-8 or GBK).
 //!
 //! A reader thread parses and validates rows (ID check, encryption, pinyin)
-//! and hands batches to the writer, which applies them inside ONE
-//! transaction: a crash or kill mid-import leaves the roster exactly as it
-//! was, and a finished import is complete. With `all_or_nothing` the
-//! transaction is rolled back if any row is rejected. Rejected rows come back
-//! with their reason, ready to fix and re-import; re-importing the same file
-//! changes nothing (rows are compared by a hash of every field).
+//! and hands batches to the writer. Rejected rows come back with their
+//! reason, ready to fix and re-import; re-importing the same file changes
+//! nothing (rows are compared by a hash of every field).
+//!
+//! How the writer commits:
+//!
+//! - **Default, SQLite: in chunks** ([`Chunking`]: [`CHUNK_ROWS`] rows or
+//!   [`CHUNK_MILLIS`] ms, whichever first). Each chunk is one transaction
+//!   that writes its rows, bumps the data versions of the orgs it touched
+//!   and records the job's counts so far; between chunks the database and
+//!   the in-process writer lock are free, so sign-ins (a session row, audit
+//!   entries) and audited reads wait at most one chunk instead of the whole
+//!   file. A crash or kill mid-way leaves the chunks committed so far — a
+//!   consistent roster whose job row says how far it got; the job shows as
+//!   partially imported (`partial`), and importing the same file again
+//!   finishes it (the rows already applied come out unchanged). A large
+//!   import drops the random-key search indexes for its length and rebuilds
+//!   them at its end (or the next server start rebuilds them):
+//!   `sqlite_bulk`.
+//! - **`all_or_nothing`, and PostgreSQL: one transaction.** A crash or kill
+//!   leaves the roster exactly as it was, and with `all_or_nothing` the
+//!   transaction is rolled back if any row is rejected. On SQLite this holds
+//!   the writer for the whole file: sign-ins and every other write wait for
+//!   it (about 25 s for 1,000,000 rows). PostgreSQL has no single writer —
+//!   the import's row locks are on rows a sign-in never touches — so its
+//!   import stays one transaction in every mode.
 
 use std::{
     collections::{BTreeSet, HashMap},
     io::Read,
     path::{Path, PathBuf},
-    sync::{atomic::Ordering, Arc},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
 };
 
 use serde::Serialize;
@@ -21,14 +45,14 @@ use tokio::sync::mpsc;
 
 use super::{
     model::{RawMember, COLUMNS},
-    sqlite_bulk::SqliteBulk,
+    sqlite_bulk::{SqliteBulk, DEFER_MIN_ROWS},
     store::{self, Counts, Outcome, Prepared, Unions},
 };
 use platform::{
     audit::{self, Event},
     crypto::Keys,
     dataver,
-    db::WriteTx,
+    db::{Db, WriteTx},
     error::{AppError, AppResult},
     i18n::Msg,
     jobs::Progress,
@@ -44,6 +68,93 @@ const BATCH: usize = 2000;
 pub const MAX_WORKBOOK_ROWS: usize = 300_000;
 /// CSV is streamed; this bounds a single import.
 pub const MAX_CSV_ROWS: usize = 5_000_000;
+
+/// Rows per chunk of a default SQLite import: ten write batches.
+pub const CHUNK_ROWS: u64 = 20_000;
+/// A chunk also ends once its transaction has been open this long. This is
+/// the bound that ends nearly every chunk of a large import (8,000–16,000
+/// rows per chunk measured for 1,000,000 rows, the commit adding
+/// ~170 ms): a sign-in waits for about one chunk and its commit (p50
+/// 0.39 s during a 1,000,000-row import, against the whole import's 32–43 s
+/// before), while the per-chunk costs (a cold page cache after other
+/// writers, the job row, the data versions, the commit and WAL checkpoint)
+/// keep the import at 36.5 s instead of 32 s. Shorter chunks would multiply
+/// those costs; longer ones lengthen every wait
+/// (BENCHMARKS.md, "Sign-ins during a large roster import").
+pub const CHUNK_MILLIS: u64 = 200;
+
+/// How a default (not all-or-nothing) SQLite import commits, per server
+/// instance ([`chunking`]). `rows == 0` means one transaction for the whole
+/// file (the behaviour before chunks, for comparison). Read from
+/// `GONGHUI_IMPORT_CHUNK_ROWS` / `GONGHUI_IMPORT_CHUNK_MS` when set (the
+/// benchmark); tests call [`Chunking::set`].
+#[derive(Debug)]
+pub struct Chunking {
+    rows: AtomicU64,
+    millis: AtomicU64,
+    /// Pause between chunks, without any lock (tests: a slow import).
+    pause_millis: AtomicU64,
+    /// Large imports drop the random-key indexes for their length
+    /// (`sqlite_bulk::SqliteBulk::defer_indexes`); false keeps them live.
+    defer: std::sync::atomic::AtomicBool,
+    /// From how many rows an import defers them (tests lower it).
+    defer_min_rows: AtomicU64,
+}
+
+impl Chunking {
+    fn from_env() -> Chunking {
+        let var = |k: &str, d: u64| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(d)
+        };
+        Chunking {
+            rows: AtomicU64::new(var("GONGHUI_IMPORT_CHUNK_ROWS", CHUNK_ROWS)),
+            millis: AtomicU64::new(var("GONGHUI_IMPORT_CHUNK_MS", CHUNK_MILLIS)),
+            pause_millis: AtomicU64::new(0),
+            defer: std::sync::atomic::AtomicBool::new(var("GONGHUI_IMPORT_CHUNK_DEFER", 1) != 0),
+            defer_min_rows: AtomicU64::new(DEFER_MIN_ROWS),
+        }
+    }
+
+    /// Rows and milliseconds per chunk (`rows == 0`: one transaction).
+    pub fn set(&self, rows: u64, millis: u64) {
+        self.rows.store(rows, Ordering::Relaxed);
+        self.millis.store(millis, Ordering::Relaxed);
+    }
+
+    /// A pause after each chunk, holding no lock (tests); on PostgreSQL,
+    /// after each batch of the one transaction.
+    #[doc(hidden)]
+    pub fn set_pause(&self, millis: u64) {
+        self.pause_millis.store(millis, Ordering::Relaxed);
+    }
+
+    /// Whether large chunked imports defer the random-key indexes.
+    pub fn set_defer(&self, defer: bool) {
+        self.defer.store(defer, Ordering::Relaxed);
+    }
+
+    /// The size from which imports defer indexes (tests: small imports).
+    #[doc(hidden)]
+    pub fn set_defer_min_rows(&self, rows: u64) {
+        self.defer_min_rows.store(rows, Ordering::Relaxed);
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+
+    pub fn millis(&self) -> u64 {
+        self.millis.load(Ordering::Relaxed)
+    }
+}
+
+/// The chunking of imports run by this instance.
+pub fn chunking(st: &AppState) -> Arc<Chunking> {
+    st.instance.get_or_init(Chunking::from_env)
+}
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -290,13 +401,18 @@ pub async fn run(
             .await?;
         }
         Err(e) => {
+            // Chunks committed before the failure stay: the job row holds
+            // their counts, and the job is partial rather than failed.
             let msg = e.user_message();
-            sqlx::query("UPDATE import_jobs SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3")
-                .bind(format!("{} / {}", msg.zh, msg.en))
-                .bind(time::now_rfc3339())
-                .bind(job_id)
-                .execute(&mut *tx.tx)
-                .await?;
+            sqlx::query(
+                "UPDATE import_jobs SET status = CASE WHEN processed > 0 THEN 'partial' ELSE 'failed' END, \
+                 error = $1, finished_at = $2 WHERE id = $3",
+            )
+            .bind(format!("{} / {}", msg.zh, msg.en))
+            .bind(time::now_rfc3339())
+            .bind(job_id)
+            .execute(&mut *tx.tx)
+            .await?;
         }
     }
     tx.commit().await?;
@@ -329,9 +445,40 @@ async fn run_inner(
     let reader = std::thread::spawn(move || read_file(&path, validator));
     let org_code = opts.org_code.clone();
     let (tally, committed) = match st.db.sqlite_file() {
+        Some(file) if !opts.all_or_nothing && chunking(st).rows() > 0 => {
+            // SQLite, default: the bulk writer on its own connection and
+            // thread, taking the in-process writer lock per chunk.
+            let c = chunking(st);
+            let limits = ChunkLimits {
+                rows: c.rows(),
+                time: Duration::from_millis(c.millis()),
+                pause: Duration::from_millis(c.pause_millis.load(Ordering::Relaxed)),
+                defer: c.defer.load(Ordering::Relaxed),
+                defer_min_rows: c.defer_min_rows.load(Ordering::Relaxed),
+            };
+            let file = file.to_path_buf();
+            let db = st.db.clone();
+            let rt = tokio::runtime::Handle::current();
+            let writer = tokio::task::spawn_blocking(move || {
+                write_sqlite_chunked(
+                    &file,
+                    &db,
+                    &rt,
+                    job_id,
+                    rx,
+                    &unions,
+                    org_code.as_deref(),
+                    &progress,
+                    limits,
+                )
+            });
+            let (tally, ()) = join_writer(writer.await, reader)?;
+            (tally, true)
+        }
         Some(file) => {
-            // SQLite: the bulk writer on its own connection and thread, with
-            // the in-process writer lock held until it commits.
+            // SQLite, all-or-nothing: the bulk writer on its own connection
+            // and thread, in one transaction, with the in-process writer
+            // lock held until it commits (every other writer waits).
             let _guard = st.db.write_guard().await;
             let file = file.to_path_buf();
             let writer = tokio::task::spawn_blocking(move || {
@@ -346,6 +493,7 @@ async fn run_inner(
         }
         None => {
             let mut wtx = st.db.begin_write().await?;
+            let pause = Duration::from_millis(chunking(st).pause_millis.load(Ordering::Relaxed));
             let written = write_portable(
                 &mut wtx,
                 job_id,
@@ -353,6 +501,7 @@ async fn run_inner(
                 &unions,
                 org_code.as_deref(),
                 &progress,
+                pause,
             )
             .await;
             let (tally, touched) = join_writer(Ok(written), reader)?;
@@ -473,6 +622,136 @@ fn write_sqlite(
     Ok((tally, bulk))
 }
 
+/// When a chunk of a default SQLite import ends.
+#[derive(Clone, Copy, Debug)]
+struct ChunkLimits {
+    rows: u64,
+    time: Duration,
+    pause: Duration,
+    defer: bool,
+    defer_min_rows: u64,
+}
+
+/// The job row's counts as of the chunk being committed, in its transaction.
+fn record_progress(
+    conn: &rusqlite::Connection,
+    job_id: i64,
+    tally: &Tally,
+) -> rusqlite::Result<()> {
+    let c = &tally.counts;
+    let processed = c.new + c.updated + c.unchanged + c.rejected;
+    conn.execute(
+        "UPDATE import_jobs SET total = ?, processed = ?, new_count = ?, updated_count = ?, \
+         unchanged_count = ?, rejected_count = ? WHERE id = ?",
+        rusqlite::params![
+            tally.total.max(processed) as i64,
+            processed as i64,
+            c.new as i64,
+            c.updated as i64,
+            c.unchanged as i64,
+            c.rejected as i64,
+            job_id
+        ],
+    )?;
+    Ok(())
+}
+
+/// The chunked SQLite writer loop (a blocking thread): a chunk's transaction
+/// opens, under the in-process writer lock, when a batch is ready, and
+/// commits after `limits.rows` rows or `limits.time`, whichever first,
+/// releasing both locks; the writer lock is fair, so writers that queued
+/// meanwhile go first. A failure rolls back the open chunk only.
+#[allow(clippy::too_many_arguments)]
+fn write_sqlite_chunked(
+    file: &Path,
+    db: &Db,
+    rt: &tokio::runtime::Handle,
+    job_id: i64,
+    mut rx: mpsc::Receiver<Item>,
+    unions: &Unions,
+    org_code: Option<&str>,
+    progress: &Progress,
+    limits: ChunkLimits,
+) -> AppResult<(Tally, ())> {
+    let mut bulk = SqliteBulk::open(file, Some(job_id))?;
+    let mut tally = Tally::default();
+    let (mut chunks, mut writing) = (0u64, Duration::ZERO);
+    let mut run = || -> AppResult<()> {
+        // (writer lock, chunk start, rows in the chunk)
+        let mut open: Option<(_, Instant, u64)> = None;
+        while let Some(item) = rx.blocking_recv() {
+            match item {
+                Item::Total(t) => {
+                    tally.total = t;
+                    progress.total.store(t, Ordering::Relaxed);
+                    // A read, outside any write transaction.
+                    bulk.prepare_chunked(t)?;
+                    if limits.defer && open.is_none() {
+                        // Dropped (and noted) in a short transaction of
+                        // their own; rebuilt below, whatever happens.
+                        let _guard = rt.block_on(db.write_guard());
+                        bulk.start()?;
+                        bulk.defer_indexes(t, limits.defer_min_rows)?;
+                        bulk.commit_chunk(|_| Ok(()))?;
+                    }
+                }
+                Item::Batch(batch, bad) => {
+                    if open.is_none() {
+                        let guard = rt.block_on(db.write_guard());
+                        bulk.start()?;
+                        open = Some((guard, Instant::now(), 0));
+                    }
+                    let n = (batch.len() + bad.len()) as u64;
+                    let outcomes = bulk.apply(unions, org_code, &batch)?;
+                    tally.add(&batch, bad, &outcomes);
+                    progress.processed.fetch_add(n, Ordering::Relaxed);
+                    if let Some((_, started, rows)) = &mut open {
+                        *rows += n;
+                        if *rows >= limits.rows || started.elapsed() >= limits.time {
+                            bulk.commit_chunk(|c| record_progress(c, job_id, &tally))?;
+                            writing += started.elapsed();
+                            chunks += 1;
+                            open = None; // frees the writer lock
+                            if !limits.pause.is_zero() {
+                                std::thread::sleep(limits.pause);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((_, started, _)) = open.take() {
+            bulk.commit_chunk(|c| record_progress(c, job_id, &tally))?;
+            writing += started.elapsed();
+            chunks += 1;
+        }
+        Ok(())
+    };
+    let result = run();
+    if let Err(e) = &result {
+        tracing::warn!(job = job_id, chunks, error = %e, "chunked import stopped");
+        bulk.rollback()?;
+    }
+    // The dropped indexes come back, one short transaction each, whether
+    // the rows all went in or not (and any a dead import left).
+    let rebuilt = (|| -> AppResult<()> {
+        for (name, sql) in bulk.pending_indexes()? {
+            let _guard = rt.block_on(db.write_guard());
+            bulk.rebuild_index(&name, &sql)?;
+        }
+        Ok(())
+    })();
+    result?;
+    rebuilt?;
+    tracing::info!(
+        rows = tally.total,
+        chunks,
+        writing_ms = writing.as_millis() as u64,
+        "bulk import committed in chunks"
+    );
+    Ok((tally, ()))
+}
+
 /// The portable writer loop (PostgreSQL): [`store::apply`]'s rules per batch
 /// in `wtx`; returns the orgs whose data version to bump once at the end.
 async fn write_portable(
@@ -482,6 +761,7 @@ async fn write_portable(
     unions: &Unions,
     org_code: Option<&str>,
     progress: &Progress,
+    pause: Duration,
 ) -> AppResult<(Tally, BTreeSet<i64>)> {
     let mut tally = Tally::default();
     let mut touched = BTreeSet::new();
@@ -498,6 +778,10 @@ async fn write_portable(
                 touched.extend(orgs);
                 tally.add(&batch, bad, &outcomes);
                 progress.processed.fetch_add(n, Ordering::Relaxed);
+                if !pause.is_zero() {
+                    // Tests: a slow import (the chunk pause's counterpart).
+                    tokio::time::sleep(pause).await;
+                }
             }
         }
     }
@@ -797,6 +1081,31 @@ pub async fn sweep_rejects(st: &AppState, keep_days: u64) -> AppResult<Swept> {
     Ok(swept)
 }
 
+/// At server start: marks the imports a dead process left "running" as
+/// partial or failed ([`recover_interrupted`]), and sweeps expired rejects
+/// files ([`spawn_rejects_sweep`]).
+pub fn on_start(st: &AppState) {
+    let st2 = st.clone();
+    // Only jobs that existed before this server started: one started in
+    // the meantime is this server's own.
+    let started = time::now_rfc3339();
+    tokio::spawn(async move {
+        match super::sqlite_bulk::restore_pending_indexes(&st2.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(indexes = n, "indexes an interrupted import dropped rebuilt"),
+            Err(e) => {
+                tracing::error!(error = %e, "rebuilding indexes of an interrupted import failed")
+            }
+        }
+        match recover_interrupted_before(&st2, Some(&started)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "imports interrupted by a restart marked as such"),
+            Err(e) => tracing::error!(error = %e, "marking interrupted imports failed"),
+        }
+    });
+    spawn_rejects_sweep(st);
+}
+
 /// Runs [`sweep_rejects`] at server start and every hour after.
 pub fn spawn_rejects_sweep(st: &AppState) {
     let st = st.clone();
@@ -816,13 +1125,27 @@ pub fn spawn_rejects_sweep(st: &AppState) {
     });
 }
 
-/// Marks jobs left "running" by a process that died as interrupted; their
-/// transaction never committed, so the roster is unchanged.
+/// Marks jobs left "running" by a process that died as interrupted. A
+/// chunked import that had committed chunks is partial (its job row holds
+/// their counts; importing the same file again finishes it); one that had
+/// not, or a one-transaction import, wrote nothing.
 pub async fn recover_interrupted(st: &AppState) -> AppResult<u64> {
+    recover_interrupted_before(st, None).await
+}
+
+/// [`recover_interrupted`] for the jobs created before `cutoff` (RFC 3339,
+/// as `created_at`), or all.
+async fn recover_interrupted_before(st: &AppState, cutoff: Option<&str>) -> AppResult<u64> {
     let mut tx = st.db.begin_write().await?;
     let n = sqlx::query(
-        "UPDATE import_jobs SET status = 'failed', error = '导入中断,未写入任何数据 / interrupted; nothing was written' WHERE status = 'running'",
+        "UPDATE import_jobs SET \
+         status = CASE WHEN processed > 0 THEN 'partial' ELSE 'failed' END, \
+         error = CASE WHEN processed > 0 \
+           THEN '导入中断,已写入前面的部分行;重新导入同一文件可补齐 / interrupted after part of the file was written; import the same file again to finish' \
+           ELSE '导入中断,未写入任何数据 / interrupted; nothing was written' END \
+         WHERE status = 'running' AND ($1 = '' OR created_at < $1)",
     )
+    .bind(cutoff.unwrap_or(""))
     .execute(&mut *tx.tx)
     .await?
     .rows_affected();

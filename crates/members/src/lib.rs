@@ -80,9 +80,10 @@ pub fn module() -> Module {
         summary: indicators::summary,
         yearly_return: survey::contribution,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
-        // Rejects files hold full ID numbers: deleted after
+        // Imports a dead process left running are marked partial or
+        // failed; rejects files hold full ID numbers: deleted after
         // `rejects_keep_days`, swept at start and hourly.
-        on_start: import::spawn_rejects_sweep,
+        on_start: import::on_start,
         cli: cli::COMMANDS,
         keyed_migrations: keyed::MIGRATIONS,
         org_holds: &[OrgHold {

@@ -5,12 +5,31 @@
 //! argument conversion and multi-row statements were most of an import's
 //! time (BENCHMARKS.md); PostgreSQL keeps it.
 //!
-//! The whole import is one `BEGIN IMMEDIATE` transaction: a crash or kill
-//! leaves the database as before. Very large imports into a smaller table
-//! drop the search indexes (phone hash, name, pinyin, initials: random keys,
-//! one B-tree descent per row) inside that transaction and build them again
-//! before committing — a sort instead of a million random inserts. A rollback
-//! or a crash brings the indexes back with everything else.
+//! Two ways to commit (chosen by `import`):
+//!
+//! - **One transaction** ([`SqliteBulk::begin`] … [`SqliteBulk::finish`]):
+//!   an all-or-nothing import. A crash or kill leaves the database as
+//!   before. Very large imports into a smaller table drop the search indexes
+//!   (phone hash, name, pinyin, initials: random keys, one B-tree descent
+//!   per row) inside that transaction and build them again before
+//!   committing — a sort instead of a million random inserts. A rollback or
+//!   a crash brings the indexes back with everything else. The caller holds
+//!   the in-process writer lock for the whole file.
+//! - **Chunks** ([`SqliteBulk::open`], then [`SqliteBulk::start`] …
+//!   [`SqliteBulk::commit_chunk`] per chunk): the default import. Each chunk
+//!   is its own `BEGIN IMMEDIATE` transaction that bumps the data versions
+//!   of the orgs it touched and records the job's progress before it
+//!   commits; between chunks the SQLite lock and the in-process writer lock
+//!   are free, so sign-ins and audited reads get in. A large import drops
+//!   the random-key indexes once, in a short transaction that also notes
+//!   their CREATE statements in `settings` ([`SqliteBulk::defer_indexes`]),
+//!   and rebuilds them at its end — succeeded or failed — one short
+//!   transaction each ([`SqliteBulk::rebuild_index`]); if the process dies
+//!   first, the next server start rebuilds what the notes name
+//!   ([`restore_pending_indexes`]). Keeping them live instead costs 5× the
+//!   import time: each chunk rewrites a fresh set of pages of five
+//!   random-key B-trees to the WAL (BENCHMARKS.md, "Sign-ins during a large roster import").
+//!   Meanwhile, searches by name, pinyin and phone scan the table.
 
 use crate::ids::MembershipId;
 use std::{
@@ -55,6 +74,57 @@ const DEFERRABLE: [(&str, &[&str]); 3] = [
         &["membership_events_org", "membership_events_org_date"],
     ),
 ];
+
+/// The `settings` key prefix noting an index a chunked import dropped and
+/// has not rebuilt yet (the value is its CREATE statement).
+pub const PENDING_INDEX: &str = "import.deferred_index.";
+
+/// The noted indexes: (name, CREATE statement).
+fn pending(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st = conn.prepare("SELECT key, value FROM settings WHERE key LIKE ? ORDER BY key")?;
+    let rows = st.query_map([format!("{PENDING_INDEX}%")], |r| {
+        let key: String = r.get(0)?;
+        Ok((key[PENDING_INDEX.len()..].to_string(), r.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// `CREATE INDEX x …` as `CREATE INDEX IF NOT EXISTS x …`.
+fn if_not_exists(sql: &str) -> String {
+    if sql.to_ascii_uppercase().contains("IF NOT EXISTS") {
+        sql.to_string()
+    } else {
+        sql.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+    }
+}
+
+/// Rebuilds the indexes a chunked import dropped and did not live to
+/// rebuild (see [`SqliteBulk::defer_indexes`]), each in a write transaction
+/// with its note; at server start. Returns how many. Nothing to do on
+/// PostgreSQL (no notes).
+pub async fn restore_pending_indexes(db: &platform::db::Db) -> AppResult<u64> {
+    let notes: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM settings WHERE key LIKE $1 ORDER BY key")
+            .bind(format!("{PENDING_INDEX}%"))
+            .fetch_all(db.pool())
+            .await?;
+    for (key, sql) in &notes {
+        let mut tx = db.begin_write().await?;
+        sqlx::query(&if_not_exists(sql))
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(
+            index = key.as_str(),
+            "index left dropped by an interrupted import rebuilt"
+        );
+    }
+    Ok(notes.len() as u64)
+}
 
 /// Imports of fewer rows keep every index live.
 pub const DEFER_MIN_ROWS: u64 = 50_000;
@@ -104,9 +174,15 @@ fn insert_sql(table: &str, cols: &[&str]) -> String {
     )
 }
 
-/// One import's open transaction.
+/// One import's connection and its open transaction.
 pub struct SqliteBulk {
     conn: Connection,
+    /// A transaction is open (between `start`/`begin` and its commit).
+    in_tx: bool,
+    /// The highest person id covered by `stored`: a chunk that starts after
+    /// other writers had their turn adds the ID hashes of persons stored
+    /// since.
+    stored_upto: i64,
     job: Option<i64>,
     /// (name, CREATE statement) of indexes dropped for this import.
     deferred: Vec<(String, String)>,
@@ -127,6 +203,13 @@ impl SqliteBulk {
     ///
     /// [`finish`]: SqliteBulk::finish
     pub fn begin(file: &Path, job: Option<i64>) -> AppResult<SqliteBulk> {
+        let mut bulk = SqliteBulk::open(file, job)?;
+        bulk.start()?;
+        Ok(bulk)
+    }
+
+    /// Opens `file` for a chunked import, with no transaction open yet.
+    pub fn open(file: &Path, job: Option<i64>) -> AppResult<SqliteBulk> {
         let conn = Connection::open_with_flags(
             file,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -137,8 +220,7 @@ impl SqliteBulk {
         // hundred thousand members and every insert would read from disk.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-             PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2; \
-             BEGIN IMMEDIATE",
+             PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2",
         )
         .map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(16);
@@ -147,6 +229,8 @@ impl SqliteBulk {
         let set: Vec<String> = PERSON_COLS.iter().map(|c| format!("{c} = ?")).collect();
         Ok(SqliteBulk {
             conn,
+            in_tx: false,
+            stored_upto: 0,
             job,
             deferred: Vec::new(),
             stored: None,
@@ -156,6 +240,78 @@ impl SqliteBulk {
             insert_membership: insert_sql("memberships", &MEMBERSHIP_COLS),
             insert_event: insert_sql("membership_events", &EVENT_COLS),
         })
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`: it waits, up to the
+    /// busy timeout, for a writer of another process). The caller holds the
+    /// in-process writer lock until the transaction ends. When the stored
+    /// ID-hash prefixes were read, the persons other writers stored since are
+    /// added to them first.
+    pub fn start(&mut self) -> AppResult<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        self.in_tx = true;
+        if self.stored.is_some() {
+            let (more, upto) = self.stored_hashes(self.stored_upto).map_err(db_err)?;
+            if let Some(stored) = &mut self.stored {
+                stored.extend(more);
+            }
+            self.stored_upto = self.stored_upto.max(upto);
+        }
+        Ok(())
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
+    /// Ends a chunk: bumps the data version of every org the chunk touched,
+    /// runs `record` (the job's progress) in the same transaction, and
+    /// commits. Nothing of the chunk is visible before, all of it after.
+    pub fn commit_chunk(
+        &mut self,
+        record: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+    ) -> AppResult<()> {
+        for sql in dataver::touch_statements(std::mem::take(&mut self.touched)) {
+            self.conn.execute_batch(&sql).map_err(db_err)?;
+        }
+        record(&self.conn).map_err(db_err)?;
+        if self.stored.is_some() {
+            // The persons this chunk stored are already in `stored` or
+            // deduplicated by the reader: the next chunk looks past them.
+            let upto: i64 = self
+                .conn
+                .query_row("SELECT COALESCE(MAX(id), 0) FROM persons", [], |r| r.get(0))
+                .map_err(db_err)?;
+            self.stored_upto = self.stored_upto.max(upto);
+        }
+        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        self.in_tx = false;
+        Ok(())
+    }
+
+    /// Rolls back the open transaction, if any (a chunk that failed).
+    pub fn rollback(&mut self) -> AppResult<()> {
+        if self.in_tx {
+            self.in_tx = false;
+            self.touched.clear();
+            self.conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// For a chunked import of `rows` rows (at least [`DEFER_MIN_ROWS`]):
+    /// reads the ID hashes already stored into memory once, so rows of new
+    /// people skip the lookup, as [`SqliteBulk::prepare_for`] does; no index
+    /// is dropped. Runs in its own read transaction when none is open.
+    pub fn prepare_chunked(&mut self, rows: u64) -> AppResult<()> {
+        if rows < DEFER_MIN_ROWS || self.stored.is_some() {
+            return Ok(());
+        }
+        let (stored, upto) = self.stored_hashes(0).map_err(db_err)?;
+        self.stored = Some(stored);
+        self.stored_upto = upto;
+        Ok(())
     }
 
     /// Prepares for an import of `rows` rows. At least [`DEFER_MIN_ROWS`]:
@@ -175,7 +331,16 @@ impl SqliteBulk {
         if rows < min_rows || self.stored.is_some() {
             return Ok(Vec::new());
         }
-        self.stored = Some(self.stored_hashes().map_err(db_err)?);
+        let (stored, upto) = self.stored_hashes(0).map_err(db_err)?;
+        self.stored = Some(stored);
+        self.stored_upto = upto;
+        self.drop_deferrable(rows)?;
+        Ok(self.deferred.iter().map(|(n, _)| n.clone()).collect())
+    }
+
+    /// Drops the deferrable indexes of every table holding no more rows
+    /// than `rows`, remembering their CREATE statements.
+    fn drop_deferrable(&mut self, rows: u64) -> AppResult<()> {
         for (table, names) in DEFERRABLE {
             let held: i64 = self
                 .conn
@@ -206,20 +371,84 @@ impl SqliteBulk {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A chunked import of `rows` rows (at least `min_rows`): drops the
+    /// deferrable indexes as [`SqliteBulk::prepare_for`] does, and notes
+    /// each one's CREATE statement in `settings`, in the transaction that
+    /// drops it (call between [`SqliteBulk::start`] and
+    /// [`SqliteBulk::commit_chunk`]). The import rebuilds them at its end,
+    /// whether it succeeded or not ([`SqliteBulk::pending_indexes`],
+    /// [`SqliteBulk::rebuild_index`]); if the process dies first, the notes
+    /// stay and the next server start rebuilds them
+    /// ([`restore_pending_indexes`]). Returns the indexes dropped.
+    pub fn defer_indexes(&mut self, rows: u64, min_rows: u64) -> AppResult<Vec<String>> {
+        if rows < min_rows || !self.deferred.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.drop_deferrable(rows)?;
+        for (name, sql) in &self.deferred {
+            self.conn
+                .execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [format!("{PENDING_INDEX}{name}"), sql.clone()],
+                )
+                .map_err(db_err)?;
+        }
         Ok(self.deferred.iter().map(|(n, _)| n.clone()).collect())
     }
 
-    /// The first 8 bytes of every stored ID hash (hex), for [`SqliteBulk::lookup`].
-    fn stored_hashes(&self) -> rusqlite::Result<HashSet<u64>> {
-        let mut st = self.conn.prepare("SELECT id_hash FROM persons")?;
-        let mut rows = st.query([])?;
+    /// Every index noted as dropped and not yet rebuilt — this import's and
+    /// any a dead import left: (name, CREATE statement).
+    pub fn pending_indexes(&self) -> AppResult<Vec<(String, String)>> {
+        pending(&self.conn).map_err(db_err)
+    }
+
+    /// Builds one noted index (if absent) and clears its note, in one
+    /// transaction of its own; the caller holds the writer lock for it.
+    pub fn rebuild_index(&mut self, name: &str, sql: &str) -> AppResult<()> {
+        let t = std::time::Instant::now();
+        self.start()?;
+        let built = self.conn.execute_batch(&if_not_exists(sql)).and_then(|_| {
+            self.conn.execute(
+                "DELETE FROM settings WHERE key = ?",
+                [format!("{PENDING_INDEX}{name}")],
+            )
+        });
+        if let Err(e) = built {
+            self.rollback()?;
+            return Err(db_err(e));
+        }
+        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        self.in_tx = false;
+        self.deferred.retain(|(n, _)| n != name);
+        tracing::info!(
+            index = name,
+            ms = t.elapsed().as_millis() as u64,
+            "deferred index rebuilt"
+        );
+        Ok(())
+    }
+
+    /// The first 8 bytes of every ID hash (hex) stored under a person id
+    /// above `after`, for [`SqliteBulk::lookup`], and the highest id read.
+    /// One statement: one snapshot.
+    fn stored_hashes(&self, after: i64) -> rusqlite::Result<(HashSet<u64>, i64)> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, id_hash FROM persons WHERE id > ?")?;
+        let mut rows = st.query([after])?;
         let mut out = HashSet::new();
+        let mut upto = after;
         while let Some(r) = rows.next()? {
-            if let ValueRef::Text(h) = r.get_ref(0)? {
+            upto = upto.max(r.get::<_, i64>(0)?);
+            if let ValueRef::Text(h) = r.get_ref(1)? {
                 out.insert(hash_prefix(h));
             }
         }
-        Ok(out)
+        Ok((out, upto))
     }
 
     /// [`store::apply`] for this transaction.
@@ -361,8 +590,14 @@ impl SqliteBulk {
     pub fn finish(self, commit: bool) -> AppResult<()> {
         let started = std::time::Instant::now();
         if commit {
-            for (_, sql) in &self.deferred {
+            for (name, sql) in &self.deferred {
+                let t = std::time::Instant::now();
                 self.conn.execute_batch(sql).map_err(db_err)?;
+                tracing::info!(
+                    index = name.as_str(),
+                    ms = t.elapsed().as_millis() as u64,
+                    "deferred index rebuilt"
+                );
             }
             for sql in dataver::touch_statements(self.touched.iter().copied()) {
                 self.conn.execute_batch(&sql).map_err(db_err)?;

@@ -289,8 +289,15 @@ async fn killing_the_import_process_leaves_no_half_import() {
     if let Some(u) = &url {
         cmd.arg("--database-url").arg(u);
     }
+    // All-or-nothing: one transaction (a default import on SQLite commits
+    // in chunks, and a kill leaves those: import_chunks.rs).
     let mut child = cmd
-        .args(["import", "members", csv.to_str().unwrap()])
+        .args([
+            "import",
+            "members",
+            "--all-or-nothing",
+            csv.to_str().unwrap(),
+        ])
         .spawn()
         .unwrap();
     // Wait until the job is registered (the import transaction is then open), then kill -9.
