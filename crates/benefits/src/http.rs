@@ -40,7 +40,8 @@ pub fn routes() -> Routes {
             get(campaigns_page).post(campaign_create),
         )
         .page("/benefits/usage", get(usage_page))
-        .page("/benefits/settlement.xlsx", get(settlement_xlsx))
+        // POST, as every export: no cross-site link sets one off.
+        .page("/benefits/settlement.xlsx", post(settlement_xlsx))
         .page("/benefits/mine", get(mine_page))
         .page("/redeem", get(redeem_page).post(redeem_submit))
         .api(routes!(api_merchants, api_merchant_create))

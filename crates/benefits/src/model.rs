@@ -376,6 +376,7 @@ impl OfferInput {
 
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(as = VoucherCampaignInput)]
 pub struct CampaignInput {
     /// The issuing union; vouchers go to active members of its subtree.
     pub org_id: i64,

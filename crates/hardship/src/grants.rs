@@ -44,6 +44,7 @@ pub const MAX_BATCH: usize = 20_000;
 
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(as = HardshipCampaignInput)]
 pub struct CampaignInput {
     /// The organising union; the caller's own org when absent.
     pub org_id: Option<i64>,

@@ -246,6 +246,20 @@ impl Registry {
             .chain(modules.iter().map(|m| (m.routes)()))
         {
             let (_, doc, p) = routes.split();
+            // Two different types under one schema name would be merged
+            // silently into one, and the document would lie about one of
+            // them (an API client, and schemathesis, read the wrong enum).
+            if let (Some(have), Some(new)) = (&openapi.components, &doc.components) {
+                for (name, schema) in &new.schemas {
+                    if let Some(old) = have.schemas.get(name) {
+                        let (a, b) = (serde_json::to_value(old), serde_json::to_value(schema));
+                        assert!(
+                            a.is_ok() && a.ok() == b.ok(),
+                            "two different API schemas are named {name}: rename one (#[schema(as = …)] or the type)"
+                        );
+                    }
+                }
+            }
             openapi.merge(doc);
             paths.extend(p);
         }

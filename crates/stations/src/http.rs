@@ -36,7 +36,8 @@ pub fn routes() -> Routes {
         .page("/stations", get(list_page).post(create_submit))
         .page("/stations/new", get(new_form))
         .page("/stations/circle", get(circle_page))
-        .page("/stations/export.xlsx", get(export))
+        // POST, as every export: no cross-site link sets one off.
+        .page("/stations/export.xlsx", post(export))
         .page("/stations/townships", post(township_submit))
         .page("/stations/near", get(near_page))
         .page("/stations/{id}", get(show_page))

@@ -812,7 +812,8 @@ async fn figures_equal_their_drill_downs_and_the_settlement_adds_up() {
     assert_eq!(settled, amount);
     let r = c
         .http
-        .get(format!("{}/benefits/settlement.xlsx", c.base))
+        .post(format!("{}/benefits/settlement.xlsx", c.base))
+        .form(&[("_csrf", c.csrf.as_str())])
         .send()
         .await
         .unwrap();

@@ -210,7 +210,7 @@ const TABLE: &[Row] = &[
     r("GET /benefits/campaigns", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("POST /benefits/campaigns", ["login", "422", "422", "422", "422", "422", "422", "403"]),
     r("GET /benefits/usage", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
-    r("GET /benefits/settlement.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /benefits/settlement.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     // The member's own page, by the card's token: without one, nothing.
     r("GET /benefits/mine", ["404", "404", "404", "404", "404", "404", "404", "404"]),
     r("GET /redeem", ["login", "403", "403", "403", "403", "403", "403", "ok"]),
@@ -256,7 +256,7 @@ const TABLE: &[Row] = &[
     r("GET /stations", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("POST /stations", ["login", "422", "422", "403", "422", "422", "422", "403"]),
     r("GET /stations/circle", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
-    r("GET /stations/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /stations/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("GET /stations/near", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
     r("GET /stations/new", ["login", "ok", "ok", "403", "ok", "ok", "ok", "403"]),
     r("POST /stations/townships", ["login", "422", "422", "403", "422", "422", "422", "403"]),

@@ -483,7 +483,8 @@ async fn visits_move_the_figure_and_scope_hides_other_counties() {
     // The list as xlsx: the same rows as the API, this county's only.
     let r = c
         .http
-        .get(format!("{}/stations/export.xlsx?kind=love", c.base))
+        .post(format!("{}/stations/export.xlsx?kind=love", c.base))
+        .form(&[("_csrf", c.csrf.as_str())])
         .send()
         .await
         .unwrap();
