@@ -39,6 +39,8 @@ pub fn routes() -> Routes {
         .page("/hardship/campaigns/{id}", get(campaign_page))
         .page("/hardship/batches/{id}", get(batch_page))
         .page("/hardship/batches/{id}/print", get(print_page))
+        // The same form as .docx (POST, as every download of records).
+        .page("/hardship/batches/{id}/approval.docx", post(approval_docx))
         .page("/hardship/batches/{id}/pay", post(pay_submit))
         .page("/hardship/files/{id}/close", post(close_submit))
         .page("/hardship/campaigns/{id}/apply", post(apply_submit))
@@ -324,6 +326,36 @@ async fn print_page(
         steps,
         today: platform::time::today().to_string(),
     }))
+}
+
+/// The 审批表 as .docx, for Word/WPS and a signature on paper.
+async fn approval_docx(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let (b, rows) = grants::batch(&st.db, staff.scope(), BatchId(id)).await?;
+    let steps = match b.review_id {
+        Some(r) => platform::review::history(&st.db, staff.scope(), platform::review::ReviewId(r))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let lang = staff.ctx.lang;
+    let bytes = crate::approval_docx::build(
+        &b,
+        &rows,
+        &steps,
+        &platform::time::today().to_string(),
+        money,
+        |s| s.action.label().get(lang).to_string(),
+    )
+    .map_err(AppError::Internal)?;
+    Ok(platform::web::download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &format!("审批表-{}.docx", b.id.0),
+    ))
 }
 
 // ───────────────────────────── page forms ─────────────────────────────

@@ -4,6 +4,7 @@
 //! twice in one campaign, no union above its allocation, amounts within the
 //! standard unless an approved exception says why.
 
+mod approval_docx;
 pub mod demo;
 pub mod files;
 pub mod grants;

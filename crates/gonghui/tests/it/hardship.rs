@@ -563,6 +563,28 @@ async fn hardship_no_one_is_helped_twice_and_no_union_spends_above_its_allocatio
         .text(&format!("/hardship/batches/{exception}/print"))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // The same form as .docx; outside the subtree, not found.
+    let docx = |c: &Client| {
+        let (http, base, csrf) = (c.http.clone(), c.base.clone(), c.csrf.clone());
+        async move {
+            http.post(format!("{base}/hardship/batches/{exception}/approval.docx"))
+                .form(&[("_csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = docx(&clerk).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], b"PK", "a .docx is a zip");
+    assert_eq!(docx(&other).await.status(), StatusCode::NOT_FOUND);
+    if let Some(text) = crate::common::docx_text(&bytes) {
+        assert!(
+            text.contains("审批表") && text.contains("住院自付费用"),
+            "{text}"
+        );
+    }
 
     // Racing: two unions of two counties apply for one person at once; one wins.
     let (a, b) = tokio::join!(

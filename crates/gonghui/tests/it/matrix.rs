@@ -299,6 +299,7 @@ const TABLE: &[Row] = &[
     r("POST /api/v1/hardship/rechecks", ["login", "422", "422", "422", "422", "422", "422", "403"]),
     r("GET /hardship", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("GET /hardship/batches/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("POST /hardship/batches/{id}/approval.docx", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("GET /hardship/batches/{id}/print", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("GET /hardship/campaigns", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("GET /hardship/campaigns/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),

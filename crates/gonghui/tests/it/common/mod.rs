@@ -268,3 +268,38 @@ pub async fn post_with_code(
     all.push(("code", &code));
     c.post_form(path, &all).await
 }
+
+/// The text of a .docx as LibreOffice reads it (headless, converted to
+/// plain text): the file opens in a real word processor. None where
+/// LibreOffice is not installed (CI installs it, and must have it).
+pub fn docx_text(bytes: &[u8]) -> Option<String> {
+    let installed = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("soffice").exists()));
+    if !installed {
+        assert!(std::env::var("CI").is_err(), "CI installs LibreOffice");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.docx");
+    std::fs::write(&file, bytes).unwrap();
+    let out = std::process::Command::new("soffice")
+        .args([
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "txt:Text",
+            "--outdir",
+        ])
+        .arg(dir.path())
+        .arg(&file)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("doc.txt"));
+    assert!(
+        text.is_ok(),
+        "LibreOffice could not open the .docx: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.ok()
+}
