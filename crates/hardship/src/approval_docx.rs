@@ -56,7 +56,7 @@ pub fn build(
     for s in steps {
         opinions.push(row(&[
             &s.org_name,
-            &format!("{} {}", action(s), s.comment).trim().to_string(),
+            format!("{} {}", action(s), s.comment).trim(),
             &s.actor,
             &s.at,
         ]));
