@@ -306,19 +306,30 @@ async fn batch_page(
     }))
 }
 
-/// The 审批表 to print and sign: the application, its people and the review's steps.
-async fn print_page(
-    State(st): State<AppState>,
-    staff: Staff,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let (b, rows) = grants::batch(&st.db, staff.scope(), BatchId(id)).await?;
+/// What the 审批表 shows, on paper or in Word: the application, its people
+/// and the review's steps.
+async fn approval_form(
+    st: &AppState,
+    staff: &Staff,
+    id: BatchId,
+) -> AppResult<(Batch, Vec<GrantRow>, Vec<platform::review::StepRow>)> {
+    let (b, rows) = grants::batch(&st.db, staff.scope(), id).await?;
     let steps = match b.review_id {
         Some(r) => platform::review::history(&st.db, staff.scope(), platform::review::ReviewId(r))
             .await
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    Ok((b, rows, steps))
+}
+
+/// The 审批表 to print and sign.
+async fn print_page(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let (b, rows, steps) = approval_form(&st, &staff, BatchId(id)).await?;
     Ok(html(&PrintPage {
         c: Chrome::new(&staff, "hardship"),
         b,
@@ -334,13 +345,7 @@ async fn approval_docx(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let (b, rows) = grants::batch(&st.db, staff.scope(), BatchId(id)).await?;
-    let steps = match b.review_id {
-        Some(r) => platform::review::history(&st.db, staff.scope(), platform::review::ReviewId(r))
-            .await
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let (b, rows, steps) = approval_form(&st, &staff, BatchId(id)).await?;
     let lang = staff.ctx.lang;
     let bytes = crate::approval_docx::build(
         &b,

@@ -100,6 +100,9 @@ pub struct Draft {
     pub org_name: String,
     #[serde(skip)]
     pub org_is_root: bool,
+    /// The org's path when the draft was made: its scope and its sections.
+    #[serde(skip)]
+    pub org_path: String,
     pub year: i32,
     pub version: i32,
     pub status: DraftStatus,
@@ -290,29 +293,18 @@ pub async fn generate(st: &AppState, scope: &Scope, org: OrgId, year: i32) -> Ap
     if body.sections.is_empty() {
         return Err(no_records(year));
     }
-    let version: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM summary_drafts WHERE org_id = $1 AND year = $2",
+    let (id, version) = insert_version(
+        &mut tx,
+        scope,
+        NewVersion {
+            org,
+            path: &node.path,
+            year,
+            body: &body,
+            values: &values,
+            before: &Values::new(),
+        },
     )
-    .bind(org.0)
-    .bind(year)
-    .fetch_one(&mut *tx)
-    .await?;
-    let now = time::now_rfc3339();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO summary_drafts (region_root, org_id, org_path, year, version, status, body, figures, \
-         author_id, author, created_at, updated_at, generated_at) \
-         VALUES ((SELECT region_root FROM orgs WHERE id = $1), $1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $9, $9) RETURNING id",
-    )
-    .bind(org.0)
-    .bind(&node.path)
-    .bind(year)
-    .bind(version)
-    .bind(json(&body)?)
-    .bind(json(&values)?)
-    .bind(scope.actor.user_id.map(|u| u.0))
-    .bind(&scope.actor.name)
-    .bind(&now)
-    .fetch_one(&mut *tx)
     .await?;
     audit::append(
         &mut tx,
@@ -324,6 +316,52 @@ pub async fn generate(st: &AppState, scope: &Scope, org: OrgId, year: i32) -> Ap
     .await?;
     tx.commit().await?;
     Ok(DraftId(id))
+}
+
+/// What a new version is made of.
+struct NewVersion<'a> {
+    org: OrgId,
+    path: &'a str,
+    year: i32,
+    body: &'a Body,
+    values: &'a Values,
+    /// The figures of the version it comes from, to mark what changed.
+    before: &'a Values,
+}
+
+/// Writes the next version of an org's summary for the year, as a draft
+/// by the caller: (id, version).
+async fn insert_version(
+    tx: &mut AnyConnection,
+    scope: &Scope,
+    v: NewVersion<'_>,
+) -> AppResult<(i64, i64)> {
+    let version: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM summary_drafts WHERE org_id = $1 AND year = $2",
+    )
+    .bind(v.org.0)
+    .bind(v.year)
+    .fetch_one(&mut *tx)
+    .await?;
+    let now = time::now_rfc3339();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO summary_drafts (region_root, org_id, org_path, year, version, status, body, figures, figures_before, \
+         author_id, author, created_at, updated_at, generated_at) \
+         VALUES ((SELECT region_root FROM orgs WHERE id = $1), $1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $10, $10) RETURNING id",
+    )
+    .bind(v.org.0)
+    .bind(v.path)
+    .bind(v.year)
+    .bind(version)
+    .bind(json(v.body)?)
+    .bind(json(v.values)?)
+    .bind(json(v.before)?)
+    .bind(scope.actor.user_id.map(|u| u.0))
+    .bind(&scope.actor.name)
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok((id, version))
 }
 
 /// Loads a version within the caller's subtree ("not found" outside it).
@@ -347,6 +385,7 @@ pub async fn load(st: &AppState, scope: &Scope, id: DraftId) -> AppResult<Draft>
         org_code: row.try_get("org_code")?,
         org_name: row.try_get("org_name")?,
         org_is_root: row.try_get::<Option<i64>, _>("org_parent")?.is_none(),
+        org_path: path,
         year: row
             .try_get::<i32, _>("year")
             .or_else(|_| row.try_get::<i64, _>("year").map(|y| y as i32))?,
@@ -366,14 +405,18 @@ pub async fn load(st: &AppState, scope: &Scope, id: DraftId) -> AppResult<Draft>
     })
 }
 
+fn final_refused() -> AppError {
+    AppError::conflict(
+        "定稿版本不能修改,请基于它新建一个版本",
+        "A final version cannot be changed; make a new version from it",
+    )
+}
+
 /// A draft that may still change: not final, not waiting in review (a
 /// returned one may change again).
 async fn editable(st: &AppState, d: &Draft) -> AppResult<()> {
     match d.status {
-        DraftStatus::Final => Err(AppError::conflict(
-            "定稿版本不能修改,请基于它新建一个版本",
-            "A final version cannot be changed; make a new version from it",
-        )),
+        DraftStatus::Final => Err(final_refused()),
         DraftStatus::InReview => {
             let returned: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM review_items WHERE kind = $1 AND record_id = $2 AND status = 'returned'",
@@ -404,11 +447,7 @@ pub async fn refresh(st: &AppState, scope: &Scope, id: DraftId) -> AppResult<()>
     let values = values(st, scope, OrgId(d.org_id), d.year).await?;
     let paragraphs = st.registry.summary_paragraphs();
     let mut tx = st.db.begin_write().await?;
-    let path: String = sqlx::query_scalar("SELECT org_path FROM summary_drafts WHERE id = $1")
-        .bind(id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    let secs = sections(&mut tx, &path).await?;
+    let secs = sections(&mut tx, &d.org_path).await?;
     let body = compose(&secs, &paragraphs, &values, Some(&d.body));
     let now = time::now_rfc3339();
     sqlx::query(
@@ -489,10 +528,7 @@ pub async fn edit(
     .await?
     .rows_affected();
     if n == 0 {
-        return Err(AppError::conflict(
-            "定稿版本不能修改,请基于它新建一个版本",
-            "A final version cannot be changed; make a new version from it",
-        ));
+        return Err(final_refused());
     }
     audit::append(
         &mut tx,
@@ -519,36 +555,20 @@ async fn generate_from(st: &AppState, scope: &Scope, d: &Draft) -> AppResult<Dra
     let values = values(st, scope, OrgId(d.org_id), d.year).await?;
     let paragraphs = st.registry.summary_paragraphs();
     let mut tx = st.db.begin_write().await?;
-    let path: String = sqlx::query_scalar("SELECT org_path FROM summary_drafts WHERE id = $1")
-        .bind(d.id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    let secs = sections(&mut tx, &path).await?;
+    let secs = sections(&mut tx, &d.org_path).await?;
     let body = compose(&secs, &paragraphs, &values, Some(&d.body));
-    let version: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM summary_drafts WHERE org_id = $1 AND year = $2",
+    let (id, version) = insert_version(
+        &mut tx,
+        scope,
+        NewVersion {
+            org: OrgId(d.org_id),
+            path: &d.org_path,
+            year: d.year,
+            body: &body,
+            values: &values,
+            before: &d.figures,
+        },
     )
-    .bind(d.org_id)
-    .bind(d.year)
-    .fetch_one(&mut *tx)
-    .await?;
-    let now = time::now_rfc3339();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO summary_drafts (region_root, org_id, org_path, year, version, status, body, figures, figures_before, \
-         author_id, author, created_at, updated_at, generated_at) \
-         VALUES ((SELECT region_root FROM orgs WHERE id = $1), $1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $10, $10) RETURNING id",
-    )
-    .bind(d.org_id)
-    .bind(&path)
-    .bind(d.year)
-    .bind(version)
-    .bind(json(&body)?)
-    .bind(json(&values)?)
-    .bind(json(&d.figures)?)
-    .bind(scope.actor.user_id.map(|u| u.0))
-    .bind(&scope.actor.name)
-    .bind(&now)
-    .fetch_one(&mut *tx)
     .await?;
     audit::append(
         &mut tx,
@@ -582,12 +602,8 @@ pub async fn add_paragraph(
         ));
     }
     let mut tx = st.db.begin_write().await?;
-    let path: String = sqlx::query_scalar("SELECT org_path FROM summary_drafts WHERE id = $1")
-        .bind(id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    let secs = sections(&mut tx, &path).await?;
-    let Some((key, szh, sen)) = secs.into_iter().find(|(k, ..)| k == section) else {
+    let secs = sections(&mut tx, &d.org_path).await?;
+    let Some((key, szh, sen)) = secs.iter().find(|(k, ..)| k == section).cloned() else {
         return Err(AppError::invalid(
             format!("没有章节“{section}”"),
             format!("There is no section “{section}”"),
@@ -625,10 +641,9 @@ pub async fn add_paragraph(
                 paragraphs: vec![para],
             });
             // Keep the federation's order.
-            let order = sections(&mut tx, &path).await?;
             d.body
                 .sections
-                .sort_by_key(|s| order.iter().position(|(k, ..)| *k == s.key));
+                .sort_by_key(|s| secs.iter().position(|(k, ..)| *k == s.key));
         }
     }
     sqlx::query(
