@@ -50,6 +50,8 @@ const SHOPS: &[Shop] = &[
         "34.3302",
         &[
             ("职工洗车", "5元洗车", 4, "month", "all"),
+            // For the heads of households the hardship module keeps on file.
+            ("困难职工免费洗车", "免费洗车", 2, "month", "group:hardship"),
             (
                 "骑手车辆保养",
                 "电动车保养免工时费",
@@ -161,7 +163,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
                 ..Default::default()
             }
             .parse()?;
-            store::create_offer(&st.db, &scope, id, &f).await?;
+            store::create_offer(&st.db, &scope, &st.registry.person_groups(), id, &f).await?;
         }
         merchant_ids.push(id);
     }
@@ -209,7 +211,8 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         elig_group: String::new(),
     }
     .parse(today)?;
-    let (cid, _) = store::create_campaign(&st.db, &scope, &campaign).await?;
+    let (cid, _) =
+        store::create_campaign(&st.db, &scope, &st.registry.person_groups(), &campaign).await?;
     // Redemptions through the clerk's transaction: vouchers at the
     // cinema, and its offer.
     let actor = Actor::system(DEMO_CLERK);
@@ -227,8 +230,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         };
         if n % 3 == 0 {
             redeem::redeem_tx(
-                &st.db,
-                &st.keys,
+                st,
                 merchant_ids[0].0,
                 clerk,
                 &actor,
@@ -238,8 +240,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         }
         if n % 4 == 1 {
             redeem::redeem_tx(
-                &st.db,
-                &st.keys,
+                st,
                 merchant_ids[0].0,
                 clerk,
                 &actor,

@@ -24,6 +24,7 @@ use platform::{
     error::{AppError, AppResult},
     i18n::{Msg, Tr},
     money::Fen,
+    person::PersonGroup,
     time, tree,
     web::{ctx::Ctx, ctx::Staff, html, pages::Chrome, AppState, Routes},
 };
@@ -106,6 +107,8 @@ struct MerchantPage {
     clerks: Vec<ClerkRow>,
     orgs: Vec<tree::OrgNode>,
     groups: &'static [&'static str],
+    /// The person groups other modules keep (困难职工 …).
+    person_groups: Vec<PersonGroup>,
     can_write: bool,
     is_admin: bool,
     today: String,
@@ -119,9 +122,17 @@ impl MerchantPage {
         model::period_label(p).get(self.c.tr.0).to_string()
     }
     fn who(&self, o: &OfferRow) -> String {
-        model::Eligibility::label(&o.eligibility, &o.elig_group, &o.elig_org_name)
-            .get(self.c.tr.0)
-            .to_string()
+        model::Eligibility::label(
+            &o.eligibility,
+            &o.elig_group,
+            &o.elig_org_name,
+            &self.person_groups,
+        )
+        .get(self.c.tr.0)
+        .to_string()
+    }
+    fn group_name(&self, g: &PersonGroup) -> String {
+        Msg::new(g.zh, g.en).get(self.c.tr.0).to_string()
     }
 }
 
@@ -137,6 +148,7 @@ async fn merchant_page(
         clerks: store::clerks(&st.db, s, MerchantId(id)).await?,
         orgs: tree::subtree(&st.db, s).await?,
         groups: members::vocab::NEW_EMPLOYMENT_GROUPS,
+        person_groups: st.registry.person_groups(),
         can_write: s.can_write(),
         is_admin: s.role == platform::scope::Role::Admin,
         today: time::today().to_string(),
@@ -151,7 +163,14 @@ async fn offer_create(
     Path(id): Path<i64>,
     Form(f): Form<OfferInput>,
 ) -> AppResult<Response> {
-    store::create_offer(&st.db, staff.scope(), MerchantId(id), &f.parse()?).await?;
+    store::create_offer(
+        &st.db,
+        staff.scope(),
+        &st.registry.person_groups(),
+        MerchantId(id),
+        &f.parse()?,
+    )
+    .await?;
     Ok(Redirect::to(&format!("/benefits/merchants/{id}")).into_response())
 }
 
@@ -203,12 +222,16 @@ struct CampaignsPage {
     merchants: Vec<MerchantRow>,
     orgs: Vec<tree::OrgNode>,
     groups: &'static [&'static str],
+    person_groups: Vec<PersonGroup>,
     can_write: bool,
 }
 
 impl CampaignsPage {
     fn money(&self, f: &Fen) -> String {
         money(f)
+    }
+    fn group_name(&self, g: &PersonGroup) -> String {
+        Msg::new(g.zh, g.en).get(self.c.tr.0).to_string()
     }
 }
 
@@ -219,6 +242,7 @@ async fn campaigns_page(State(st): State<AppState>, staff: Staff) -> AppResult<R
         merchants: store::campaign_merchants_choice(&st.db, s).await?,
         orgs: tree::subtree(&st.db, s).await?,
         groups: members::vocab::NEW_EMPLOYMENT_GROUPS,
+        person_groups: st.registry.person_groups(),
         can_write: s.can_write(),
         c: Chrome::new(&staff, "benefits"),
     }))
@@ -263,7 +287,13 @@ async fn campaign_create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let input = campaign_from_pairs(&pairs)?;
-    store::create_campaign(&st.db, staff.scope(), &input.parse(time::today())?).await?;
+    store::create_campaign(
+        &st.db,
+        staff.scope(),
+        &st.registry.person_groups(),
+        &input.parse(time::today())?,
+    )
+    .await?;
     Ok(Redirect::to("/benefits/campaigns").into_response())
 }
 
@@ -479,7 +509,7 @@ async fn redeem_submit(
     Form(f): Form<RedeemInput>,
 ) -> AppResult<Response> {
     let item = f.item.clone();
-    match redeem::redeem(&st.db, &st.keys, &clerk, &f).await {
+    match redeem::redeem(&st, &clerk, &f).await {
         Ok(r) => Ok(html(
             &render_redeem(&st, &clerk, item, String::new(), Some(r), None).await?,
         )),
@@ -592,7 +622,14 @@ async fn api_offer_create(
     Path(id): Path<i64>,
     Json(f): Json<OfferInput>,
 ) -> AppResult<Json<Created>> {
-    let oid = store::create_offer(&st.db, staff.scope(), MerchantId(id), &f.parse()?).await?;
+    let oid = store::create_offer(
+        &st.db,
+        staff.scope(),
+        &st.registry.person_groups(),
+        MerchantId(id),
+        &f.parse()?,
+    )
+    .await?;
     Ok(Json(Created { id: oid.0 }))
 }
 
@@ -649,8 +686,13 @@ async fn api_campaign_create(
     staff: Staff,
     Json(f): Json<CampaignInput>,
 ) -> AppResult<Json<Issued>> {
-    let (id, issued) =
-        store::create_campaign(&st.db, staff.scope(), &f.parse(time::today())?).await?;
+    let (id, issued) = store::create_campaign(
+        &st.db,
+        staff.scope(),
+        &st.registry.person_groups(),
+        &f.parse(time::today())?,
+    )
+    .await?;
     Ok(Json(Issued { id: id.0, issued }))
 }
 
@@ -691,7 +733,7 @@ async fn api_redeem(
     clerk: Clerk,
     Json(f): Json<RedeemInput>,
 ) -> AppResult<Json<Redeemed>> {
-    Ok(Json(redeem::redeem(&st.db, &st.keys, &clerk, &f).await?))
+    Ok(Json(redeem::redeem(&st, &clerk, &f).await?))
 }
 
 /// The clerk's own redemptions of today.

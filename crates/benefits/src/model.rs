@@ -7,6 +7,7 @@ use platform::{
     error::{AppError, AppResult},
     i18n::Msg,
     money::Fen,
+    person::PersonGroup,
     time,
 };
 use serde::{Deserialize, Serialize};
@@ -173,9 +174,10 @@ impl MerchantInput {
     }
 }
 
-/// Who may use an offer. The roster records 农民工 and the new-employment
-/// groups; 劳模 and 困难职工 are kept by modules still to come, so offers
-/// for them are refused until those records exist.
+/// Who may use an offer or receive a voucher. The roster records 农民工 and
+/// the new-employment groups; other groups (困难职工, 劳模 …) are kept by the
+/// modules that record them and declared as `platform::person::PersonGroup`s:
+/// an offer for a group no module declares is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Eligibility {
     All,
@@ -184,6 +186,8 @@ pub enum Eligibility {
     NewEmployment(String),
     /// Members of this org's subtree.
     Subtree(i64),
+    /// Members in a person group another module keeps (its key).
+    Group(String),
 }
 
 impl Eligibility {
@@ -194,6 +198,7 @@ impl Eligibility {
             Eligibility::Migrant => ("migrant", String::new(), None),
             Eligibility::NewEmployment(g) => ("new_employment", g.clone(), None),
             Eligibility::Subtree(o) => ("subtree", String::new(), Some(*o)),
+            Eligibility::Group(k) => ("group", k.clone(), None),
         }
     }
 
@@ -225,12 +230,19 @@ impl Eligibility {
                     "Choose the union whose members may use the offer",
                 )
             })?),
-            "model_worker" | "hardship" => {
+            "group" if !group.trim().is_empty() => Eligibility::Group(group.trim().to_string()),
+            "group" => {
                 return Err(AppError::invalid(
-                    "会员名册尚未记录劳模、困难职工身份(由劳模、帮扶模块建档),暂不能按此限定;请选择全体会员、农民工、新就业形态群体或工会范围",
-                    "The roster does not record model workers or workers in hardship yet (their modules will): choose all members, migrant workers, a new-employment group or a union subtree",
+                    "限定群体时请选择群体(如困难职工)",
+                    "Choose the group whose members may use the offer (e.g. workers in hardship)",
                 ))
             }
+            // The form's choice of a group ("group:hardship"); the groups'
+            // own keys are accepted as shorthands in the API.
+            k if k.starts_with("group:") => {
+                Eligibility::Group(k["group:".len()..].trim().to_string())
+            }
+            "hardship" | "model_worker" => Eligibility::Group(kind.trim().to_string()),
             other => {
                 return Err(AppError::invalid(
                     format!("适用对象“{other}”无效"),
@@ -240,8 +252,14 @@ impl Eligibility {
         })
     }
 
-    pub fn label(kind: &str, group: &str, org_name: &str) -> Msg {
+    /// How the offer's public is named; `groups` are the registry's person
+    /// groups (`Registry::person_groups`).
+    pub fn label(kind: &str, group: &str, org_name: &str, groups: &[PersonGroup]) -> Msg {
         match kind {
+            "group" => match groups.iter().find(|g| g.key == group) {
+                Some(g) => Msg::new(g.zh, g.en),
+                None => Msg::new(group, group),
+            },
             "migrant" => Msg::new("农民工会员", "Migrant-worker members"),
             "new_employment" if group.is_empty() => {
                 Msg::new("新就业形态劳动者", "New-employment workers")
@@ -254,6 +272,34 @@ impl Eligibility {
             _ => Msg::new("全体会员", "All members"),
         }
     }
+}
+
+/// The declared person group `key`, or the refusal that says no module
+/// keeps it (劳模 before the model-worker module exists).
+pub fn person_group<'a>(groups: &'a [PersonGroup], key: &str) -> AppResult<&'a PersonGroup> {
+    groups.iter().find(|g| g.key == key).ok_or_else(|| {
+        let known: Vec<&str> = groups.iter().map(|g| g.zh).collect();
+        let (zh, en) = if known.is_empty() {
+            (
+                "目前没有模块登记任何群体".to_string(),
+                "no module keeps any group yet".to_string(),
+            )
+        } else {
+            (
+                format!("可选群体:{}", known.join("、")),
+                format!(
+                    "groups kept: {}",
+                    groups.iter().map(|g| g.en).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        };
+        AppError::invalid(
+            format!("系统尚未记录“{key}”这一群体的人员(没有模块为其建档),不能按此限定;{zh}"),
+            format!(
+                "No module records the group “{key}”, so an offer cannot be limited to it: {en}"
+            ),
+        )
+    })
 }
 
 /// What the member is: the facts an eligibility rule looks at.
@@ -274,6 +320,8 @@ pub fn eligible(kind: &str, group: &str, elig_path: &str, m: &MemberFacts) -> bo
                 && (group.is_empty() || group == m.new_employment_group)
         }
         "subtree" => !elig_path.is_empty() && m.org_path.starts_with(elig_path),
+        // Answered by the keeping module's query inside the redemption
+        // transaction (`PersonGroup::holds`), not from the roster's facts.
         _ => false,
     }
 }
@@ -317,10 +365,10 @@ pub struct OfferInput {
     pub limit_count: i64,
     /// day | week | month | year | total
     pub limit_period: String,
-    /// all | migrant | new_employment | subtree (model_worker and hardship are
-    /// refused until the roster records them)
+    /// all | migrant | new_employment | subtree | group (a person group a
+    /// module keeps: `hardship` 困难职工; its key is also accepted here)
     pub eligibility: String,
-    /// For new_employment: the group ('' for any).
+    /// For new_employment: the group ('' for any); for group: its key.
     pub elig_group: String,
     /// For subtree: the union.
     pub elig_org_id: Option<i64>,
@@ -499,8 +547,15 @@ mod tests {
         assert!(eligible("subtree", "", "/1/5/", &m));
         assert!(!eligible("subtree", "", "/1/55/", &m));
         assert!(!eligible("subtree", "", "", &m));
-        assert!(Eligibility::parse("model_worker", "", None).is_err());
-        assert!(Eligibility::parse("hardship", "", None).is_err());
+        assert_eq!(
+            Eligibility::parse("hardship", "", None).unwrap(),
+            Eligibility::Group("hardship".into())
+        );
+        assert_eq!(
+            Eligibility::parse("group", " model_worker ", None).unwrap(),
+            Eligibility::Group("model_worker".into())
+        );
+        assert!(Eligibility::parse("group", "", None).is_err());
         assert!(Eligibility::parse("subtree", "", None).is_err());
         assert!(Eligibility::parse("new_employment", "火星人", None).is_err());
     }

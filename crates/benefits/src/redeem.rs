@@ -198,22 +198,9 @@ fn card_of(keys: &Keys, input: &RedeemInput) -> AppResult<(String, Option<String
 
 /// Verifies the card and records the redemption, in one transaction. Every
 /// refusal writes nothing but its audit entry (`benefit.redeem_refused`).
-pub async fn redeem(
-    db: &Db,
-    keys: &Keys,
-    clerk: &Clerk,
-    input: &RedeemInput,
-) -> AppResult<Redeemed> {
-    match redeem_tx(
-        db,
-        keys,
-        clerk.merchant_id,
-        clerk.user_id(),
-        clerk.actor(),
-        input,
-    )
-    .await
-    {
+pub async fn redeem(st: &AppState, clerk: &Clerk, input: &RedeemInput) -> AppResult<Redeemed> {
+    let db = &st.db;
+    match redeem_tx(st, clerk.merchant_id, clerk.user_id(), clerk.actor(), input).await {
         Ok(r) => Ok(r),
         Err(e) => {
             if matches!(
@@ -243,15 +230,14 @@ const RACE_RETRIES: usize = 5;
 /// (counting the winner), so racing uses under the limit all succeed and
 /// none beyond it does.
 pub async fn redeem_tx(
-    db: &Db,
-    keys: &Keys,
+    st: &AppState,
     merchant_id: i64,
     clerk_user: i64,
     actor: &Actor,
     input: &RedeemInput,
 ) -> AppResult<Redeemed> {
     for _ in 0..RACE_RETRIES {
-        if let Some(r) = attempt(db, keys, merchant_id, clerk_user, actor, input).await? {
+        if let Some(r) = attempt(st, merchant_id, clerk_user, actor, input).await? {
             return Ok(r);
         }
     }
@@ -264,13 +250,13 @@ pub async fn redeem_tx(
 /// One try: `None` when an offer's place in the limit was taken by a
 /// racing clerk (nothing written).
 async fn attempt(
-    db: &Db,
-    keys: &Keys,
+    st: &AppState,
     merchant_id: i64,
     clerk_user: i64,
     actor: &Actor,
     input: &RedeemInput,
 ) -> AppResult<Option<Redeemed>> {
+    let (db, keys) = (&st.db, &st.keys);
     let item = input.item()?;
     let (card_no, phone4) = card_of(keys, input)?;
     let now = time::now_rfc3339();
@@ -279,7 +265,7 @@ async fn attempt(
     let mut tx = db.begin_write().await?;
     let card = sqlx::query(
         "SELECT c.status, c.membership_id, c.person_id, m.status AS ms, m.org_id, o.path, o.region_root, \
-         o.name AS union_name, p.name, p.migrant, p.new_employment_group, p.phone_masked \
+         o.name AS union_name, p.name, p.migrant, p.new_employment_group, p.phone_masked, p.id_hash \
          FROM cards c JOIN memberships m ON m.id = c.membership_id JOIN persons p ON p.id = c.person_id \
          JOIN orgs o ON o.id = m.org_id WHERE c.card_no = $1",
     )
@@ -366,8 +352,25 @@ async fn attempt(
             let kind: String = f.try_get("eligibility")?;
             let group: String = f.try_get("elig_group")?;
             let path: String = f.try_get("elig_path")?;
-            if !model::eligible(&kind, &group, &path, &facts) {
-                let who = model::Eligibility::label(&kind, &group, "指定工会");
+            let ok = if kind == "group" {
+                // A group another module keeps, asked inside this transaction.
+                match st.registry.person_group(&group) {
+                    Some(g) => {
+                        g.holds(&mut *tx.tx, &card.try_get::<String, _>("id_hash")?)
+                            .await?
+                    }
+                    None => false,
+                }
+            } else {
+                model::eligible(&kind, &group, &path, &facts)
+            };
+            if !ok {
+                let who = model::Eligibility::label(
+                    &kind,
+                    &group,
+                    "指定工会",
+                    &st.registry.person_groups(),
+                );
                 return Err(AppError::invalid(
                     format!("该会员不符合优惠“{title}”的适用对象(限{})", who.zh),
                     format!("The member is not eligible for “{title}” (only {})", who.en),

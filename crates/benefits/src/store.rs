@@ -10,6 +10,7 @@ use platform::{
     error::{is_unique_violation, AppError, AppResult},
     ids::OrgId,
     money::Fen,
+    person::PersonGroup,
     scope::{Role, Scope},
     time, tree,
 };
@@ -374,8 +375,17 @@ pub async fn list_offers(db: &Db, scope: &Scope) -> AppResult<Vec<OfferRow>> {
 
 /// Adds an offer to a merchant of the caller's subtree. A subtree
 /// eligibility names a union of the caller's subtree.
-pub async fn create_offer(db: &Db, scope: &Scope, id: MerchantId, f: &Offer) -> AppResult<OfferId> {
+pub async fn create_offer(
+    db: &Db,
+    scope: &Scope,
+    groups: &[PersonGroup],
+    id: MerchantId,
+    f: &Offer,
+) -> AppResult<OfferId> {
     scope.require_write()?;
+    if let Eligibility::Group(k) = &f.eligibility {
+        model::person_group(groups, k)?;
+    }
     let m = merchant(db, scope, id).await?;
     if m.status != "active" {
         return Err(AppError::invalid(
@@ -483,9 +493,16 @@ pub async fn campaigns(db: &Db, scope: &Scope) -> AppResult<Vec<CampaignRow>> {
 
 /// The roster selection's condition over `memberships m JOIN persons p
 /// JOIN orgs o` (current members, not ended).
-fn selection_sql(sel: &Eligibility) -> (String, Option<String>) {
+fn selection_sql(sel: &Eligibility, groups: &[PersonGroup]) -> AppResult<(String, Option<String>)> {
     let base = "o.path LIKE $1 AND m.status <> 'ended'".to_string();
-    match sel {
+    Ok(match sel {
+        Eligibility::Group(k) => (
+            format!(
+                "{base} AND {}",
+                model::person_group(groups, k)?.condition("p.id_hash")
+            ),
+            None,
+        ),
         Eligibility::Migrant => (format!("{base} AND p.migrant = 1"), None),
         Eligibility::NewEmployment(g) if g.is_empty() => {
             (format!("{base} AND p.new_employment_group <> ''"), None)
@@ -495,14 +512,19 @@ fn selection_sql(sel: &Eligibility) -> (String, Option<String>) {
             Some(g.clone()),
         ),
         _ => (base, None),
-    }
+    })
 }
 
 /// Creates a campaign and issues its vouchers — one per current member of
 /// the issuing union's subtree in the selection — in one transaction. A
 /// selection larger than the quantity, an empty one, or a merchant the
 /// caller cannot list is refused and nothing is written.
-pub async fn create_campaign(db: &Db, scope: &Scope, c: &Campaign) -> AppResult<(CampaignId, i64)> {
+pub async fn create_campaign(
+    db: &Db,
+    scope: &Scope,
+    groups: &[PersonGroup],
+    c: &Campaign,
+) -> AppResult<(CampaignId, i64)> {
     scope.require_write()?;
     let org = tree::node(db, scope, OrgId(c.org_id)).await?;
     let allowed: Vec<i64> = campaign_merchants_choice(db, scope)
@@ -516,7 +538,7 @@ pub async fn create_campaign(db: &Db, scope: &Scope, c: &Campaign) -> AppResult<
             format!("Merchant {bad} does not exist, is not active or is outside your unions: it cannot accept the vouchers"),
         ));
     }
-    let (cond, group) = selection_sql(&c.selection);
+    let (cond, group) = selection_sql(&c.selection, groups)?;
     let from = "memberships m JOIN persons p ON p.id = m.person_id JOIN orgs o ON o.id = m.org_id";
     let like = format!("{}%", org.path);
     let mut tx = db.begin_write().await?;

@@ -100,12 +100,7 @@ fn bench(c: &mut Criterion) {
                 ..Default::default()
             };
             rt.block_on(redeem::redeem_tx(
-                &env.state.db,
-                &env.state.keys,
-                merchant,
-                clerk,
-                &actor,
-                &input,
+                &env.state, merchant, clerk, &actor, &input,
             ))
             .expect("redeemed")
         })

@@ -54,6 +54,14 @@ pub fn module() -> Module {
             en: "This org still has {n} open hardship files; close or hand them over first",
         }],
         review_kinds: files::review_kinds,
+        // 困难职工 as other modules serve them (a merchant's offer for them):
+        // the heads of households with a confirmed, open file.
+        person_groups: &[platform::person::PersonGroup {
+            key: "hardship",
+            zh: "困难职工(在档)",
+            en: "Workers with an open hardship file",
+            id_hashes: "SELECT id_hash AS id_hash FROM hardship_files WHERE status = 'open'",
+        }],
         attachment_owners: || {
             vec![
                 Arc::new(files::FileAttachments) as Arc<dyn AttachmentOwner>,

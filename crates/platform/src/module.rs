@@ -127,6 +127,9 @@ pub struct Module {
     /// (`person::refer`): a person a directory knows by ID hash is referred
     /// to as a member.
     pub person_directories: fn() -> Vec<Arc<dyn PersonDirectory>>,
+    /// The groups of persons this module keeps (困难职工 …) that other
+    /// modules may serve by key (`person::PersonGroup`).
+    pub person_groups: &'static [crate::person::PersonGroup],
     /// The page an account of a role that is not staff lands on after
     /// signing in (`/`): a merchant's clerk goes to the module that serves
     /// clerks. Staff land on the dashboard.
@@ -153,6 +156,7 @@ impl Module {
             review_kinds: Vec::new,
             attachment_owners: Vec::new,
             person_directories: Vec::new,
+            person_groups: &[],
             homes: &[],
         }
     }
@@ -173,6 +177,8 @@ pub struct Registry {
     attachment_owners: HashMap<&'static str, Arc<dyn AttachmentOwner>>,
     /// Every module's person directories, in registry order.
     person_directories: Vec<Arc<dyn PersonDirectory>>,
+    /// Every module's person groups, by key.
+    person_groups: HashMap<&'static str, crate::person::PersonGroup>,
 }
 
 impl Registry {
@@ -267,9 +273,23 @@ impl Registry {
             .iter()
             .flat_map(|m| (m.person_directories)())
             .collect();
+        let mut person_groups = HashMap::new();
+        for g in modules.iter().flat_map(|m| m.person_groups.iter()) {
+            assert!(
+                g.id_hashes.trim_start().starts_with("SELECT") && g.id_hashes.contains("id_hash"),
+                "person group {}: its query must be `SELECT … AS id_hash FROM …`",
+                g.key
+            );
+            assert!(
+                person_groups.insert(g.key, *g).is_none(),
+                "person group {} is declared twice",
+                g.key
+            );
+        }
         crate::web::routes::document_errors(&mut openapi);
         let r = Registry {
             person_directories,
+            person_groups,
             modules,
             nav: std::sync::Arc::new(nav),
             openapi,
@@ -401,6 +421,18 @@ impl Registry {
 
     /// Every module's person directories, in registry order: a person
     /// reference asks them in turn (`person::refer`).
+    /// The person group declared under `key`, if a module keeps it.
+    pub fn person_group(&self, key: &str) -> Option<crate::person::PersonGroup> {
+        self.person_groups.get(key).copied()
+    }
+
+    /// Every declared person group, sorted by key.
+    pub fn person_groups(&self) -> Vec<crate::person::PersonGroup> {
+        let mut v: Vec<_> = self.person_groups.values().copied().collect();
+        v.sort_by_key(|g| g.key);
+        v
+    }
+
     pub fn person_directories(&self) -> &[Arc<dyn PersonDirectory>] {
         &self.person_directories
     }

@@ -1040,3 +1040,44 @@ mod tests {
         assert_eq!(r.person_directories().len(), 1);
     }
 }
+
+// ───────────────────────────── person groups ─────────────────────────────
+
+/// A group of persons one module keeps and another may serve: 困难职工 are
+/// those with an open hardship file, 劳模 those with a title the model-worker
+/// module records. A module that offers something to a group (a merchant's
+/// offer, a voucher campaign) names the group by key and never reads the
+/// keeping module's tables itself: the keeping module declares the group
+/// here (`Module::person_groups`), as a query of the keyed ID hashes
+/// (`persons.id_hash`, `person_refs.id_hash`) of the persons in it today.
+#[derive(Clone, Copy, Debug)]
+pub struct PersonGroup {
+    /// Stable key, stored on the serving module's records ("hardship").
+    pub key: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    /// `SELECT … AS id_hash FROM …` with no parameters (one column named
+    /// `id_hash`): used as `… IN (<this>)` inside the serving module's
+    /// queries. The registry checks that it runs (`tests/it/kit.rs`).
+    pub id_hashes: &'static str,
+}
+
+impl PersonGroup {
+    /// `<column> IN (<the group's query>)`, for a WHERE clause.
+    pub fn condition(&self, column: &str) -> String {
+        format!("{column} IN ({})", self.id_hashes)
+    }
+
+    /// Whether the person with this keyed ID hash is in the group now.
+    pub async fn holds(&self, conn: &mut sqlx::AnyConnection, id_hash: &str) -> AppResult<bool> {
+        let sql = format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM ({}) g WHERE g.id_hash = $1",
+            self.id_hashes
+        );
+        let n: i64 = sqlx::query_scalar(&sql)
+            .bind(id_hash)
+            .fetch_one(conn)
+            .await?;
+        Ok(n > 0)
+    }
+}

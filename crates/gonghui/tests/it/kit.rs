@@ -418,3 +418,29 @@ async fn a_module_brings_its_sources_and_the_platform_serves_them() {
     assert_eq!(row("kit_amount")[3].parse::<f64>().unwrap(), 405.5);
     assert_eq!(row("kit_households")[3], "4");
 }
+
+/// Every person group a module declares (困难职工 …) is a query that runs on
+/// this backend, answers `holds`, and agrees with itself: the persons it
+/// lists are held, a hash it does not list is not.
+#[tokio::test]
+async fn every_declared_person_group_runs_and_answers() {
+    let env = gonghui::testing::demo_env().await.unwrap();
+    let groups = env.state.registry.person_groups();
+    assert!(groups.iter().any(|g| g.key == "hardship"));
+    for g in groups {
+        let pool = env.state.db.pool();
+        let hashes: Vec<String> = sqlx::query_scalar(g.id_hashes)
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("person group {}: {e}", g.key));
+        let mut conn = pool.acquire().await.unwrap();
+        if let Some(h) = hashes.first() {
+            assert!(g.holds(&mut conn, h).await.unwrap(), "{}", g.key);
+        }
+        assert!(
+            !g.holds(&mut conn, "no such hash").await.unwrap(),
+            "{}",
+            g.key
+        );
+    }
+}
