@@ -356,7 +356,7 @@ async fn attempt(
                 // A group another module keeps, asked inside this transaction.
                 match st.registry.person_group(&group) {
                     Some(g) => {
-                        g.holds(&mut *tx.tx, &card.try_get::<String, _>("id_hash")?)
+                        g.holds(&mut tx.tx, &card.try_get::<String, _>("id_hash")?)
                             .await?
                     }
                     None => false,
