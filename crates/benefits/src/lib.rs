@@ -8,6 +8,7 @@ pub mod demo;
 pub mod http;
 mod i18n;
 pub mod indicators;
+mod limits;
 pub mod model;
 pub mod redeem;
 pub mod store;

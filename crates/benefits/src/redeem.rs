@@ -200,9 +200,29 @@ fn card_of(keys: &Keys, input: &RedeemInput) -> AppResult<(String, Option<String
 /// refusal writes nothing but its audit entry (`benefit.redeem_refused`).
 pub async fn redeem(st: &AppState, clerk: &Clerk, input: &RedeemInput) -> AppResult<Redeemed> {
     let db = &st.db;
+    // A typed card number is a guess until the phone digits match: counted
+    // (`limits`), and refused past the limit before anything is read.
+    let typed = input.token.trim().is_empty();
+    let typed_no = input.card_no.trim().to_ascii_uppercase();
+    let limits = crate::limits::of(st);
+    if typed {
+        if let Err(e) = limits.check_typed(&typed_no, clerk.user_id()) {
+            audit::record(
+                db,
+                clerk.actor(),
+                Event::new("benefit.redeem_refused", "merchant", clerk.merchant_id)
+                    .detail(serde_json::json!({"reason": e.user_message().en})),
+            )
+            .await?;
+            return Err(e);
+        }
+    }
     match redeem_tx(st, clerk.merchant_id, clerk.user_id(), clerk.actor(), input).await {
         Ok(r) => Ok(r),
         Err(e) => {
+            if typed && e.user_message().zh == no_such_card().user_message().zh {
+                limits.wrong_typed(&typed_no, clerk.user_id());
+            }
             if matches!(
                 e,
                 AppError::Invalid(_) | AppError::Conflict(_) | AppError::Forbidden(_)

@@ -975,3 +975,53 @@ async fn an_offer_for_workers_in_hardship_follows_the_hardship_files() {
     .await;
     assert_eq!(issued, on_file);
 }
+
+#[tokio::test]
+async fn typed_card_numbers_cannot_be_guessed_at_the_counter() {
+    let server = TestServer::start(gonghui::testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let c = clerk(&server, "merchant_clerk").await;
+    let cid = campaign(&server).await;
+    let cards = cards_with_voucher(&server, 2, 0).await;
+    let (no, four, _) = &cards[0];
+    let wrong = if four == "0000" { "1111" } else { "0000" };
+    let typed = |n: &str, d: &str| json!({"card_no": n, "phone_last4": d, "campaign_id": cid});
+
+    // Five wrong digits for one card number …
+    for _ in 0..5 {
+        let (s, v) = redeem(&c, typed(no, wrong)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    // … and typing that card is refused, even with the right digits.
+    let (s, v) = redeem(&c, typed(no, four)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(
+        v["error"]["message_zh"].as_str().unwrap().contains("扫描"),
+        "{v}"
+    );
+    // Scanning the card's QR still serves the member.
+    let (s, v) = redeem(&c, json!({"token": token(&server, no), "campaign_id": cid})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Another card typed right is served.
+    let (s, v) = redeem(&c, typed(&cards[1].0, &cards[1].1)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // A clerk trying many card numbers: typing stops for the account after
+    // 20 wrong entries in the hour (5 of them above).
+    for i in 0..15 {
+        let guess = format!("GH{:012}", 900_000_000_000u64 + i);
+        let (s, _) = redeem(&c, typed(&guess, "1234")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let fresh = cards_with_voucher(&server, 1, 0).await;
+    let (s, v) = redeem(&c, typed(&fresh[0].0, &fresh[0].1)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(
+        v["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("本账号"),
+        "{v}"
+    );
+}
