@@ -144,6 +144,8 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
             address: format!("示范市{name}"),
             lng: lng.to_string(),
             lat: lat.to_string(),
+            // As copied from 高德.
+            datum: "gcj02".into(),
             contact_name: "王经理".into(),
             contact_phone: "029-88886666".into(),
             agreement_from: format!("{}-01-01", year - 1),

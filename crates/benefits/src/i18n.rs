@@ -14,6 +14,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("benefits.clerks", "店员账号", "Clerk accounts"),
     ("benefits.contact", "联系人", "Contact"),
     ("benefits.credit_code", "统一社会信用代码", "Credit code"),
+    ("benefits.datum", "坐标系", "Datum"),
     ("benefits.disabled", "已停用", "Disabled"),
     ("benefits.display_name", "姓名", "Name"),
     ("benefits.elig_all", "全体会员", "All members"),

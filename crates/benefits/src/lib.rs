@@ -14,7 +14,7 @@ pub mod redeem;
 pub mod store;
 
 use platform::{
-    module::{Migration, Module, OrgHold},
+    module::{KeyedMigration, Migration, Module, OrgHold},
     scope::Role,
 };
 
@@ -29,6 +29,37 @@ const MIGRATIONS: &[Migration] = &[Migration {
     sql: include_str!("../migrations/0001_benefits.sql"),
 }];
 
+/// Changes of stored rows that SQL cannot make. Merchants' coordinates were
+/// first kept as typed (GCJ-02, from 高德); they are kept in WGS-84 now, like
+/// the stations': the transform is not linear, so it runs here, once, in
+/// the platform's data-migration transaction (it needs no key).
+const DATA_MIGRATIONS: &[KeyedMigration] = &[KeyedMigration {
+    version: 1,
+    name: "merchant coordinates GCJ-02 → WGS-84",
+    run: |conn, _keys| Box::pin(merchants_to_wgs84(conn)),
+}];
+
+async fn merchants_to_wgs84(conn: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, lng_e6, lat_e6 FROM merchants WHERE lng_e6 IS NOT NULL AND lat_e6 IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        let (id, x, y): (i64, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let wgs = geo::to_wgs(geo::LatLng::from_e6(y, x), geo::Datum::Gcj02);
+        let (lat, lng) = wgs.to_e6();
+        sqlx::query("UPDATE merchants SET lng_e6 = $1, lat_e6 = $2 WHERE id = $3")
+            .bind(lng)
+            .bind(lat)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Where a merchant's clerk lands after signing in.
 pub const CLERK_HOME: &str = "/redeem";
 
@@ -36,6 +67,7 @@ pub fn module() -> Module {
     Module {
         nav: Some(("benefits.nav", "/benefits")),
         migrations: MIGRATIONS,
+        keyed_migrations: DATA_MIGRATIONS,
         i18n: i18n::CATALOG,
         routes: http::routes,
         indicators: indicators::indicators,

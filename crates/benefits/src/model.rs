@@ -62,32 +62,37 @@ fn date(raw: &str, zh: &str, en: &str) -> AppResult<NaiveDate> {
     })
 }
 
-/// Parses "108.9402" (degrees) into micro-degrees.
-fn degrees_e6(raw: &str) -> Option<i64> {
-    let v: f64 = raw.trim().parse().ok()?;
-    v.is_finite().then(|| (v * 1e6).round() as i64)
-}
-
-/// Longitude and latitude as typed, in micro-degrees: both or neither, and
-/// inside China (73–136°E, 3–54°N), which also catches them swapped.
-pub fn coordinates(lng: &str, lat: &str) -> AppResult<Option<(i64, i64)>> {
+/// Longitude and latitude as typed in `datum` (empty: GCJ-02, what 高德 and
+/// 腾讯 copy), both or neither, checked to be in China the right way round
+/// (`geo::check_point`), and stored in WGS-84 micro-degrees like the
+/// stations, so one map and one distance serve both.
+pub fn coordinates(lng: &str, lat: &str, datum: &str) -> AppResult<Option<(i64, i64)>> {
     if lng.trim().is_empty() && lat.trim().is_empty() {
         return Ok(None);
     }
-    let bad = || {
-        AppError::invalid(
-            "经纬度须同时填写,为中国境内的十进制度数(经度73至136,纬度3至54),如 经度109.0329、纬度34.3416;请检查是否填反",
-            "Give both longitude and latitude as decimal degrees inside China (longitude 73–136, latitude 3–54), e.g. 109.0329, 34.3416; check they are not swapped",
-        )
+    let datum = if datum.trim().is_empty() {
+        geo::Datum::Gcj02
+    } else {
+        geo::Datum::parse(datum).ok_or_else(|| {
+            AppError::invalid(
+                format!("坐标系“{datum}”无效,请选择 GCJ-02(高德/腾讯)、BD-09(百度)或 WGS-84(手机定位)"),
+                format!("Unknown datum “{datum}”: choose gcj02 (Amap/Tencent), bd09 (Baidu) or wgs84 (phone)"),
+            )
+        })?
     };
-    let (x, y) = (
-        degrees_e6(lng).ok_or_else(bad)?,
-        degrees_e6(lat).ok_or_else(bad)?,
-    );
-    if !(73_000_000..=136_000_000).contains(&x) || !(3_000_000..=54_000_000).contains(&y) {
-        return Err(bad());
-    }
-    Ok(Some((x, y)))
+    let (Some(x), Some(y)) = (geo::parse_degrees(lng), geo::parse_degrees(lat)) else {
+        let (zh, en) = geo::Refusal::NotANumber.message();
+        return Err(AppError::invalid(
+            format!("经纬度须同时填写。{zh}"),
+            format!("Give both longitude and latitude. {en}"),
+        ));
+    };
+    let p = geo::check_point(y, x, datum).map_err(|r| {
+        let (zh, en) = r.message();
+        AppError::invalid(zh, en)
+    })?;
+    let (lat_e6, lng_e6) = p.to_e6();
+    Ok(Some((lng_e6, lat_e6)))
 }
 
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -100,9 +105,11 @@ pub struct MerchantInput {
     pub credit_code: String,
     pub category: String,
     pub address: String,
-    /// Decimal degrees (GCJ-02, as Chinese maps give them).
+    /// Decimal degrees, in `datum`.
     pub lng: String,
     pub lat: String,
+    /// gcj02 (高德, 腾讯; the default), bd09 (百度) or wgs84 (a phone).
+    pub datum: String,
     pub contact_name: String,
     pub contact_phone: String,
     /// 2026-01-01
@@ -165,7 +172,7 @@ impl MerchantInput {
             credit_code,
             category: category.to_string(),
             address: self.address.trim().chars().take(200).collect(),
-            coords: coordinates(&self.lng, &self.lat)?,
+            coords: coordinates(&self.lng, &self.lat, &self.datum)?,
             contact_name: self.contact_name.trim().chars().take(50).collect(),
             contact_phone: phone.to_string(),
             from,
@@ -508,16 +515,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn coordinates_inside_china_and_not_swapped() {
+    fn coordinates_inside_china_not_swapped_and_kept_in_wgs84() {
+        // Typed in WGS-84: kept as typed.
         assert_eq!(
-            coordinates("109.0329", "34.3416").unwrap(),
+            coordinates("109.0329", "34.3416", "wgs84").unwrap(),
             Some((109_032_900, 34_341_600))
         );
-        assert_eq!(coordinates("", " ").unwrap(), None);
-        assert!(coordinates("34.3416", "109.0329").is_err(), "swapped");
-        assert!(coordinates("-0.12", "51.5").is_err(), "London");
-        assert!(coordinates("109", "").is_err(), "one of two");
-        assert!(coordinates("NaN", "inf").is_err());
+        // Typed in GCJ-02 (the default) or BD-09: moved to WGS-84, where
+        // the same place typed in each datum lands within a metre.
+        let gcj = coordinates("109.0329", "34.3416", "").unwrap().unwrap();
+        assert_ne!(gcj, (109_032_900, 34_341_600));
+        let g = geo::LatLng::new(34.3416, 109.0329);
+        let bd = geo::gcj_to_bd(g);
+        let from_bd = coordinates(&bd.lng.to_string(), &bd.lat.to_string(), "百度")
+            .unwrap()
+            .unwrap();
+        assert!((gcj.0 - from_bd.0).abs() <= 10 && (gcj.1 - from_bd.1).abs() <= 10);
+        assert_eq!(coordinates("", " ", "").unwrap(), None);
+        assert!(coordinates("34.3416", "109.0329", "").is_err(), "swapped");
+        assert!(coordinates("-0.12", "51.5", "").is_err(), "London");
+        assert!(coordinates("109", "", "").is_err(), "one of two");
+        assert!(coordinates("NaN", "inf", "").is_err());
+        assert!(coordinates("109.0329", "34.3416", "mars").is_err());
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! indicators, summary paragraph and lines of the yearly return.
 
 pub mod demo;
-pub mod geo;
+/// The datum transforms and distances live in the leaf crate `gonghui-geo`
+/// (merchants' coordinates use them too).
+pub use geo;
 pub mod http;
 mod i18n;
 pub mod indicators;

@@ -206,7 +206,7 @@ impl StationInput {
         })?;
         let datum_in = parse_datum(&self.datum)?;
         let (lat, lng) = typed_point(&self.lat, &self.lng, &self.pair)?;
-        let point = geo::check_station_point(lat, lng, datum_in).map_err(refusal)?;
+        let point = geo::check_point(lat, lng, datum_in).map_err(refusal)?;
         let area_raw = self.area_sqm.trim().trim_end_matches(['㎡', '平']).trim();
         let area_raw = area_raw.trim_end_matches("平方米").trim();
         let area_sqm = area_raw.parse::<i64>().map_err(|_| {
@@ -356,7 +356,7 @@ impl TownshipInput {
         } else {
             let datum = parse_datum(&self.datum)?;
             let (lat, lng) = typed_point(&self.lat, &self.lng, "")?;
-            Some(geo::check_station_point(lat, lng, datum).map_err(refusal)?)
+            Some(geo::check_point(lat, lng, datum).map_err(refusal)?)
         };
         Ok(TownshipFields {
             org_code,

@@ -531,8 +531,18 @@ async fn merchants_offers_and_campaigns_refuse_bad_input_and_keep_to_scope() {
         (with("credit_code", json!("123")), 422, "18位"),
         (good.clone(), 409, "已登记"),
         (with("category", json!("赌场")), 422, "类别"),
-        (with("lng", json!("34.29")), 422, "填反"),
+        (
+            {
+                let mut b = with("lng", json!("34.29"));
+                b["lat"] = json!("109.01");
+                b
+            },
+            422,
+            "填反",
+        ),
+        (with("lng", json!("-0.1278")), 422, "境内"),
         (with("lat", json!("")), 422, "同时填写"),
+        (with("datum", json!("火星坐标")), 422, "坐标系"),
         (with("agreement_to", json!("2025-12-31")), 422, "不能早于"),
         (
             with("agreement_from", json!("2026-02-30")),
@@ -547,6 +557,21 @@ async fn merchants_offers_and_campaigns_refuse_bad_input_and_keep_to_scope() {
         assert!(zh.contains(words), "{zh} should say {words}");
         assert!(!v["error"]["message_en"].as_str().unwrap().is_empty());
     }
+    // The demo's cinema, typed in GCJ-02 as 高德 copies it (109.0329,
+    // 34.3416), is kept in WGS-84 like the stations.
+    let (x, y): (i64, i64) = sqlx::query_as(
+        "SELECT lng_e6, lat_e6 FROM merchants WHERE credit_code = '91110000101623741K'",
+    )
+    .fetch_one(server.state().db.pool())
+    .await
+    .unwrap();
+    use gonghui::stations::geo;
+    let wgs = geo::to_wgs(geo::LatLng::new(34.3416, 109.0329), geo::Datum::Gcj02);
+    assert_eq!((y, x), wgs.to_e6());
+    assert!(
+        (y - 34_341_600).abs() + (x - 109_032_900).abs() > 1000,
+        "the GCJ offset is removed"
+    );
     // Another county's union: as absent.
     let other = sqlx::query_scalar::<_, i64>("SELECT id FROM orgs WHERE code = 'SF-02'")
         .fetch_one(server.state().db.pool())
@@ -1024,4 +1049,41 @@ async fn typed_card_numbers_cannot_be_guessed_at_the_counter() {
             .contains("本账号"),
         "{v}"
     );
+}
+
+/// A database from before merchants were kept in WGS-84 (their coordinates
+/// as typed, GCJ-02) is converted once when the platform opens it, and a
+/// second opening changes nothing.
+#[tokio::test]
+async fn merchants_typed_in_gcj02_are_moved_to_wgs84_once() {
+    use gonghui::stations::geo;
+    let env = gonghui::testing::demo_env().await.unwrap();
+    let st = &env.state;
+    let pool = st.db.pool();
+    // As the first release stored the cinema: the pair 高德 gave.
+    sqlx::query(
+        "UPDATE merchants SET lng_e6 = 109032900, lat_e6 = 34341600 WHERE credit_code = '91110000101623741K'",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM module_migrations WHERE module = 'benefits+keyed'")
+        .execute(pool)
+        .await
+        .unwrap();
+    let list = st.registry.keyed_migrations();
+    let read = || async {
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT lng_e6, lat_e6 FROM merchants WHERE credit_code = '91110000101623741K'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    st.db.migrate_keyed(&st.keys, &list).await.unwrap();
+    let (x, y) = read().await;
+    let wgs = geo::to_wgs(geo::LatLng::new(34.3416, 109.0329), geo::Datum::Gcj02);
+    assert_eq!((y, x), wgs.to_e6());
+    st.db.migrate_keyed(&st.keys, &list).await.unwrap();
+    assert_eq!(read().await, (x, y), "converted once");
 }

@@ -46,6 +46,7 @@ fn dependencies_point_from_the_binary_down_to_the_leaves() {
         ("sheet", &[]),
         ("ident", &[]),
         ("numfmt", &[]),
+        ("geo", &[]),
         ("charts", &["numfmt"]),
         ("platform", &["numfmt", "ident"]),
         // sheet: the workforce import (职工人数).
@@ -61,7 +62,7 @@ fn dependencies_point_from_the_binary_down_to_the_leaves() {
     // org tree, the roster and the figures engine when it reads them; never
     // on another business module or the binary.
     let module: &[&str] = &[
-        "platform", "ident", "numfmt", "charts", "sheet", "orgs", "members", "reports",
+        "platform", "ident", "numfmt", "charts", "sheet", "geo", "orgs", "members", "reports",
     ];
     for (name, list) in &deps {
         if name == "gonghui" {

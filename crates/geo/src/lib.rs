@@ -1,4 +1,4 @@
-//! Coordinates: the datum stations are stored in (WGS-84, what a phone's
+//! Coordinates: the datum Gonghui stores (WGS-84, what a phone's
 //! geolocation gives), the datums Chinese maps show and copy (GCJ-02: 高德,
 //! 腾讯; BD-09: 百度), the transforms between them, distances, and the checks
 //! of what is typed. Pure functions, no I/O.
@@ -215,7 +215,7 @@ pub fn in_china(p: LatLng) -> bool {
     (3.8..=53.6).contains(&p.lat) && (73.4..=135.1).contains(&p.lng)
 }
 
-/// Why a typed pair cannot be a station's place.
+/// Why a typed pair cannot be a place in China.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// Not a number, or not finite.
@@ -280,9 +280,9 @@ pub fn parse_pair(s: &str) -> Option<LatLng> {
     }
 }
 
-/// Checks a station's place as typed (latitude, longitude in `datum`) and
+/// Checks a place as typed (latitude, longitude in `datum`) and
 /// gives it in WGS-84.
-pub fn check_station_point(lat: f64, lng: f64, datum: Datum) -> Result<LatLng, Refusal> {
+pub fn check_point(lat: f64, lng: f64, datum: Datum) -> Result<LatLng, Refusal> {
     if !lat.is_finite() || !lng.is_finite() {
         return Err(Refusal::NotANumber);
     }
@@ -470,26 +470,26 @@ mod tests {
     #[test]
     fn typed_points_are_checked() {
         assert_eq!(
-            check_station_point(108.7093, 34.3291, Datum::Wgs84),
+            check_point(108.7093, 34.3291, Datum::Wgs84),
             Err(Refusal::Swapped)
         );
         assert_eq!(
-            check_station_point(91.0, 108.0, Datum::Wgs84),
+            check_point(91.0, 108.0, Datum::Wgs84),
             Err(Refusal::OutOfRange)
         );
         assert_eq!(
-            check_station_point(34.0, 200.0, Datum::Wgs84),
+            check_point(34.0, 200.0, Datum::Wgs84),
             Err(Refusal::OutOfRange)
         );
         assert_eq!(
-            check_station_point(51.5074, -0.1278, Datum::Wgs84),
+            check_point(51.5074, -0.1278, Datum::Wgs84),
             Err(Refusal::OutsideChina)
         );
         assert_eq!(
-            check_station_point(f64::NAN, 108.0, Datum::Wgs84),
+            check_point(f64::NAN, 108.0, Datum::Wgs84),
             Err(Refusal::NotANumber)
         );
-        let p = check_station_point(34.3291, 108.7093, Datum::Gcj02).unwrap();
+        let p = check_point(34.3291, 108.7093, Datum::Gcj02).unwrap();
         let moved = distance_m(p, LatLng::new(34.3291, 108.7093));
         assert!((100.0..1_000.0).contains(&moved), "GCJ-02 offset {moved} m");
         assert_eq!(
@@ -565,7 +565,7 @@ mod tests {
 
         #[test]
         fn any_typed_pair_is_checked_without_panic(lat in proptest::num::f64::ANY, lng in proptest::num::f64::ANY) {
-            let _ = check_station_point(lat, lng, Datum::Bd09);
+            let _ = check_point(lat, lng, Datum::Bd09);
             let _ = check_position(lat, lng);
         }
 
