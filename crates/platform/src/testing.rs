@@ -28,6 +28,42 @@ impl TestEnv {
     }
 }
 
+const TEST_DB_PREFIX: &str = "gh_test_";
+/// Databases of earlier test runs are dropped after this long (a test
+/// running longer would lose its database; none runs near it).
+const KEEP_TEST_DB_SECS: u64 = 3 * 3600;
+static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Drops the test databases earlier runs left behind (each test gets its
+/// own, and a test cannot drop it while its pools live): those created more
+/// than [`KEEP_TEST_DB_SECS`] ago, and those named before the creation time
+/// was in the name. One still in use is left (DROP without FORCE fails);
+/// failures are ignored — the sweep is housekeeping, not the test.
+async fn sweep_old_databases(conn: &mut AnyConnection, now: u64) {
+    let names: Vec<String> = match sqlx::query_scalar(
+        "SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'gh\\_test\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(n) => n,
+        Err(_) => return,
+    };
+    for name in names {
+        let rest = &name[TEST_DB_PREFIX.len()..];
+        let created = rest
+            .split_once('_')
+            .and_then(|(t, _)| t.parse::<u64>().ok());
+        let old = created.is_none_or(|t| now.saturating_sub(t) > KEEP_TEST_DB_SECS);
+        let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if old && plain {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+                .await;
+        }
+    }
+}
+
 /// Creates an empty database on the configured backend and returns its URL
 /// (None for the SQLite default in the data dir).
 pub async fn fresh_database_url() -> anyhow::Result<Option<String>> {
@@ -41,8 +77,16 @@ pub async fn fresh_database_url() -> anyhow::Result<Option<String>> {
     let token = crate::crypto::random_token()
         .to_ascii_lowercase()
         .replace(['-', '_'], "");
-    let name = format!("gh_test_{}", &token[..16]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // The creation time is in the name, so a later run can tell what is old.
+    let name = format!("{TEST_DB_PREFIX}{now}_{}", &token[..12]);
     let mut conn = AnyConnection::connect(&admin).await?;
+    if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        sweep_old_databases(&mut conn, now).await;
+    }
     conn.execute(format!("CREATE DATABASE {name}").as_str())
         .await?;
     conn.close().await?;
