@@ -1003,20 +1003,14 @@ pub struct CloseInput {
     pub measure: String,
 }
 
-/// Closes a file (解困脱困 / 撤档): a reason is required, the measure from the
-/// list; the file is read-only from then on.
-pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> AppResult<()> {
-    scope.require_write()?;
-    let (_, status, org) = admit(db, scope, id).await?;
-    if status == "closed" {
-        return Err(read_only());
-    }
-    if status != "open" && status != "notice" {
-        return Err(AppError::conflict(
-            "只有已建档的档案才能办理解困脱困",
-            "Only a filed household can be closed",
-        ));
-    }
+/// A checked closing: reason, measure and date.
+struct Closing {
+    reason: String,
+    measure: &'static str,
+    on: chrono::NaiveDate,
+}
+
+fn check_close(input: &CloseInput) -> AppResult<Closing> {
     let reason = text(&input.reason, "脱困原因", "The reason", 500)?;
     if reason.is_empty() {
         return Err(AppError::invalid(
@@ -1044,17 +1038,34 @@ pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> Ap
             )
         })?,
     };
-    let mut tx = db.begin_write().await?;
+    Ok(Closing {
+        reason,
+        measure,
+        on,
+    })
+}
+
+/// Writes a closing inside the caller's transaction: the file moves from
+/// `status` to closed (conditionally: a file changed meanwhile is a
+/// conflict), the org's data version, the audit entry.
+async fn close_in(
+    tx: &mut platform::db::WriteTx,
+    scope: &Scope,
+    id: FileId,
+    org: i64,
+    status: &str,
+    c: &Closing,
+) -> AppResult<()> {
     let n = sqlx::query(
         "UPDATE hardship_files SET status = 'closed', closed_on = $1, close_reason = $2, close_measure = $3, \
          updated_at = $4 WHERE id = $5 AND status = $6",
     )
-    .bind(on.to_string())
-    .bind(&reason)
-    .bind(measure)
+    .bind(c.on.to_string())
+    .bind(&c.reason)
+    .bind(c.measure)
     .bind(time::now_rfc3339())
     .bind(id.0)
-    .bind(&status)
+    .bind(status)
     .execute(&mut *tx.tx)
     .await?
     .rows_affected();
@@ -1066,15 +1077,35 @@ pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> Ap
     }
     platform::dataver::touch(&mut tx.tx, [org]).await?;
     audit::append(
-        &mut tx,
+        tx,
         &scope.actor,
         Event::new("hardship.file_close", "hardship_file", id)
             .org(OrgId(org))
             .detail(
-                serde_json::json!({"reason": reason, "measure": measure, "on": on.to_string()}),
+                serde_json::json!({"reason": c.reason, "measure": c.measure, "on": c.on.to_string()}),
             ),
     )
     .await?;
+    Ok(())
+}
+
+/// Closes a file (解困脱困 / 撤档): a reason is required, the measure from the
+/// list; the file is read-only from then on.
+pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> AppResult<()> {
+    scope.require_write()?;
+    let (_, status, org) = admit(db, scope, id).await?;
+    if status == "closed" {
+        return Err(read_only());
+    }
+    if status != "open" && status != "notice" {
+        return Err(AppError::conflict(
+            "只有已建档的档案才能办理解困脱困",
+            "Only a filed household can be closed",
+        ));
+    }
+    let c = check_close(input)?;
+    let mut tx = db.begin_write().await?;
+    close_in(&mut tx, scope, id, org, &status, &c).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1251,22 +1282,18 @@ pub async fn record_check(db: &Db, scope: &Scope, id: FileId, input: &CheckInput
         return Err(read_only());
     }
     let note = text(&input.note, "年审意见", "The note", 500)?;
-    if !input.qualifies {
-        // Closing checks the reason and the measure.
-        close(
-            db,
-            scope,
-            id,
-            &CloseInput {
-                closed_on: String::new(),
-                reason: note.clone(),
-                measure: input.measure.clone(),
-            },
-        )
-        .await?;
-    }
+    // Closing checks the reason and the measure before anything is written.
+    let closing = if input.qualifies {
+        None
+    } else {
+        Some(check_close(&CloseInput {
+            closed_on: String::new(),
+            reason: note.clone(),
+            measure: input.measure.clone(),
+        })?)
+    };
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    let n = sqlx::query(
         "UPDATE hardship_checks SET outcome = $1, note = $2, checked_by = $3, checked_at = $4 \
          WHERE file_id = $5 AND year = $6 AND outcome = 'pending'",
     )
@@ -1281,7 +1308,18 @@ pub async fn record_check(db: &Db, scope: &Scope, id: FileId, input: &CheckInput
     .bind(id.0)
     .bind(input.year)
     .execute(&mut *tx.tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(AppError::conflict(
+            "该档案本年度已完成年审",
+            "This file has been re-checked this year",
+        ));
+    }
+    // The close and the re-check commit together or not at all.
+    if let Some(c) = &closing {
+        close_in(&mut tx, scope, id, org, "open", c).await?;
+    }
     sqlx::query("UPDATE hardship_files SET last_checked_on = $1 WHERE id = $2")
         .bind(time::today().to_string())
         .bind(id.0)

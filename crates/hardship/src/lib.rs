@@ -20,11 +20,18 @@ use platform::{
     module::{Migration, Module, OrgHold},
 };
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "hardship",
-    sql: include_str!("../migrations/0001_hardship.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "hardship",
+        sql: include_str!("../migrations/0001_hardship.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "hardship_rules",
+        sql: include_str!("../migrations/0003_hardship_rules.sql"),
+    },
+];
 
 pub fn module() -> Module {
     Module {
