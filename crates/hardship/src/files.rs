@@ -1336,3 +1336,285 @@ pub async fn record_check(db: &Db, scope: &Scope, id: FileId, input: &CheckInput
     tx.commit().await?;
     Ok(())
 }
+
+// ───────────────────────────── 退回修改 ─────────────────────────────
+
+/// Whether the caller may edit a file now: only while the review chain has
+/// returned it (退回修改), and only the union that submitted it. Answers
+/// the review item's id, or says why not.
+pub async fn editable(db: &Db, scope: &Scope, id: FileId) -> AppResult<i64> {
+    let (_, status, _) = admit(db, scope, id).await?;
+    match status.as_str() {
+        "reviewing" => {}
+        "closed" => return Err(read_only()),
+        "notice" | "open" => {
+            return Err(AppError::conflict(
+                "该档案已通过审批(公示中或已确认建档),不能再修改;情况变化请在年审时处理或办理解困脱困",
+                "This file has passed its review (on notice or confirmed) and can no longer be edited; record changes at the yearly re-check or close it",
+            ))
+        }
+        "rejected" => {
+            return Err(AppError::conflict(
+                "该档案未通过审批,不能修改;如情况属实请重新建档",
+                "This file was rejected and cannot be edited; file the household again if it qualifies",
+            ))
+        }
+        _ => return Err(AppError::conflict("档案状态已变化", "The file changed meanwhile")),
+    }
+    let review: Option<i64> =
+        sqlx::query_scalar("SELECT review_id FROM hardship_files WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(db.pool())
+            .await?;
+    let row: Option<(String, i64)> = match review {
+        Some(r) => {
+            sqlx::query_as("SELECT status, submitter_org_id FROM review_items WHERE id = $1")
+                .bind(r)
+                .fetch_optional(db.pool())
+                .await?
+        }
+        None => None,
+    };
+    let Some((rstatus, submitter)) = row else {
+        return Err(AppError::conflict(
+            "该档案正在审批中,不能修改",
+            "This file is under review and cannot be edited",
+        ));
+    };
+    if rstatus != "returned" {
+        return Err(AppError::conflict(
+            "该档案正在审批中,不能修改;审批退回修改后才能编辑",
+            "This file is under review and cannot be edited; it can be edited once the review returns it for changes",
+        ));
+    }
+    if submitter != scope.org_id.0 {
+        return Err(AppError::forbidden(
+            "只有提交建档的工会可以修改退回的档案",
+            "Only the union that submitted the file can edit it after a return",
+        ));
+    }
+    Ok(review.unwrap_or_default())
+}
+
+/// The changes of an edit, for the audit entry: the names of the fields
+/// that changed (no values of personal data).
+fn changed_fields(before: &sqlx::any::AnyRow, after: &[(&str, String)]) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(k, v)| before.try_get::<String, _>(*k).ok().as_deref() != Some(v.as_str()))
+        .map(|(k, _)| k.to_string())
+        .collect()
+}
+
+/// Edits a file the review chain returned (退回修改) and sends it up the
+/// chain again (`review::resubmit`, from the first step). The head stays
+/// (a household is filed under its head's ID: another head is another
+/// file); everything else is checked as at filing — the income test against
+/// the line of the file's year, a category it does not offer needs a reason.
+/// An empty bank account keeps the stored one. The edit and its audit entry
+/// (the fields changed) commit together; if the resubmission is then
+/// refused (someone acted on the item meanwhile), the edit stays and the
+/// file waits, returned, for its resubmission.
+pub async fn edit(
+    st: &AppState,
+    scope: &Scope,
+    id: FileId,
+    input: &FileInput,
+    comment: &str,
+) -> AppResult<()> {
+    scope.require_write()?;
+    let review_id = editable(&st.db, scope, id).await?;
+    let (org, year): (i64, i64) =
+        sqlx::query_as("SELECT org_id, year FROM hardship_files WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(st.db.pool())
+            .await?;
+    let line = {
+        let mut conn = st.db.pool().acquire().await?;
+        line_for(&mut conn, org, year).await?
+    };
+    let v = validate(input, line)?;
+    let housing = text(&input.housing, "住房情况", "Housing", 100)?;
+    let employer_status = text(&input.employer_status, "单位状况", "Employer status", 100)?;
+    let bank_name = text(&input.bank_name, "开户银行", "The bank", 100)?;
+    let comment = text(comment, "修改说明", "The comment", 2000)?;
+    let mut tx = st.db.begin_write().await?;
+    let before = sqlx::query(
+        "SELECT category, override_reason, primary_cause, secondary_causes, housing, employer_status, \
+         bank_name, bank_account_masked, status, CAST(zero_employment AS TEXT) AS zero_employment, \
+         CAST(single_parent AS TEXT) AS single_parent, CAST(income_fen AS TEXT) AS income_fen, \
+         CAST(household_size AS TEXT) AS household_size FROM hardship_files WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    let masked = v.bank.as_deref().map(model::mask_account);
+    let mut changed = changed_fields(
+        &before,
+        &[
+            ("category", v.category.as_str().to_string()),
+            ("override_reason", v.override_reason.clone()),
+            ("primary_cause", v.primary.to_string()),
+            ("secondary_causes", v.secondary.join(",")),
+            ("housing", housing.clone()),
+            ("employer_status", employer_status.clone()),
+            ("bank_name", bank_name.clone()),
+            ("zero_employment", i64::from(input.zero_employment).to_string()),
+            ("single_parent", i64::from(input.single_parent).to_string()),
+            ("income_fen", v.income.fen().to_string()),
+            ("household_size", (v.members.len() as i64).to_string()),
+        ],
+    );
+    if v.bank.is_some() {
+        changed.push("bank_account".into());
+    }
+    let n = sqlx::query(
+        "UPDATE hardship_files SET category = $1, offered_category = $2, override_reason = $3, primary_cause = $4, \
+         secondary_causes = $5, household_size = $6, income_fen = $7, per_capita_fen = $8, line_fen = $9, \
+         housing = $10, employer_status = $11, zero_employment = $12, single_parent = $13, bank_name = $14, \
+         bank_account_enc = COALESCE($15, bank_account_enc), \
+         bank_account_masked = COALESCE($16, bank_account_masked), updated_at = $17 \
+         WHERE id = $18 AND status = 'reviewing'",
+    )
+    .bind(v.category.as_str())
+    .bind(v.test.offered.map(Category::as_str))
+    .bind(&v.override_reason)
+    .bind(v.primary)
+    .bind(v.secondary.join(","))
+    .bind(v.members.len() as i64)
+    .bind(v.income.fen())
+    .bind(v.test.per_capita.fen())
+    .bind(line.line_fen)
+    .bind(&housing)
+    .bind(&employer_status)
+    .bind(i64::from(input.zero_employment))
+    .bind(i64::from(input.single_parent))
+    .bind(&bank_name)
+    .bind(v.bank.as_deref().map(|b| st.keys.encrypt(b)))
+    .bind(masked)
+    .bind(time::now_rfc3339())
+    .bind(id.0)
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    // The item must still be returned when the edit commits.
+    let still: Option<String> = sqlx::query_scalar("SELECT status FROM review_items WHERE id = $1")
+        .bind(review_id)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+    if n != 1 || still.as_deref() != Some("returned") {
+        return Err(AppError::conflict(
+            "档案状态已变化,请刷新后查看",
+            "The file changed meanwhile; reload to see where it stands",
+        ));
+    }
+    let members_before: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM hardship_members WHERE file_id = $1")
+            .bind(id.0)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+    sqlx::query("DELETE FROM hardship_members WHERE file_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx.tx)
+        .await?;
+    for m in &v.members {
+        sqlx::query(
+            "INSERT INTO hardship_members (region_root, file_id, name, relation, income_fen, health, disability, insurance, schooling) \
+             SELECT region_root, id, $1, $2, $3, $4, $5, $6, $7 FROM hardship_files WHERE id = $8",
+        )
+        .bind(&m.name)
+        .bind(&m.relation)
+        .bind(m.income_fen)
+        .bind(&m.health)
+        .bind(&m.disability)
+        .bind(&m.insurance)
+        .bind(&m.schooling)
+        .bind(id.0)
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    platform::dataver::touch(&mut tx.tx, [org]).await?;
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new("hardship.file_edit", "hardship_file", id)
+            .org(OrgId(org))
+            .detail(serde_json::json!({
+                "changed": changed,
+                "category": v.category.as_str(),
+                "offered": v.test.offered.map(Category::as_str),
+                "override": !v.override_reason.is_empty(),
+                "members_before": members_before,
+                "members_after": v.members.len(),
+                "review_id": review_id,
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    let comment = if comment.is_empty() {
+        "已按退回意见修改".to_string()
+    } else {
+        comment
+    };
+    review::resubmit(
+        &st.db,
+        scope,
+        &FileReview,
+        review::ReviewId(review_id),
+        &comment,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the income test gives for a form, shown before filing: the
+/// per-capita monthly income, the county's line and its multiples, and the
+/// category the rules offer.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = HardshipIncomeTest)]
+pub struct IncomeTestView {
+    pub per_capita_fen: i64,
+    pub line_fen: i64,
+    pub deep_pct: i64,
+    pub relative_pct: i64,
+    /// The per-capita income under which a household is 深度困难 / 相对困难.
+    pub deep_limit_fen: i64,
+    pub relative_limit_fen: i64,
+    pub offered: Option<Category>,
+}
+
+/// Runs the income test of an input for the org's line of this year; the
+/// refusals are the filing's own (causes, members, incomes).
+pub async fn test_income(db: &Db, scope: &Scope, input: &FileInput) -> AppResult<IncomeTestView> {
+    let org = tree::node(db, scope, OrgId(input.org_id.unwrap_or(scope.org_id.0))).await?;
+    let year = chrono::Datelike::year(&time::today()) as i64;
+    let line = {
+        let mut conn = db.pool().acquire().await?;
+        line_for(&mut conn, org.id.0, year).await?
+    };
+    let (primary, secondary) = model::causes(&input.primary_cause, &input.secondary_causes)?;
+    let mut total = Fen::default();
+    for m in &input.members {
+        if m.income_fen < 0 || m.income_fen > 100_000_000 {
+            return Err(AppError::invalid(
+                "家庭成员的月收入无效",
+                "A household member's monthly income is not valid",
+            ));
+        }
+        total = total
+            .checked_add(Fen::from_fen(m.income_fen))
+            .ok_or_else(|| AppError::invalid("收入合计过大", "The incomes add up too high"))?;
+    }
+    let mut all = vec![primary];
+    all.extend(&secondary);
+    let t = model::income_test(line, total, input.members.len() as i64, &all)?;
+    Ok(IncomeTestView {
+        per_capita_fen: t.per_capita.fen(),
+        line_fen: line.line_fen,
+        deep_pct: line.deep_pct,
+        relative_pct: line.relative_pct,
+        deep_limit_fen: line.line_fen * line.deep_pct / 100,
+        relative_limit_fen: line.line_fen * line.relative_pct / 100,
+        offered: t.offered,
+    })
+}

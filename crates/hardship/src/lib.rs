@@ -6,6 +6,7 @@
 
 mod approval_docx;
 pub mod demo;
+pub mod file_pages;
 pub mod files;
 pub mod grants;
 pub mod http;
