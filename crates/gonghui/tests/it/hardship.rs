@@ -439,7 +439,7 @@ async fn hardship_no_one_is_helped_twice_and_no_union_spends_above_its_allocatio
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     let m = msg(&v);
     assert!(
-        m.contains("重复救助") && m.contains("测试daily活动") && m.contains("已获帮扶"),
+        m.contains("重复救助") && m.contains("测试special活动") && m.contains("已获帮扶"),
         "{m}"
     );
     assert!(
