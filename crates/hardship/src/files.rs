@@ -395,7 +395,7 @@ pub struct ListFilter {
 /// The files of the caller's subtree (no health, income or bank data); the
 /// view is audited.
 pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> AppResult<Vec<FileRow>> {
-    let mut sql = format!("{ROW_SELECT} WHERE o.path LIKE $1");
+    let mut sql = format!("{ROW_SELECT} WHERE o.path LIKE $1 AND f.purged_on IS NULL");
     let mut binds: Vec<String> = vec![scope.like()];
     if !f.status.trim().is_empty() {
         binds.push(f.status.trim().to_string());
@@ -432,12 +432,16 @@ pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> AppResult<Vec<FileR
 /// The file's org path, admitted through the scope (404 + audit outside).
 async fn admit(db: &Db, scope: &Scope, id: FileId) -> AppResult<(String, String, i64)> {
     let row = sqlx::query(
-        "SELECT o.path, f.status, f.org_id FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1",
+        "SELECT o.path, f.status, f.org_id, f.purged_on FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1",
     )
     .bind(id.0)
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
+    // Purged after its keeping period: gone, whoever asks.
+    if crate::purge::is_purged(&row) {
+        return Err(AppError::NotFound);
+    }
     let path: String = row.try_get("path")?;
     scope.admit(db, &path, "hardship_file", id).await?;
     Ok((path, row.try_get("status")?, row.try_get("org_id")?))
@@ -839,7 +843,7 @@ impl AttachmentOwner for FileAttachments {
     ) -> BoxFuture<'a, AppResult<Option<OwnerOrg>>> {
         Box::pin(async move {
             let row: Option<(i64, String)> = sqlx::query_as(
-                "SELECT o.id, o.path FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1",
+                "SELECT o.id, o.path FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1 AND f.purged_on IS NULL",
             )
             .bind(owner_id)
             .fetch_optional(db.pool())

@@ -13,6 +13,7 @@ pub mod http;
 mod i18n;
 pub mod indicators;
 pub mod model;
+pub mod purge;
 
 use std::sync::Arc;
 
@@ -55,7 +56,10 @@ pub fn module() -> Module {
                     Err(e) => tracing::error!(error = %e, "hardship: draft sweep failed"),
                 }
             });
+            // Closed files past their keeping period lose their personal data.
+            purge::spawn_daily(st);
         },
+        cli: purge::COMMANDS,
         org_holds: &[OrgHold {
             count_sql: "SELECT COUNT(*) FROM hardship_files WHERE org_id = $1 AND status <> 'closed' AND status <> 'rejected'",
             zh: "该组织还有{n}份未关闭的困难职工档案,请先办理解困脱困或移交",

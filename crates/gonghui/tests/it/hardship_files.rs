@@ -570,3 +570,180 @@ async fn hardship_files_each_campaign_kind_checks_its_own_rule() {
     let (_, v) = city.get_json(&format!("/api/v1/hardship/campaigns/{cid}")).await;
     assert_eq!(v["campaign"]["file_required"], false);
 }
+
+/// The figures of the files' source for `org` and `period`: each code's
+/// value and breakdown.
+async fn file_figures(c: &Client, org: i64, period: i32) -> Vec<(String, Value, Value)> {
+    let (s, t) = c
+        .get_json(&format!("/api/v1/reports/figures?org={org}&period={period}"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let mut out = Vec::new();
+    for code in ["hardship_files_open", "hardship_files_deep", "hardship_files_relative", "hardship_files_sudden"] {
+        let f = t["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["figures"].as_array().unwrap())
+            .find(|f| f["code"] == code)
+            .unwrap_or_else(|| panic!("{code}"));
+        out.push((code.to_string(), f["value"].clone(), f["breakdown"].clone()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn hardship_files_closed_files_are_purged_after_ten_years_and_the_figures_stay() {
+    use gonghui::hardship::purge;
+    let server = TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let st = server.state().clone();
+    let db = &st.db;
+    let city = Client::signed_in(&server, "sf_admin").await;
+    let root = org_id(&city, "SF").await;
+    let today = time::today();
+    let cutoff = purge::cutoff(today);
+    assert_eq!(cutoff.year(), today.year() - 10);
+    // Two open files of SF-01, filed twelve years ago: one closed ten years
+    // and a day ago, one ten years less a day ago.
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT f.id FROM hardship_files f JOIN orgs o ON o.id = f.org_id \
+         WHERE o.code LIKE 'SF-01%' AND f.status = 'open' ORDER BY f.id LIMIT 2",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let (old, young) = (ids[0], ids[1]);
+    let filed = (today - chrono::Duration::days(12 * 366)).to_string();
+    for (id, closed) in [
+        (old, cutoff - chrono::Duration::days(1)),
+        (young, cutoff + chrono::Duration::days(1)),
+    ] {
+        sqlx::query(
+            "UPDATE hardship_files SET status = 'closed', confirmed_on = $1, closed_on = $2, \
+             close_reason = '家庭收入提高', close_measure = 'income' WHERE id = $3",
+        )
+        .bind(&filed)
+        .bind(closed.to_string())
+        .bind(id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO hardship_objections (region_root, file_id, org_id, content, created_at) \
+         SELECT region_root, id, org_id, '邻居反映其有车', '2015-01-01T00:00:00Z' FROM hardship_files WHERE id = $1",
+    )
+    .bind(old)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let system = gonghui::platform::tree::system_scope(db).await.unwrap();
+    let pdf = "%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+    gonghui::platform::attachments::upload(
+        &st,
+        &system,
+        "hardship_file",
+        old,
+        "收入证明.pdf",
+        "收入证明",
+        axum::body::Bytes::from(pdf.as_bytes().to_vec()),
+    )
+    .await
+    .unwrap();
+    let head: String = scalar_s(&server, "SELECT head_name FROM hardship_files WHERE id = $1", old).await;
+    let members: i64 = count(&server, &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {old}")).await;
+    assert!(members > 0);
+
+    // The year both were open at its end.
+    let period = today.year() - 11;
+    let before = file_figures(&city, root, period).await;
+    assert!(before[0].1.as_i64().unwrap() >= 2, "{before:?}");
+
+    // A dry run counts and writes nothing.
+    let dry = purge::purge(&st, today, true).await.unwrap();
+    assert_eq!(
+        (dry.files, dry.members as i64, dry.objections, dry.attachments),
+        (1, members, 1, 1)
+    );
+    assert_eq!(scalar_s(&server, "SELECT head_name FROM hardship_files WHERE id = $1", old).await, head);
+    assert_eq!(audit_count(&server, "hardship.file_purge").await, 0);
+
+    let done = purge::purge(&st, today, false).await.unwrap();
+    assert_eq!((done.files, done.members as i64, done.attachments), (1, members, 1));
+    // Gone: the household, the objection, the account, the name, the attachment.
+    let gone: (String, String, Option<String>, String, Option<String>) = sqlx::query_as(
+        "SELECT head_name, id_hash, bank_account_enc, bank_account_masked, purged_on FROM hardship_files WHERE id = $1",
+    )
+    .bind(old)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(gone.0, "");
+    assert!(gone.1.starts_with("purged:"));
+    assert_eq!((gone.2, gone.3.as_str()), (None, ""));
+    assert_eq!(gone.4, Some(today.to_string()));
+    for sql in [
+        format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {old}"),
+        format!("SELECT COUNT(*) FROM hardship_objections WHERE file_id = {old}"),
+        format!("SELECT COUNT(*) FROM attachments WHERE owner_kind = 'hardship_file' AND owner_id = {old} AND deleted_at IS NULL"),
+    ] {
+        assert_eq!(count(&server, &sql).await, 0, "{sql}");
+    }
+    // What the statistics need stays.
+    let kept: (String, String, String, String) = sqlx::query_as(
+        "SELECT category, confirmed_on, closed_on, close_reason FROM hardship_files WHERE id = $1",
+    )
+    .bind(old)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!((kept.1.as_str(), kept.3.as_str()), (filed.as_str(), "家庭收入提高"));
+    // The younger one is untouched.
+    assert_eq!(
+        count(&server, &format!("SELECT COUNT(*) FROM hardship_files WHERE id = {young} AND purged_on IS NULL AND head_name <> ''")).await,
+        1
+    );
+    assert!(count(&server, &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {young}")).await > 0);
+    // Audited with counts, not names.
+    assert_eq!(audit_count(&server, "hardship.file_purge").await, 1);
+    assert_eq!(audit_count(&server, "hardship.purge").await, 1);
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'hardship.file_purge'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(detail.contains("\"members\"") && !detail.contains(&head), "{detail}");
+    // Absent to every reader; the younger one still read-only on file.
+    let (s, _) = city.get_json(&format!("/api/v1/hardship/files/{old}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = city.text(&format!("/hardship/files/{old}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = city.get_json(&format!("/api/v1/hardship/files/{young}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = city.get_json("/api/v1/hardship/files?status=closed").await;
+    assert!(list.as_array().unwrap().iter().all(|r| r["id"] != old));
+
+    // The old year's figures are the same, and still equal their drill-down.
+    let after = file_figures(&city, root, period).await;
+    assert_eq!(after, before);
+    let (s, d) = city
+        .get_json(&format!(
+            "/api/v1/reports/drill?org={root}&period={period}&code=hardship_files_open&per_page=500"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["total"], before[0].1);
+    let row = d["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == old || r["id"] == json!(old.to_string()));
+    if let Some(r) = row {
+        assert_eq!(r["id_masked"], "", "no ID for a purged file: {r}");
+    }
+    // Nothing more to purge.
+    assert_eq!(purge::purge(&st, today, false).await.unwrap().files, 0);
+}
