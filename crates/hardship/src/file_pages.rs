@@ -231,7 +231,8 @@ impl FormValues {
     /// The rows to show: what was typed, padded with empty rows.
     fn padded(mut self) -> FormValues {
         let want = (self.members.len() + 2).clamp(MEMBER_ROWS, MAX_ROWS);
-        self.members.resize(want.max(self.members.len()), MemberRow::default());
+        self.members
+            .resize(want.max(self.members.len()), MemberRow::default());
         self
     }
 }

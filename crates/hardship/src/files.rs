@@ -1463,7 +1463,10 @@ pub async fn edit(
             ("housing", housing.clone()),
             ("employer_status", employer_status.clone()),
             ("bank_name", bank_name.clone()),
-            ("zero_employment", i64::from(input.zero_employment).to_string()),
+            (
+                "zero_employment",
+                i64::from(input.zero_employment).to_string(),
+            ),
             ("single_parent", i64::from(input.single_parent).to_string()),
             ("income_fen", v.income.fen().to_string()),
             ("household_size", (v.members.len() as i64).to_string()),

@@ -457,7 +457,10 @@ impl Eligibility {
             };
             return Err((
                 format!("“{}”要求有在档的困难职工档案,此人没有({zh})", k.zh),
-                format!("“{}” requires an open hardship file and this person has none ({en})", k.en),
+                format!(
+                    "“{}” requires an open hardship file and this person has none ({en})",
+                    k.en
+                ),
             ));
         }
         if self == Eligibility::JobSeeker {
@@ -1485,12 +1488,19 @@ mod tests {
             let r = Eligibility::of(kind, false);
             assert_eq!(r, Eligibility::OpenFile);
             let (zh, en) = r.check(kind, None).unwrap_err();
-            assert!(zh.contains("已确认建档") && en.contains("confirmed hardship file"), "{zh} {en}");
+            assert!(
+                zh.contains("已确认建档") && en.contains("confirmed hardship file"),
+                "{zh} {en}"
+            );
             assert!(r.check(kind, Some(ill)).is_ok());
         }
         // 金秋助学: a file (school and notice are checked against the records).
         let r = Eligibility::of("education", true);
-        assert!(r.check("education", None).unwrap_err().0.contains("金秋助学"));
+        assert!(r
+            .check("education", None)
+            .unwrap_err()
+            .0
+            .contains("金秋助学"));
         assert!(r.check("education", Some(ill)).is_ok());
         // 夏送清凉: anyone.
         let r = Eligibility::of("summer", true);
@@ -1501,13 +1511,19 @@ mod tests {
         assert!(r.check("jobs", Some(laid_off)).is_ok());
         assert!(r.check("jobs", Some(&["unemployed"])).is_ok());
         let (zh, en) = r.check("jobs", Some(ill)).unwrap_err();
-        assert!(zh.contains("下岗失业") && en.contains("laid off"), "{zh} {en}");
+        assert!(
+            zh.contains("下岗失业") && en.contains("laid off"),
+            "{zh} {en}"
+        );
         // Special campaigns: as configured.
         let free = Eligibility::of("special", false);
         assert!(free.check("special", None).is_ok());
         let filed = Eligibility::of("special", true);
         let (zh, en) = filed.check("special", None).unwrap_err();
-        assert!(zh.contains("专项") && en.contains("special campaign"), "{zh} {en}");
+        assert!(
+            zh.contains("专项") && en.contains("special campaign"),
+            "{zh} {en}"
+        );
         assert!(filed.check("special", Some(ill)).is_ok());
     }
 }

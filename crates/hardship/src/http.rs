@@ -831,5 +831,7 @@ async fn api_income_test(
     Json(input): Json<FileInput>,
 ) -> AppResult<Json<files::IncomeTestView>> {
     staff.scope().require_write()?;
-    Ok(Json(files::test_income(&st.db, staff.scope(), &input).await?))
+    Ok(Json(
+        files::test_income(&st.db, staff.scope(), &input).await?,
+    ))
 }

@@ -58,11 +58,15 @@ fn msg(v: &Value) -> String {
 /// A file body: the head `name`/`id`, a per-capita monthly income of `pc`
 /// fen over `size` people, laid off.
 fn file_body(name: &str, id: &str, category: &str, pc: i64, size: i64) -> Value {
-    let mut members = vec![json!({"name": name, "relation": "本人", "income_fen": pc * size,
-        "health": "慢性病", "insurance": "职工医保"})];
+    let mut members = vec![
+        json!({"name": name, "relation": "本人", "income_fen": pc * size,
+        "health": "慢性病", "insurance": "职工医保"}),
+    ];
     for k in 1..size {
-        members.push(json!({"name": format!("家属{k}"), "relation": "子女", "income_fen": 0,
-            "schooling": "初中"}));
+        members.push(
+            json!({"name": format!("家属{k}"), "relation": "子女", "income_fen": 0,
+            "schooling": "初中"}),
+        );
     }
     json!({
         "head": {"name": name, "id_number": id},
@@ -76,7 +80,12 @@ fn file_body(name: &str, id: &str, category: &str, pc: i64, size: i64) -> Value 
 }
 
 /// The page form's fields for a household of three (incomes in yuan).
-fn form_fields<'a>(name: &'a str, id: &'a str, category: &'a str, income: &'a str) -> Vec<(&'a str, &'a str)> {
+fn form_fields<'a>(
+    name: &'a str,
+    id: &'a str,
+    category: &'a str,
+    income: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("head_name", name),
         ("head_id_number", id),
@@ -138,9 +147,15 @@ async fn hardship_files_the_page_form_files_a_household_and_refusals_reshow_it()
     let (s, page) = clerk.post_form("/hardship/files/new", &fields).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("id=\"income-test\""), "the test is shown");
-    assert!(page.contains("800.00") && page.contains("680.00"), "per-capita and line");
+    assert!(
+        page.contains("800.00") && page.contains("680.00"),
+        "per-capita and line"
+    );
     assert!(page.contains("相对困难"), "the category offered");
-    assert!(page.contains("override-needed"), "a differing category is flagged");
+    assert!(
+        page.contains("override-needed"),
+        "a differing category is flagged"
+    );
     assert!(page.contains("页面家属乙"), "the form keeps what was typed");
     assert_eq!(files_n(&server).await, before, "a test writes nothing");
 
@@ -171,7 +186,10 @@ async fn hardship_files_the_page_form_files_a_household_and_refusals_reshow_it()
     let (s, _) = clerk.text("/lang/en").await;
     assert!(s.is_success() || s.is_redirection());
     let (s, page) = clerk
-        .post_form("/hardship/files/new", &form_fields("页面户主", &id, "deep", "2400"))
+        .post_form(
+            "/hardship/files/new",
+            &form_fields("页面户主", &id, "deep", "2400"),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("contradicts"), "the English message");
@@ -182,9 +200,15 @@ async fn hardship_files_the_page_form_files_a_household_and_refusals_reshow_it()
     f.push(("override_reason", "配偶长期患病,医疗支出大"));
     let (s, page) = clerk.post_form("/hardship/files/new", &f).await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    assert!(page.contains("页面户主") && page.contains("审批中"), "the file page");
+    assert!(
+        page.contains("页面户主") && page.contains("审批中"),
+        "the file page"
+    );
     let (files, members, reviews) = files_n(&server).await;
-    assert_eq!((files, members, reviews), (before.0 + 1, before.1 + 3, before.2 + 1));
+    assert_eq!(
+        (files, members, reviews),
+        (before.0 + 1, before.1 + 3, before.2 + 1)
+    );
     let fid = count(&server, "SELECT MAX(id) FROM hardship_files").await;
     let row: (String, String, String, i64, i64) = sqlx::query_as(
         "SELECT category, offered_category, bank_account_masked, household_size, single_parent FROM hardship_files WHERE id = $1",
@@ -193,12 +217,18 @@ async fn hardship_files_the_page_form_files_a_household_and_refusals_reshow_it()
     .fetch_one(server.state().db.pool())
     .await
     .unwrap();
-    assert_eq!(row, ("deep".into(), "relative".into(), "****7890".into(), 3, 1));
+    assert_eq!(
+        row,
+        ("deep".into(), "relative".into(), "****7890".into(), 3, 1)
+    );
     // The same person again: one open file per household.
     let (s, page) = clerk.post_form("/hardship/files/new", &f).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(page.contains("重复建档"), "{page}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM hardship_files").await, files);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM hardship_files").await,
+        files
+    );
 
     // The API's income test says the same as the page.
     let (s, v) = clerk
@@ -210,7 +240,11 @@ async fn hardship_files_the_page_form_files_a_household_and_refusals_reshow_it()
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
-        (v["per_capita_fen"].clone(), v["line_fen"].clone(), v["offered"].clone()),
+        (
+            v["per_capita_fen"].clone(),
+            v["line_fen"].clone(),
+            v["offered"].clone()
+        ),
         (json!(80_000), json!(68_000), json!("relative"))
     );
     let (s, v) = clerk
@@ -270,7 +304,10 @@ async fn hardship_files_a_returned_file_is_edited_and_resubmitted_by_its_union_o
     assert!(page.contains("正在审批中"), "{page}");
     let (s, v) = clerk.json(Method::POST, &api_url, Some(edited())).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    assert!(msg(&v).contains("正在审批中") && msg(&v).contains("under review"), "{v}");
+    assert!(
+        msg(&v).contains("正在审批中") && msg(&v).contains("under review"),
+        "{v}"
+    );
 
     // The county returns it for changes.
     let (s, v) = act(&county, rid, "return", "收入证明不全,请补充").await;
@@ -288,8 +325,14 @@ async fn hardship_files_a_returned_file_is_edited_and_resubmitted_by_its_union_o
     // Another county: absent, by every route.
     for (s, what) in [
         (other.text(&edit_url).await.0, "GET page"),
-        (other.post_form(&edit_url, &[("category", "deep")]).await.0, "POST page"),
-        (other.json(Method::POST, &api_url, Some(edited())).await.0, "API"),
+        (
+            other.post_form(&edit_url, &[("category", "deep")]).await.0,
+            "POST page",
+        ),
+        (
+            other.json(Method::POST, &api_url, Some(edited())).await.0,
+            "API",
+        ),
     ] {
         assert_eq!(s, StatusCode::NOT_FOUND, "{what}");
     }
@@ -301,7 +344,11 @@ async fn hardship_files_a_returned_file_is_edited_and_resubmitted_by_its_union_o
     // Bad input: refused, nothing changed, still returned.
     let edits = || audit_count(&server, "hardship.file_edit");
     let e0 = edits().await;
-    let members0 = count(&server, &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {id}")).await;
+    let members0 = count(
+        &server,
+        &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {id}"),
+    )
+    .await;
     let mut bad = edited();
     bad["members"] = json!([]);
     let (s, v) = clerk.json(Method::POST, &api_url, Some(bad)).await;
@@ -314,16 +361,40 @@ async fn hardship_files_a_returned_file_is_edited_and_resubmitted_by_its_union_o
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(msg(&v).contains("收入与困难类别不符"), "{v}");
     let (s, page) = clerk
-        .post_form(&edit_url, &[("category", "deep"), ("primary_cause", "laid_off"), ("m0_name", "退回户主"), ("m0_relation", "本人"), ("m0_income", "多")])
+        .post_form(
+            &edit_url,
+            &[
+                ("category", "deep"),
+                ("primary_cause", "laid_off"),
+                ("m0_name", "退回户主"),
+                ("m0_relation", "本人"),
+                ("m0_income", "多"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("第1行") && page.contains("退回户主"), "{page}");
+    assert!(
+        page.contains("第1行") && page.contains("退回户主"),
+        "{page}"
+    );
     assert_eq!(edits().await, e0);
     assert_eq!(
-        count(&server, &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {id}")).await,
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {id}")
+        )
+        .await,
         members0
     );
-    assert_eq!(scalar_s(&server, "SELECT status FROM review_items WHERE id = $1", rid).await, "returned");
+    assert_eq!(
+        scalar_s(
+            &server,
+            "SELECT status FROM review_items WHERE id = $1",
+            rid
+        )
+        .await,
+        "returned"
+    );
 
     // The page form: the household now 1,800元 over three, 深度困难; the
     // account left empty is kept.
@@ -358,7 +429,13 @@ async fn hardship_files_a_returned_file_is_edited_and_resubmitted_by_its_union_o
     .unwrap();
     assert_eq!(
         row,
-        ("deep".into(), "廉租房".into(), 60_000, "****5678".into(), "illness".into())
+        (
+            "deep".into(),
+            "廉租房".into(),
+            60_000,
+            "****5678".into(),
+            "illness".into()
+        )
     );
     assert_eq!(edits().await, e0 + 1, "the edit is audited");
     let detail: String = sqlx::query_scalar(
@@ -372,7 +449,15 @@ async fn hardship_files_a_returned_file_is_edited_and_resubmitted_by_its_union_o
         "the fields changed, not their values: {detail}"
     );
     // Back in the chain, from the first step: the county decides again.
-    assert_eq!(scalar_s(&server, "SELECT status FROM review_items WHERE id = $1", rid).await, "pending");
+    assert_eq!(
+        scalar_s(
+            &server,
+            "SELECT status FROM review_items WHERE id = $1",
+            rid
+        )
+        .await,
+        "pending"
+    );
     let (s, _) = clerk.text(&edit_url).await;
     assert_eq!(s, StatusCode::CONFLICT, "under review again");
     let (s, v) = act(&county, rid, "approve", "").await;
@@ -443,7 +528,11 @@ async fn hardship_files_a_recheck_that_closes_is_one_transaction() {
         .await
         .unwrap()
     };
-    assert_eq!(state().await, ("open".into(), "pending".into()), "neither written");
+    assert_eq!(
+        state().await,
+        ("open".into(), "pending".into()),
+        "neither written"
+    );
     assert_eq!(closes().await, c0, "no close audited");
     let drop = match db.backend() {
         Backend::Sqlite => "DROP TRIGGER hs_fail",
@@ -452,7 +541,11 @@ async fn hardship_files_a_recheck_that_closes_is_one_transaction() {
     sqlx::query(drop).execute(db.pool()).await.unwrap();
     let (s, v) = county.json(Method::POST, &url, Some(body)).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    assert_eq!(state().await, ("closed".into(), "closed".into()), "both written");
+    assert_eq!(
+        state().await,
+        ("closed".into(), "closed".into()),
+        "both written"
+    );
     assert_eq!(closes().await, c0 + 1);
 }
 
@@ -464,9 +557,11 @@ async fn campaign(city: &Client, kind: &str, file_required: bool) -> i64 {
         .json(
             Method::POST,
             "/api/v1/hardship/campaigns",
-            Some(json!({"kind": kind, "name": format!("{year}年规则{kind}{file_required}"),
+            Some(
+                json!({"kind": kind, "name": format!("{year}年规则{kind}{file_required}"),
                 "starts_on": format!("{year}-01-01"), "ends_on": format!("{year}-12-31"),
-                "standard_fen": 50_000, "budget_fen": 10_000_000, "file_required": file_required})),
+                "standard_fen": 50_000, "budget_fen": 10_000_000, "file_required": file_required}),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -518,7 +613,10 @@ async fn hardship_files_each_campaign_kind_checks_its_own_rule() {
         .find(|(_, p, s)| !is_job(p, s))
         .expect("the demo has a household that is not out of work")
         .0;
-    let job = open_files.iter().find(|(_, p, s)| is_job(p, s)).map(|f| f.0);
+    let job = open_files
+        .iter()
+        .find(|(_, p, s)| is_job(p, s))
+        .map(|f| f.0);
     let by_id = |n: usize| json!({"name": format!("规则{n}"), "id_number": id_no(100 + n)});
     let grants = || count(&server, "SELECT COUNT(*) FROM hardship_grants");
 
@@ -529,7 +627,8 @@ async fn hardship_files_each_campaign_kind_checks_its_own_rule() {
         let (s, v) = apply(&clerk, cid, by_id(n)).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{kind}: {v}");
         assert!(
-            msg(&v).contains("要求有在档的困难职工档案") && msg(&v).contains("requires an open hardship file"),
+            msg(&v).contains("要求有在档的困难职工档案")
+                && msg(&v).contains("requires an open hardship file"),
             "{kind}: {v}"
         );
         assert_eq!(grants().await, g0, "{kind}: nothing written");
@@ -558,16 +657,23 @@ async fn hardship_files_each_campaign_kind_checks_its_own_rule() {
     let strict = campaign(&city, "special", true).await;
     let (s, v) = apply(&clerk, strict, by_id(5)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(msg(&v).contains("专项") && msg(&v).contains("special campaign"), "{v}");
+    assert!(
+        msg(&v).contains("专项") && msg(&v).contains("special campaign"),
+        "{v}"
+    );
     let (s, v) = apply(&clerk, strict, json!({"file_id": not_job})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let free = campaign(&city, "special", false).await;
     let (s, v) = apply(&clerk, free, by_id(6)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (_, v) = city.get_json(&format!("/api/v1/hardship/campaigns/{strict}")).await;
+    let (_, v) = city
+        .get_json(&format!("/api/v1/hardship/campaigns/{strict}"))
+        .await;
     assert_eq!(v["campaign"]["file_required"], true);
     // A file requirement on another kind means nothing: only special campaigns carry it.
-    let (_, v) = city.get_json(&format!("/api/v1/hardship/campaigns/{cid}")).await;
+    let (_, v) = city
+        .get_json(&format!("/api/v1/hardship/campaigns/{cid}"))
+        .await;
     assert_eq!(v["campaign"]["file_required"], false);
 }
 
@@ -575,11 +681,18 @@ async fn hardship_files_each_campaign_kind_checks_its_own_rule() {
 /// value and breakdown.
 async fn file_figures(c: &Client, org: i64, period: i32) -> Vec<(String, Value, Value)> {
     let (s, t) = c
-        .get_json(&format!("/api/v1/reports/figures?org={org}&period={period}"))
+        .get_json(&format!(
+            "/api/v1/reports/figures?org={org}&period={period}"
+        ))
         .await;
     assert_eq!(s, StatusCode::OK, "{t}");
     let mut out = Vec::new();
-    for code in ["hardship_files_open", "hardship_files_deep", "hardship_files_relative", "hardship_files_sudden"] {
+    for code in [
+        "hardship_files_open",
+        "hardship_files_deep",
+        "hardship_files_relative",
+        "hardship_files_sudden",
+    ] {
         let f = t["sections"]
             .as_array()
             .unwrap()
@@ -652,8 +765,17 @@ async fn hardship_files_closed_files_are_purged_after_ten_years_and_the_figures_
     )
     .await
     .unwrap();
-    let head: String = scalar_s(&server, "SELECT head_name FROM hardship_files WHERE id = $1", old).await;
-    let members: i64 = count(&server, &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {old}")).await;
+    let head: String = scalar_s(
+        &server,
+        "SELECT head_name FROM hardship_files WHERE id = $1",
+        old,
+    )
+    .await;
+    let members: i64 = count(
+        &server,
+        &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {old}"),
+    )
+    .await;
     assert!(members > 0);
 
     // The year both were open at its end.
@@ -664,14 +786,30 @@ async fn hardship_files_closed_files_are_purged_after_ten_years_and_the_figures_
     // A dry run counts and writes nothing.
     let dry = purge::purge(&st, today, true).await.unwrap();
     assert_eq!(
-        (dry.files, dry.members as i64, dry.objections, dry.attachments),
+        (
+            dry.files,
+            dry.members as i64,
+            dry.objections,
+            dry.attachments
+        ),
         (1, members, 1, 1)
     );
-    assert_eq!(scalar_s(&server, "SELECT head_name FROM hardship_files WHERE id = $1", old).await, head);
+    assert_eq!(
+        scalar_s(
+            &server,
+            "SELECT head_name FROM hardship_files WHERE id = $1",
+            old
+        )
+        .await,
+        head
+    );
     assert_eq!(audit_count(&server, "hardship.file_purge").await, 0);
 
     let done = purge::purge(&st, today, false).await.unwrap();
-    assert_eq!((done.files, done.members as i64, done.attachments), (1, members, 1));
+    assert_eq!(
+        (done.files, done.members as i64, done.attachments),
+        (1, members, 1)
+    );
     // Gone: the household, the objection, the account, the name, the attachment.
     let gone: (String, String, Option<String>, String, Option<String>) = sqlx::query_as(
         "SELECT head_name, id_hash, bank_account_enc, bank_account_masked, purged_on FROM hardship_files WHERE id = $1",
@@ -699,29 +837,45 @@ async fn hardship_files_closed_files_are_purged_after_ten_years_and_the_figures_
     .fetch_one(db.pool())
     .await
     .unwrap();
-    assert_eq!((kept.1.as_str(), kept.3.as_str()), (filed.as_str(), "家庭收入提高"));
+    assert_eq!(
+        (kept.1.as_str(), kept.3.as_str()),
+        (filed.as_str(), "家庭收入提高")
+    );
     // The younger one is untouched.
     assert_eq!(
         count(&server, &format!("SELECT COUNT(*) FROM hardship_files WHERE id = {young} AND purged_on IS NULL AND head_name <> ''")).await,
         1
     );
-    assert!(count(&server, &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {young}")).await > 0);
+    assert!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM hardship_members WHERE file_id = {young}")
+        )
+        .await
+            > 0
+    );
     // Audited with counts, not names.
     assert_eq!(audit_count(&server, "hardship.file_purge").await, 1);
     assert_eq!(audit_count(&server, "hardship.purge").await, 1);
-    let detail: String = sqlx::query_scalar(
-        "SELECT detail FROM audit_log WHERE action = 'hardship.file_purge'",
-    )
-    .fetch_one(db.pool())
-    .await
-    .unwrap();
-    assert!(detail.contains("\"members\"") && !detail.contains(&head), "{detail}");
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'hardship.file_purge'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert!(
+        detail.contains("\"members\"") && !detail.contains(&head),
+        "{detail}"
+    );
     // Absent to every reader; the younger one still read-only on file.
-    let (s, _) = city.get_json(&format!("/api/v1/hardship/files/{old}")).await;
+    let (s, _) = city
+        .get_json(&format!("/api/v1/hardship/files/{old}"))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = city.text(&format!("/hardship/files/{old}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = city.get_json(&format!("/api/v1/hardship/files/{young}")).await;
+    let (s, _) = city
+        .get_json(&format!("/api/v1/hardship/files/{young}"))
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (_, list) = city.get_json("/api/v1/hardship/files?status=closed").await;
     assert!(list.as_array().unwrap().iter().all(|r| r["id"] != old));
