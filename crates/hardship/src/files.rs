@@ -534,14 +534,11 @@ async fn load(db: &Db, scope: &Scope, id: FileId) -> AppResult<FileDetail> {
     let gate = |ok: bool, v: Option<i64>| if ok { v } else { None };
     let secondary: String = r.try_get("secondary_causes")?;
     let closed_on: Option<String> = r.try_get("closed_on")?;
+    // The same date the purge goes by (purge::cutoff).
     let keep_until = closed_on.as_deref().and_then(time::parse_date).map(|d| {
-        chrono::NaiveDate::from_ymd_opt(
-            chrono::Datelike::year(&d) + KEEP_YEARS as i32,
-            chrono::Datelike::month(&d),
-            chrono::Datelike::day(&d).min(28),
-        )
-        .unwrap_or(d)
-        .to_string()
+        d.checked_add_months(chrono::Months::new(12 * KEEP_YEARS as u32))
+            .unwrap_or(d)
+            .to_string()
     });
     let offered: Option<String> = r.try_get("offered_category")?;
     Ok(FileDetail {

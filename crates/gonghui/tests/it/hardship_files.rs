@@ -901,3 +901,47 @@ async fn hardship_files_closed_files_are_purged_after_ten_years_and_the_figures_
     // Nothing more to purge.
     assert_eq!(purge::purge(&st, today, false).await.unwrap().files, 0);
 }
+
+#[tokio::test]
+async fn hardship_files_the_purge_command_counts_dry_and_purges() {
+    let env = testing::demo_env().await.unwrap();
+    let long_ago = (time::today() - chrono::Duration::days(11 * 366)).to_string();
+    sqlx::query(
+        "UPDATE hardship_files SET status = 'closed', closed_on = $1, close_reason = '测试', close_measure = 'other' \
+         WHERE id = (SELECT MIN(id) FROM hardship_files WHERE status = 'open')",
+    )
+    .bind(&long_ago)
+    .execute(env.state.db.pool())
+    .await
+    .unwrap();
+    let dir = env.data_dir();
+    let url = env.database_url.clone();
+    env.state.db.close().await;
+    let bin = env!("CARGO_BIN_EXE_gonghui");
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("--data-dir")
+            .arg(&dir)
+            .env("GONGHUI_MASTER_KEY", "42".repeat(32))
+            .env("GONGHUI_LOG", "error");
+        if let Some(u) = &url {
+            cmd.arg("--database-url").arg(u);
+        }
+        let out = cmd.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let out = run(&["hardship", "purge", "--dry-run"]);
+    assert!(
+        out.contains("将清除档案1份") && out.contains("would purge 1 files"),
+        "{out}"
+    );
+    let out = run(&["hardship", "purge"]);
+    assert!(out.contains("已清除档案1份"), "{out}");
+    let out = run(&["hardship", "purge", "--dry-run"]);
+    assert!(out.contains("将清除档案0份"), "{out}");
+}
