@@ -945,3 +945,52 @@ async fn hardship_files_the_purge_command_counts_dry_and_purges() {
     let out = run(&["hardship", "purge", "--dry-run"]);
     assert!(out.contains("将清除档案0份"), "{out}");
 }
+
+#[tokio::test]
+async fn hardship_files_the_form_files_a_roster_member_under_the_rosters_name_only() {
+    let server = TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let st = server.state();
+    let clerk = Client::signed_in(&server, "jc_clerk").await;
+    let (name, id_enc): (String, String) = sqlx::query_as(
+        "SELECT p.name, p.id_enc FROM persons p \
+         JOIN memberships m ON m.person_id = p.id AND m.status = 'active' \
+         JOIN orgs o ON o.id = m.org_id \
+         WHERE o.code = 'SF-01-S1-001' \
+         AND NOT EXISTS (SELECT 1 FROM hardship_files f WHERE f.id_hash = p.id_hash) ORDER BY p.id LIMIT 1",
+    )
+    .fetch_one(st.db.pool())
+    .await
+    .unwrap();
+    let id = st.keys.decrypt(&id_enc).unwrap();
+    let before = files_n(&server).await;
+    // Another name for the member's number: refused, saying nothing of the holder.
+    let (s, page) = clerk
+        .post_form(
+            "/hardship/files/new",
+            &form_fields("某某某", &id, "relative", "2400"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("证件号码与姓名不一致"), "{page}");
+    assert!(!page.contains(&name), "the holder's name is not shown");
+    assert_eq!(files_n(&server).await, before, "nothing written");
+    // Under the roster's name: filed, the head a member reference.
+    let (s, page) = clerk
+        .post_form(
+            "/hardship/files/new",
+            &form_fields(&name, &id, "relative", "2400"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let kind: String = sqlx::query_scalar(
+        "SELECT r.kind FROM hardship_files f JOIN person_refs r ON r.id = f.person_ref_id \
+         WHERE f.id = (SELECT MAX(id) FROM hardship_files)",
+    )
+    .fetch_one(st.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(kind, "member");
+    assert_eq!(files_n(&server).await.0, before.0 + 1);
+}
