@@ -68,8 +68,9 @@ async fn setup() -> Setup {
         &st.db,
         &city,
         &CampaignInput {
-            kind: "warmth".into(),
-            name: "基准测试送温暖".into(),
+            // 夏送清凉: any worker by ID (送温暖 needs a file).
+            kind: "summer".into(),
+            name: "基准测试夏送清凉".into(),
             starts_on: format!("{year}-01-01"),
             ends_on: format!("{year}-12-31"),
             standard_fen: 50_000,

@@ -323,6 +323,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
                     ends_on: ends.to_string(),
                     standard_fen: standard,
                     budget_fen: standard * 800,
+                    file_required: false,
                 },
             )
             .await?;
@@ -398,8 +399,9 @@ async fn seed_campaign(
                 ..Default::default()
             });
         }
-        if kind == "warmth" || kind == "summer" {
-            // Workers visited without a file (a worksite, a family in passing).
+        if kind == "summer" {
+            // 夏送清凉 visits any worker, no file needed (a worksite in the heat);
+            // 送温暖 helps filed households only (grants::Eligibility).
             for _ in 0..rng.gen_range(2..6) {
                 let n = *next_worker;
                 *next_worker += 1;

@@ -395,7 +395,7 @@ pub struct ListFilter {
 /// The files of the caller's subtree (no health, income or bank data); the
 /// view is audited.
 pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> AppResult<Vec<FileRow>> {
-    let mut sql = format!("{ROW_SELECT} WHERE o.path LIKE $1");
+    let mut sql = format!("{ROW_SELECT} WHERE o.path LIKE $1 AND f.purged_on IS NULL");
     let mut binds: Vec<String> = vec![scope.like()];
     if !f.status.trim().is_empty() {
         binds.push(f.status.trim().to_string());
@@ -432,12 +432,16 @@ pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> AppResult<Vec<FileR
 /// The file's org path, admitted through the scope (404 + audit outside).
 async fn admit(db: &Db, scope: &Scope, id: FileId) -> AppResult<(String, String, i64)> {
     let row = sqlx::query(
-        "SELECT o.path, f.status, f.org_id FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1",
+        "SELECT o.path, f.status, f.org_id, f.purged_on FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1",
     )
     .bind(id.0)
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
+    // Purged after its keeping period: gone, whoever asks.
+    if crate::purge::is_purged(&row) {
+        return Err(AppError::NotFound);
+    }
     let path: String = row.try_get("path")?;
     scope.admit(db, &path, "hardship_file", id).await?;
     Ok((path, row.try_get("status")?, row.try_get("org_id")?))
@@ -530,14 +534,11 @@ async fn load(db: &Db, scope: &Scope, id: FileId) -> AppResult<FileDetail> {
     let gate = |ok: bool, v: Option<i64>| if ok { v } else { None };
     let secondary: String = r.try_get("secondary_causes")?;
     let closed_on: Option<String> = r.try_get("closed_on")?;
+    // The same date the purge goes by (purge::cutoff).
     let keep_until = closed_on.as_deref().and_then(time::parse_date).map(|d| {
-        chrono::NaiveDate::from_ymd_opt(
-            chrono::Datelike::year(&d) + KEEP_YEARS as i32,
-            chrono::Datelike::month(&d),
-            chrono::Datelike::day(&d).min(28),
-        )
-        .unwrap_or(d)
-        .to_string()
+        d.checked_add_months(chrono::Months::new(12 * KEEP_YEARS as u32))
+            .unwrap_or(d)
+            .to_string()
     });
     let offered: Option<String> = r.try_get("offered_category")?;
     Ok(FileDetail {
@@ -839,7 +840,7 @@ impl AttachmentOwner for FileAttachments {
     ) -> BoxFuture<'a, AppResult<Option<OwnerOrg>>> {
         Box::pin(async move {
             let row: Option<(i64, String)> = sqlx::query_as(
-                "SELECT o.id, o.path FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1",
+                "SELECT o.id, o.path FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1 AND f.purged_on IS NULL",
             )
             .bind(owner_id)
             .fetch_optional(db.pool())
@@ -1003,20 +1004,14 @@ pub struct CloseInput {
     pub measure: String,
 }
 
-/// Closes a file (解困脱困 / 撤档): a reason is required, the measure from the
-/// list; the file is read-only from then on.
-pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> AppResult<()> {
-    scope.require_write()?;
-    let (_, status, org) = admit(db, scope, id).await?;
-    if status == "closed" {
-        return Err(read_only());
-    }
-    if status != "open" && status != "notice" {
-        return Err(AppError::conflict(
-            "只有已建档的档案才能办理解困脱困",
-            "Only a filed household can be closed",
-        ));
-    }
+/// A checked closing: reason, measure and date.
+struct Closing {
+    reason: String,
+    measure: &'static str,
+    on: chrono::NaiveDate,
+}
+
+fn check_close(input: &CloseInput) -> AppResult<Closing> {
     let reason = text(&input.reason, "脱困原因", "The reason", 500)?;
     if reason.is_empty() {
         return Err(AppError::invalid(
@@ -1044,17 +1039,34 @@ pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> Ap
             )
         })?,
     };
-    let mut tx = db.begin_write().await?;
+    Ok(Closing {
+        reason,
+        measure,
+        on,
+    })
+}
+
+/// Writes a closing inside the caller's transaction: the file moves from
+/// `status` to closed (conditionally: a file changed meanwhile is a
+/// conflict), the org's data version, the audit entry.
+async fn close_in(
+    tx: &mut platform::db::WriteTx,
+    scope: &Scope,
+    id: FileId,
+    org: i64,
+    status: &str,
+    c: &Closing,
+) -> AppResult<()> {
     let n = sqlx::query(
         "UPDATE hardship_files SET status = 'closed', closed_on = $1, close_reason = $2, close_measure = $3, \
          updated_at = $4 WHERE id = $5 AND status = $6",
     )
-    .bind(on.to_string())
-    .bind(&reason)
-    .bind(measure)
+    .bind(c.on.to_string())
+    .bind(&c.reason)
+    .bind(c.measure)
     .bind(time::now_rfc3339())
     .bind(id.0)
-    .bind(&status)
+    .bind(status)
     .execute(&mut *tx.tx)
     .await?
     .rows_affected();
@@ -1066,15 +1078,35 @@ pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> Ap
     }
     platform::dataver::touch(&mut tx.tx, [org]).await?;
     audit::append(
-        &mut tx,
+        tx,
         &scope.actor,
         Event::new("hardship.file_close", "hardship_file", id)
             .org(OrgId(org))
             .detail(
-                serde_json::json!({"reason": reason, "measure": measure, "on": on.to_string()}),
+                serde_json::json!({"reason": c.reason, "measure": c.measure, "on": c.on.to_string()}),
             ),
     )
     .await?;
+    Ok(())
+}
+
+/// Closes a file (解困脱困 / 撤档): a reason is required, the measure from the
+/// list; the file is read-only from then on.
+pub async fn close(db: &Db, scope: &Scope, id: FileId, input: &CloseInput) -> AppResult<()> {
+    scope.require_write()?;
+    let (_, status, org) = admit(db, scope, id).await?;
+    if status == "closed" {
+        return Err(read_only());
+    }
+    if status != "open" && status != "notice" {
+        return Err(AppError::conflict(
+            "只有已建档的档案才能办理解困脱困",
+            "Only a filed household can be closed",
+        ));
+    }
+    let c = check_close(input)?;
+    let mut tx = db.begin_write().await?;
+    close_in(&mut tx, scope, id, org, &status, &c).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1251,22 +1283,18 @@ pub async fn record_check(db: &Db, scope: &Scope, id: FileId, input: &CheckInput
         return Err(read_only());
     }
     let note = text(&input.note, "年审意见", "The note", 500)?;
-    if !input.qualifies {
-        // Closing checks the reason and the measure.
-        close(
-            db,
-            scope,
-            id,
-            &CloseInput {
-                closed_on: String::new(),
-                reason: note.clone(),
-                measure: input.measure.clone(),
-            },
-        )
-        .await?;
-    }
+    // Closing checks the reason and the measure before anything is written.
+    let closing = if input.qualifies {
+        None
+    } else {
+        Some(check_close(&CloseInput {
+            closed_on: String::new(),
+            reason: note.clone(),
+            measure: input.measure.clone(),
+        })?)
+    };
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    let n = sqlx::query(
         "UPDATE hardship_checks SET outcome = $1, note = $2, checked_by = $3, checked_at = $4 \
          WHERE file_id = $5 AND year = $6 AND outcome = 'pending'",
     )
@@ -1281,7 +1309,18 @@ pub async fn record_check(db: &Db, scope: &Scope, id: FileId, input: &CheckInput
     .bind(id.0)
     .bind(input.year)
     .execute(&mut *tx.tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(AppError::conflict(
+            "该档案本年度已完成年审",
+            "This file has been re-checked this year",
+        ));
+    }
+    // The close and the re-check commit together or not at all.
+    if let Some(c) = &closing {
+        close_in(&mut tx, scope, id, org, "open", c).await?;
+    }
     sqlx::query("UPDATE hardship_files SET last_checked_on = $1 WHERE id = $2")
         .bind(time::today().to_string())
         .bind(id.0)
@@ -1297,4 +1336,289 @@ pub async fn record_check(db: &Db, scope: &Scope, id: FileId, input: &CheckInput
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+// ───────────────────────────── 退回修改 ─────────────────────────────
+
+/// Whether the caller may edit a file now: only while the review chain has
+/// returned it (退回修改), and only the union that submitted it. Answers
+/// the review item's id, or says why not.
+pub async fn editable(db: &Db, scope: &Scope, id: FileId) -> AppResult<i64> {
+    let (_, status, _) = admit(db, scope, id).await?;
+    match status.as_str() {
+        "reviewing" => {}
+        "closed" => return Err(read_only()),
+        "notice" | "open" => {
+            return Err(AppError::conflict(
+                "该档案已通过审批(公示中或已确认建档),不能再修改;情况变化请在年审时处理或办理解困脱困",
+                "This file has passed its review (on notice or confirmed) and can no longer be edited; record changes at the yearly re-check or close it",
+            ))
+        }
+        "rejected" => {
+            return Err(AppError::conflict(
+                "该档案未通过审批,不能修改;如情况属实请重新建档",
+                "This file was rejected and cannot be edited; file the household again if it qualifies",
+            ))
+        }
+        _ => return Err(AppError::conflict("档案状态已变化", "The file changed meanwhile")),
+    }
+    let review: Option<i64> =
+        sqlx::query_scalar("SELECT review_id FROM hardship_files WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(db.pool())
+            .await?;
+    let row: Option<(String, i64)> = match review {
+        Some(r) => {
+            sqlx::query_as("SELECT status, submitter_org_id FROM review_items WHERE id = $1")
+                .bind(r)
+                .fetch_optional(db.pool())
+                .await?
+        }
+        None => None,
+    };
+    let Some((rstatus, submitter)) = row else {
+        return Err(AppError::conflict(
+            "该档案正在审批中,不能修改",
+            "This file is under review and cannot be edited",
+        ));
+    };
+    if rstatus != "returned" {
+        return Err(AppError::conflict(
+            "该档案正在审批中,不能修改;审批退回修改后才能编辑",
+            "This file is under review and cannot be edited; it can be edited once the review returns it for changes",
+        ));
+    }
+    if submitter != scope.org_id.0 {
+        return Err(AppError::forbidden(
+            "只有提交建档的工会可以修改退回的档案",
+            "Only the union that submitted the file can edit it after a return",
+        ));
+    }
+    Ok(review.unwrap_or_default())
+}
+
+/// The changes of an edit, for the audit entry: the names of the fields
+/// that changed (no values of personal data).
+fn changed_fields(before: &sqlx::any::AnyRow, after: &[(&str, String)]) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(k, v)| before.try_get::<String, _>(*k).ok().as_deref() != Some(v.as_str()))
+        .map(|(k, _)| k.to_string())
+        .collect()
+}
+
+/// Edits a file the review chain returned (退回修改) and sends it up the
+/// chain again (`review::resubmit`, from the first step). The head stays
+/// (a household is filed under its head's ID: another head is another
+/// file); everything else is checked as at filing — the income test against
+/// the line of the file's year, a category it does not offer needs a reason.
+/// An empty bank account keeps the stored one. The edit and its audit entry
+/// (the fields changed) commit together; if the resubmission is then
+/// refused (someone acted on the item meanwhile), the edit stays and the
+/// file waits, returned, for its resubmission.
+pub async fn edit(
+    st: &AppState,
+    scope: &Scope,
+    id: FileId,
+    input: &FileInput,
+    comment: &str,
+) -> AppResult<()> {
+    scope.require_write()?;
+    let review_id = editable(&st.db, scope, id).await?;
+    let (org, year): (i64, i64) =
+        sqlx::query_as("SELECT org_id, year FROM hardship_files WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(st.db.pool())
+            .await?;
+    let line = {
+        let mut conn = st.db.pool().acquire().await?;
+        line_for(&mut conn, org, year).await?
+    };
+    let v = validate(input, line)?;
+    let housing = text(&input.housing, "住房情况", "Housing", 100)?;
+    let employer_status = text(&input.employer_status, "单位状况", "Employer status", 100)?;
+    let bank_name = text(&input.bank_name, "开户银行", "The bank", 100)?;
+    let comment = text(comment, "修改说明", "The comment", 2000)?;
+    let mut tx = st.db.begin_write().await?;
+    let before = sqlx::query(
+        "SELECT category, override_reason, primary_cause, secondary_causes, housing, employer_status, \
+         bank_name, bank_account_masked, status, CAST(zero_employment AS TEXT) AS zero_employment, \
+         CAST(single_parent AS TEXT) AS single_parent, CAST(income_fen AS TEXT) AS income_fen, \
+         CAST(household_size AS TEXT) AS household_size FROM hardship_files WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    let masked = v.bank.as_deref().map(model::mask_account);
+    let mut changed = changed_fields(
+        &before,
+        &[
+            ("category", v.category.as_str().to_string()),
+            ("override_reason", v.override_reason.clone()),
+            ("primary_cause", v.primary.to_string()),
+            ("secondary_causes", v.secondary.join(",")),
+            ("housing", housing.clone()),
+            ("employer_status", employer_status.clone()),
+            ("bank_name", bank_name.clone()),
+            (
+                "zero_employment",
+                i64::from(input.zero_employment).to_string(),
+            ),
+            ("single_parent", i64::from(input.single_parent).to_string()),
+            ("income_fen", v.income.fen().to_string()),
+            ("household_size", (v.members.len() as i64).to_string()),
+        ],
+    );
+    if v.bank.is_some() {
+        changed.push("bank_account".into());
+    }
+    let n = sqlx::query(
+        "UPDATE hardship_files SET category = $1, offered_category = $2, override_reason = $3, primary_cause = $4, \
+         secondary_causes = $5, household_size = $6, income_fen = $7, per_capita_fen = $8, line_fen = $9, \
+         housing = $10, employer_status = $11, zero_employment = $12, single_parent = $13, bank_name = $14, \
+         bank_account_enc = COALESCE($15, bank_account_enc), \
+         bank_account_masked = COALESCE($16, bank_account_masked), updated_at = $17 \
+         WHERE id = $18 AND status = 'reviewing'",
+    )
+    .bind(v.category.as_str())
+    .bind(v.test.offered.map(Category::as_str))
+    .bind(&v.override_reason)
+    .bind(v.primary)
+    .bind(v.secondary.join(","))
+    .bind(v.members.len() as i64)
+    .bind(v.income.fen())
+    .bind(v.test.per_capita.fen())
+    .bind(line.line_fen)
+    .bind(&housing)
+    .bind(&employer_status)
+    .bind(i64::from(input.zero_employment))
+    .bind(i64::from(input.single_parent))
+    .bind(&bank_name)
+    .bind(v.bank.as_deref().map(|b| st.keys.encrypt(b)))
+    .bind(masked)
+    .bind(time::now_rfc3339())
+    .bind(id.0)
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    // The item must still be returned when the edit commits.
+    let still: Option<String> = sqlx::query_scalar("SELECT status FROM review_items WHERE id = $1")
+        .bind(review_id)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+    if n != 1 || still.as_deref() != Some("returned") {
+        return Err(AppError::conflict(
+            "档案状态已变化,请刷新后查看",
+            "The file changed meanwhile; reload to see where it stands",
+        ));
+    }
+    let members_before: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM hardship_members WHERE file_id = $1")
+            .bind(id.0)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+    sqlx::query("DELETE FROM hardship_members WHERE file_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx.tx)
+        .await?;
+    for m in &v.members {
+        sqlx::query(
+            "INSERT INTO hardship_members (region_root, file_id, name, relation, income_fen, health, disability, insurance, schooling) \
+             SELECT region_root, id, $1, $2, $3, $4, $5, $6, $7 FROM hardship_files WHERE id = $8",
+        )
+        .bind(&m.name)
+        .bind(&m.relation)
+        .bind(m.income_fen)
+        .bind(&m.health)
+        .bind(&m.disability)
+        .bind(&m.insurance)
+        .bind(&m.schooling)
+        .bind(id.0)
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    platform::dataver::touch(&mut tx.tx, [org]).await?;
+    audit::append(
+        &mut tx,
+        &scope.actor,
+        Event::new("hardship.file_edit", "hardship_file", id)
+            .org(OrgId(org))
+            .detail(serde_json::json!({
+                "changed": changed,
+                "category": v.category.as_str(),
+                "offered": v.test.offered.map(Category::as_str),
+                "override": !v.override_reason.is_empty(),
+                "members_before": members_before,
+                "members_after": v.members.len(),
+                "review_id": review_id,
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    let comment = if comment.is_empty() {
+        "已按退回意见修改".to_string()
+    } else {
+        comment
+    };
+    review::resubmit(
+        &st.db,
+        scope,
+        &FileReview,
+        review::ReviewId(review_id),
+        &comment,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the income test gives for a form, shown before filing: the
+/// per-capita monthly income, the county's line and its multiples, and the
+/// category the rules offer.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = HardshipIncomeTest)]
+pub struct IncomeTestView {
+    pub per_capita_fen: i64,
+    pub line_fen: i64,
+    pub deep_pct: i64,
+    pub relative_pct: i64,
+    /// The per-capita income under which a household is 深度困难 / 相对困难.
+    pub deep_limit_fen: i64,
+    pub relative_limit_fen: i64,
+    pub offered: Option<Category>,
+}
+
+/// Runs the income test of an input for the org's line of this year; the
+/// refusals are the filing's own (causes, members, incomes).
+pub async fn test_income(db: &Db, scope: &Scope, input: &FileInput) -> AppResult<IncomeTestView> {
+    let org = tree::node(db, scope, OrgId(input.org_id.unwrap_or(scope.org_id.0))).await?;
+    let year = chrono::Datelike::year(&time::today()) as i64;
+    let line = {
+        let mut conn = db.pool().acquire().await?;
+        line_for(&mut conn, org.id.0, year).await?
+    };
+    let (primary, secondary) = model::causes(&input.primary_cause, &input.secondary_causes)?;
+    let mut total = Fen::default();
+    for m in &input.members {
+        if m.income_fen < 0 || m.income_fen > 100_000_000 {
+            return Err(AppError::invalid(
+                "家庭成员的月收入无效",
+                "A household member's monthly income is not valid",
+            ));
+        }
+        total = total
+            .checked_add(Fen::from_fen(m.income_fen))
+            .ok_or_else(|| AppError::invalid("收入合计过大", "The incomes add up too high"))?;
+    }
+    let mut all = vec![primary];
+    all.extend(&secondary);
+    let t = model::income_test(line, total, input.members.len() as i64, &all)?;
+    Ok(IncomeTestView {
+        per_capita_fen: t.per_capita.fen(),
+        line_fen: line.line_fen,
+        deep_pct: line.deep_pct,
+        relative_pct: line.relative_pct,
+        deep_limit_fen: line.line_fen * line.deep_pct / 100,
+        relative_limit_fen: line.line_fen * line.relative_pct / 100,
+        offered: t.offered,
+    })
 }

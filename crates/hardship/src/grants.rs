@@ -57,6 +57,9 @@ pub struct CampaignInput {
     pub standard_fen: i64,
     /// The whole budget, fen: the organising union's allocation.
     pub budget_fen: i64,
+    /// Special campaigns only: whether each person needs an open hardship
+    /// file (other kinds have fixed rules, see `Eligibility`).
+    pub file_required: bool,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -71,6 +74,8 @@ pub struct Campaign {
     pub ends_on: String,
     pub standard_fen: i64,
     pub budget_fen: i64,
+    /// Special campaigns: an open hardship file is required.
+    pub file_required: bool,
     #[serde(skip)]
     pub org_path: String,
 }
@@ -132,8 +137,8 @@ pub async fn create_campaign(
         .await?;
     let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO hardship_campaigns (region_root, org_id, kind, name, starts_on, ends_on, standard_fen, budget_fen, created_by, created_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id",
+        "INSERT INTO hardship_campaigns (region_root, org_id, kind, name, starts_on, ends_on, standard_fen, budget_fen, created_by, created_at, file_required) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id",
     )
     .bind(region_root)
     .bind(org.id.0)
@@ -145,6 +150,7 @@ pub async fn create_campaign(
     .bind(input.budget_fen)
     .bind(scope.actor.user_id.map(|u| u.0))
     .bind(time::now_rfc3339())
+    .bind(i64::from(kind == "special" && input.file_required))
     .fetch_one(&mut *tx.tx)
     .await?;
     sqlx::query(
@@ -163,7 +169,8 @@ pub async fn create_campaign(
             .org(org.id)
             .detail(
                 serde_json::json!({"kind": kind, "name": name, "budget_fen": input.budget_fen,
-                "standard_fen": input.standard_fen}),
+                "standard_fen": input.standard_fen,
+                "file_required": kind == "special" && input.file_required}),
             ),
     )
     .await?;
@@ -172,7 +179,7 @@ pub async fn create_campaign(
 }
 
 const CAMPAIGN_SELECT: &str = "SELECT c.id, c.org_id, o.name AS org_name, o.path AS org_path, c.kind, c.name, \
-     c.starts_on, c.ends_on, c.standard_fen, c.budget_fen FROM hardship_campaigns c JOIN orgs o ON o.id = c.org_id";
+     c.starts_on, c.ends_on, c.standard_fen, c.budget_fen, c.file_required FROM hardship_campaigns c JOIN orgs o ON o.id = c.org_id";
 
 fn campaign_from(r: &sqlx::any::AnyRow) -> AppResult<Campaign> {
     Ok(Campaign {
@@ -186,6 +193,7 @@ fn campaign_from(r: &sqlx::any::AnyRow) -> AppResult<Campaign> {
         ends_on: r.try_get("ends_on")?,
         standard_fen: r.try_get("standard_fen")?,
         budget_fen: r.try_get("budget_fen")?,
+        file_required: r.try_get::<i64, _>("file_required")? == 1,
     })
 }
 
@@ -391,6 +399,84 @@ pub async fn allocate(
     Ok(())
 }
 
+// ───────────────────────────── who a campaign helps ─────────────────────────────
+
+/// Who a campaign may help, one rule per kind (the union's practice):
+/// - 送温暖, 日常救助: households with an open (confirmed) hardship file;
+/// - 金秋助学: an open file, the school and this year's admission notice;
+/// - 夏送清凉: any worker, by name and ID (no file needed);
+/// - 春送岗位: a worker without a file, or one whose file names 有劳动能力未就业
+///   or 下岗失业 among its causes;
+/// - 专项救助 (疫情救助 …): as the campaign says, a file required or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eligibility {
+    OpenFile,
+    StudyGrant,
+    AnyWorker,
+    JobSeeker,
+    Special { file_required: bool },
+}
+
+/// The causes that make a filed worker a 春送岗位 case.
+pub const JOB_CAUSES: &[&str] = &["unemployed", "laid_off"];
+
+impl Eligibility {
+    pub fn of(kind: &str, file_required: bool) -> Eligibility {
+        match kind {
+            "warmth" | "daily" => Eligibility::OpenFile,
+            "education" => Eligibility::StudyGrant,
+            "summer" => Eligibility::AnyWorker,
+            "jobs" => Eligibility::JobSeeker,
+            _ => Eligibility::Special { file_required },
+        }
+    }
+
+    pub fn needs_file(self) -> bool {
+        matches!(
+            self,
+            Eligibility::OpenFile
+                | Eligibility::StudyGrant
+                | Eligibility::Special {
+                    file_required: true
+                }
+        )
+    }
+
+    /// Checks one person: `file` is the causes of their open file in the
+    /// applicant's subtree, if any. The refusal names the rule (zh, en).
+    pub fn check(self, kind: &str, file: Option<&[&str]>) -> Result<(), (String, String)> {
+        let k = model::kind_label(kind);
+        if self.needs_file() && file.is_none() {
+            let (zh, en) = match self {
+                Eligibility::OpenFile => (
+                    "送温暖、日常救助只帮扶已确认建档的困难职工家庭",
+                    "winter warmth and everyday relief help households with a confirmed hardship file only",
+                ),
+                Eligibility::StudyGrant => ("金秋助学须有已建档的困难职工档案", "a study grant needs an open hardship file"),
+                _ => ("本专项活动规定须有已确认的困难职工档案", "this special campaign requires a confirmed hardship file"),
+            };
+            return Err((
+                format!("“{}”要求有在档的困难职工档案,此人没有({zh})", k.zh),
+                format!(
+                    "“{}” requires an open hardship file and this person has none ({en})",
+                    k.en
+                ),
+            ));
+        }
+        if self == Eligibility::JobSeeker {
+            if let Some(causes) = file {
+                if !causes.iter().any(|c| JOB_CAUSES.contains(c)) {
+                    return Err((
+                        "春送岗位帮扶未就业人员:此人的困难档案致困原因中没有“有劳动能力未就业”或“下岗失业”".to_string(),
+                        "spring job help is for workers out of work: this person's hardship file names neither “able to work, not employed” nor “laid off” among its causes".to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 // ───────────────────────────── applying ─────────────────────────────
 
 /// One person of an application: from a file (`file_id`) or by name and ID.
@@ -572,7 +658,29 @@ pub async fn prepare(
             ));
         }
         let school = p.school.trim().to_string();
-        if c.kind == "education" {
+        let rule = Eligibility::of(&c.kind, c.file_required);
+        let causes: Option<Vec<String>> = match file_id {
+            Some(fid) => {
+                let (p, s): (String, String) = sqlx::query_as(
+                    "SELECT primary_cause, secondary_causes FROM hardship_files WHERE id = $1",
+                )
+                .bind(fid)
+                .fetch_one(st.db.pool())
+                .await?;
+                Some(
+                    std::iter::once(p)
+                        .chain(s.split(',').filter(|x| !x.is_empty()).map(str::to_string))
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        let cause_refs: Option<Vec<&str>> = causes
+            .as_ref()
+            .map(|v| v.iter().map(String::as_str).collect());
+        rule.check(&c.kind, cause_refs.as_deref())
+            .map_err(|(zh, en)| row_err(n, zh, en))?;
+        if rule == Eligibility::StudyGrant {
             let Some(fid) = file_id else {
                 return Err(row_err(
                     n,
@@ -967,6 +1075,7 @@ pub async fn withdraw(db: &Db, batch: BatchId) -> AppResult<()> {
         ends_on: String::new(),
         standard_fen: 0,
         budget_fen: 0,
+        file_required: false,
         org_path: String::new(),
     };
     commit_at(&mut tx.tx, &c, holder, -total).await?;
@@ -1053,6 +1162,7 @@ impl ReviewKind for BatchReview {
                     ends_on: String::new(),
                     standard_fen: 0,
                     budget_fen: 0,
+                    file_required: false,
                     org_path: String::new(),
                 };
                 commit_at(tx, &c, holder, -total).await?;
@@ -1363,4 +1473,57 @@ pub fn people_from_sheet(bytes: &[u8]) -> AppResult<Vec<GrantInput>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Eligibility;
+
+    #[test]
+    fn each_campaign_kind_has_its_rule_and_says_which_failed() {
+        let laid_off: &[&str] = &["laid_off", "illness"];
+        let ill: &[&str] = &["illness"];
+        // 送温暖 and 日常救助: an open file.
+        for kind in ["warmth", "daily"] {
+            let r = Eligibility::of(kind, false);
+            assert_eq!(r, Eligibility::OpenFile);
+            let (zh, en) = r.check(kind, None).unwrap_err();
+            assert!(
+                zh.contains("已确认建档") && en.contains("confirmed hardship file"),
+                "{zh} {en}"
+            );
+            assert!(r.check(kind, Some(ill)).is_ok());
+        }
+        // 金秋助学: a file (school and notice are checked against the records).
+        let r = Eligibility::of("education", true);
+        assert!(r
+            .check("education", None)
+            .unwrap_err()
+            .0
+            .contains("金秋助学"));
+        assert!(r.check("education", Some(ill)).is_ok());
+        // 夏送清凉: anyone.
+        let r = Eligibility::of("summer", true);
+        assert!(r.check("summer", None).is_ok() && r.check("summer", Some(ill)).is_ok());
+        // 春送岗位: no file, or a file out of work.
+        let r = Eligibility::of("jobs", false);
+        assert!(r.check("jobs", None).is_ok());
+        assert!(r.check("jobs", Some(laid_off)).is_ok());
+        assert!(r.check("jobs", Some(&["unemployed"])).is_ok());
+        let (zh, en) = r.check("jobs", Some(ill)).unwrap_err();
+        assert!(
+            zh.contains("下岗失业") && en.contains("laid off"),
+            "{zh} {en}"
+        );
+        // Special campaigns: as configured.
+        let free = Eligibility::of("special", false);
+        assert!(free.check("special", None).is_ok());
+        let filed = Eligibility::of("special", true);
+        let (zh, en) = filed.check("special", None).unwrap_err();
+        assert!(
+            zh.contains("专项") && en.contains("special campaign"),
+            "{zh} {en}"
+        );
+        assert!(filed.check("special", Some(ill)).is_ok());
+    }
 }

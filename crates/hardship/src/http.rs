@@ -60,6 +60,17 @@ pub fn routes() -> Routes {
         .api(routes!(api_apply_sheet))
         .api(routes!(api_batch))
         .api(routes!(api_pay))
+        // The file form (new, and edit after a return) and its API.
+        .page(
+            "/hardship/files/new",
+            get(crate::file_pages::new_page).post(crate::file_pages::new_submit),
+        )
+        .page(
+            "/hardship/files/{id}/edit",
+            get(crate::file_pages::edit_page).post(crate::file_pages::edit_submit),
+        )
+        .api(routes!(api_resubmit_file))
+        .api(routes!(api_income_test))
 }
 
 // ───────────────────────────── helpers for templates ─────────────────────────────
@@ -778,4 +789,49 @@ async fn api_pay(
 ) -> AppResult<axum::http::StatusCode> {
     grants::pay(&st.db, staff.scope(), BatchId(id), &b).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+// ───────────────────────────── API: editing a returned file ─────────────────────────────
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = HardshipFileEdit)]
+struct FileEditBody {
+    /// The file as it should be (the head cannot change; an empty
+    /// `bank_account` keeps the stored one).
+    #[serde(flatten)]
+    file: FileInput,
+    /// What was changed, for the reviewers.
+    #[serde(default)]
+    comment: String,
+}
+
+/// Edits a file the review chain returned for changes (退回修改) and sends it
+/// up the chain again from the first step. Only the submitting union; a
+/// file under review, on notice, confirmed, rejected or closed is refused.
+#[utoipa::path(post, path = "/api/v1/hardship/files/{id}/resubmit", tag = "hardship",
+    params(("id" = i64, Path)), request_body = FileEditBody,
+    responses((status = 204), (status = 403), (status = 404), (status = 409), (status = 422)))]
+async fn api_resubmit_file(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(b): Json<FileEditBody>,
+) -> AppResult<axum::http::StatusCode> {
+    files::edit(&st, staff.scope(), FileId(id), &b.file, &b.comment).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The income test of a filing before it is made: per-capita monthly
+/// income, the county's line and multiples, and the category the rules offer.
+#[utoipa::path(post, path = "/api/v1/hardship/income-test", tag = "hardship", request_body = FileInput,
+    responses((status = 200, body = files::IncomeTestView), (status = 422)))]
+async fn api_income_test(
+    State(st): State<AppState>,
+    staff: Staff,
+    Json(input): Json<FileInput>,
+) -> AppResult<Json<files::IncomeTestView>> {
+    staff.scope().require_write()?;
+    Ok(Json(
+        files::test_income(&st.db, staff.scope(), &input).await?,
+    ))
 }

@@ -107,7 +107,8 @@ pub static FILES: RecordSource = RecordSource {
             },
         ),
         DrillColumn::new("id", "f.id", "档案号", "File", Show::Hidden),
-        DrillColumn::new("id_masked", "r.id_masked", "证件号码", "ID number", Show::Text),
+        // A purged file (purge.rs) shows no ID.
+        DrillColumn::new("id_masked", "CASE WHEN f.purged_on IS NULL THEN r.id_masked ELSE '' END", "证件号码", "ID number", Show::Text),
         DrillColumn::new("category", "f.category", "困难类别", "Category", Show::Label(CATEGORY_LABELS)),
         DrillColumn::new("confirmed_on", "f.confirmed_on", "建档日期", "Filed on", Show::Text),
     ],

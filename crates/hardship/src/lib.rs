@@ -6,12 +6,14 @@
 
 mod approval_docx;
 pub mod demo;
+pub mod file_pages;
 pub mod files;
 pub mod grants;
 pub mod http;
 mod i18n;
 pub mod indicators;
 pub mod model;
+pub mod purge;
 
 use std::sync::Arc;
 
@@ -20,11 +22,18 @@ use platform::{
     module::{Migration, Module, OrgHold},
 };
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "hardship",
-    sql: include_str!("../migrations/0001_hardship.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "hardship",
+        sql: include_str!("../migrations/0001_hardship.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "hardship_rules",
+        sql: include_str!("../migrations/0003_hardship_rules.sql"),
+    },
+];
 
 pub fn module() -> Module {
     Module {
@@ -47,7 +56,10 @@ pub fn module() -> Module {
                     Err(e) => tracing::error!(error = %e, "hardship: draft sweep failed"),
                 }
             });
+            // Closed files past their keeping period lose their personal data.
+            purge::spawn_daily(st);
         },
+        cli: purge::COMMANDS,
         org_holds: &[OrgHold {
             count_sql: "SELECT COUNT(*) FROM hardship_files WHERE org_id = $1 AND status <> 'closed' AND status <> 'rejected'",
             zh: "该组织还有{n}份未关闭的困难职工档案,请先办理解困脱困或移交",

@@ -308,6 +308,13 @@ const TABLE: &[Row] = &[
     r("POST /hardship/batches/{id}/pay", ["login/login/login", "422/422/404", "422/422/404", "403/403/403", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
     r("POST /hardship/campaigns/{id}/apply", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "403/403/403"]),
     r("POST /hardship/files/{id}/close", ["login/login/login", "422/422/404", "422/422/404", "403/403/403", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
+    // 困难职工档案: the form (new, edit after a return), its API (crates/hardship/src/file_pages.rs).
+    r("GET /hardship/files/new", ["login", "ok", "ok", "403", "ok", "ok", "ok", "403"]),
+    r("POST /hardship/files/new", ["login", "422", "422", "403", "422", "422", "422", "403"]),
+    r("GET /hardship/files/{id}/edit", ["login/login/login", "409/409/404", "409/409/404", "409/409/404", "409/404/404", "409/404/404", "409/404/404", "403/403/403"]),
+    r("POST /hardship/files/{id}/edit", ["login/login/login", "409/409/404", "409/409/404", "403/403/403", "409/404/404", "409/404/404", "409/404/404", "403/403/403"]),
+    r("POST /api/v1/hardship/files/{id}/resubmit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
+    r("POST /api/v1/hardship/income-test", ["login", "422", "422", "422", "422", "422", "422", "403"]),
     // TABLE-END
 ];
 
