@@ -60,6 +60,8 @@ pub fn routes() -> Routes {
         .api(routes!(api_apply_sheet))
         .api(routes!(api_batch))
         .api(routes!(api_pay))
+        // 走访慰问 and 春送岗位 (visits_http.rs).
+        .merge(crate::visits_http::routes())
 }
 
 // ───────────────────────────── helpers for templates ─────────────────────────────

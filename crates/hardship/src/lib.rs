@@ -11,7 +11,10 @@ pub mod grants;
 pub mod http;
 mod i18n;
 pub mod indicators;
+pub mod jobs;
 pub mod model;
+pub mod visits;
+mod visits_http;
 
 use std::sync::Arc;
 
@@ -20,11 +23,18 @@ use platform::{
     module::{Migration, Module, OrgHold},
 };
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "hardship",
-    sql: include_str!("../migrations/0001_hardship.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "hardship",
+        sql: include_str!("../migrations/0001_hardship.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "visits_jobs",
+        sql: include_str!("../migrations/0002_visits_jobs.sql"),
+    },
+];
 
 pub fn module() -> Module {
     Module {
@@ -32,8 +42,8 @@ pub fn module() -> Module {
         migrations: MIGRATIONS,
         i18n: i18n::CATALOG,
         routes: http::routes,
-        indicators: indicators::indicators,
-        summary: indicators::summary,
+        indicators: all_indicators,
+        summary: all_paragraphs,
         yearly_return: indicators::yearly_return,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
         on_start: |st| {
@@ -62,4 +72,20 @@ pub fn module() -> Module {
         },
         ..Module::new("hardship")
     }
+}
+
+/// The module's indicators: files and grants, visits (走访慰问), job fairs.
+pub fn all_indicators() -> Vec<platform::indicator::Indicator> {
+    let mut out = indicators::indicators();
+    out.extend(visits::indicators());
+    out.extend(jobs::indicators());
+    out
+}
+
+/// The module's summary paragraphs, in that order.
+pub fn all_paragraphs() -> Vec<platform::summary::Paragraph> {
+    let mut out = indicators::summary();
+    out.extend(visits::summary());
+    out.extend(jobs::summary());
+    out
 }
