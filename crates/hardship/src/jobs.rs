@@ -107,7 +107,10 @@ pub struct CheckedFair {
 fn text(raw: &str, zh: &str, en: &str, max: usize) -> AppResult<String> {
     let t = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if t.is_empty() {
-        return Err(AppError::invalid(format!("请填写{zh}"), format!("Give {en}")));
+        return Err(AppError::invalid(
+            format!("请填写{zh}"),
+            format!("Give {en}"),
+        ));
     }
     if t.chars().count() > max {
         return Err(AppError::invalid(
@@ -227,7 +230,9 @@ pub fn check(input: &JobFairInput, today: chrono::NaiveDate) -> AppResult<Checke
     if placed < by_employers {
         return Err(AppError::invalid(
             format!("招聘会就业人数{placed}少于各用人单位就业人数之和{by_employers}"),
-            format!("The fair's placements ({placed}) are fewer than its employers' ({by_employers})"),
+            format!(
+                "The fair's placements ({placed}) are fewer than its employers' ({by_employers})"
+            ),
         ));
     }
     if placed > posts {
@@ -503,10 +508,7 @@ pub fn employers_from_lines(text: &str) -> AppResult<Vec<JobFairEmployerInput>> 
         if line.is_empty() {
             continue;
         }
-        let parts: Vec<&str> = line
-            .split([',', ',', '\t'])
-            .map(str::trim)
-            .collect();
+        let parts: Vec<&str> = line.split([',', ',', '\t']).map(str::trim).collect();
         let num = |s: Option<&&str>, zh: &str, en: &str| -> AppResult<Option<i64>> {
             match s.map(|s| s.trim()).filter(|s| !s.is_empty()) {
                 None => Ok(None),

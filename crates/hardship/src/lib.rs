@@ -6,6 +6,7 @@
 
 mod approval_docx;
 pub mod demo;
+mod demo_visits;
 pub mod files;
 pub mod grants;
 pub mod http;

@@ -137,9 +137,17 @@ pub struct VisitInput {
 /// The target, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    Household { file_id: i64, met: Vec<String> },
+    Household {
+        file_id: i64,
+        met: Vec<String>,
+    },
     Person,
-    Worksite { name: String, kind: &'static str, address: String, workers: i64 },
+    Worksite {
+        name: String,
+        kind: &'static str,
+        address: String,
+        workers: i64,
+    },
 }
 
 /// A checked visit (everything but what needs the database).
@@ -211,7 +219,8 @@ pub fn check(input: &VisitInput, today: chrono::NaiveDate) -> AppResult<Checked>
         .worksite
         .as_ref()
         .is_some_and(|w| !w.name.trim().is_empty());
-    let targets = usize::from(input.file_id.is_some()) + usize::from(has_person) + usize::from(has_site);
+    let targets =
+        usize::from(input.file_id.is_some()) + usize::from(has_person) + usize::from(has_site);
     if targets == 0 {
         return Err(AppError::invalid(
             "请选择走访对象:困难家庭、职工个人或企事业单位/建筑工地(三者选一)",
@@ -330,7 +339,6 @@ pub fn check(input: &VisitInput, today: chrono::NaiveDate) -> AppResult<Checked>
         note,
     })
 }
-
 
 // ───────────────────────────── writing ─────────────────────────────
 
@@ -601,12 +609,14 @@ pub fn opt_id(raw: &str) -> AppResult<Option<i64>> {
 fn filter_date(raw: &str, zh: &str, en: &str) -> AppResult<Option<String>> {
     match raw.trim() {
         "" => Ok(None),
-        s => time::parse_date(s).map(|d| Some(d.to_string())).ok_or_else(|| {
-            AppError::invalid(
-                format!("{zh}无效,请按 2026-03-01 格式填写"),
-                format!("{en} is not a valid date; use 2026-03-01"),
-            )
-        }),
+        s => time::parse_date(s)
+            .map(|d| Some(d.to_string()))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    format!("{zh}无效,请按 2026-03-01 格式填写"),
+                    format!("{en} is not a valid date; use 2026-03-01"),
+                )
+            }),
     }
 }
 
@@ -639,7 +649,11 @@ pub async fn list(db: &Db, scope: &Scope, f: &VisitFilter, limit: i64) -> AppRes
         push(&mut sql, "v.target =", t.to_string());
     }
     if !f.occasion.trim().is_empty() {
-        push(&mut sql, "v.occasion =", model::kind(&f.occasion)?.to_string());
+        push(
+            &mut sql,
+            "v.occasion =",
+            model::kind(&f.occasion)?.to_string(),
+        );
     }
     if let Some(c) = opt_id(&f.campaign_id)? {
         // An integer: written into the statement.
@@ -801,7 +815,13 @@ pub static VISITS: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_name", "o.name", "走访工会", "Union", Show::Text),
         DrillColumn::new("visited_on", "v.visited_on", "走访日期", "Date", Show::Text),
-        DrillColumn::new("target", "v.target", "走访对象", "Target", Show::Label(TARGET_LABELS)),
+        DrillColumn::new(
+            "target",
+            "v.target",
+            "走访对象",
+            "Target",
+            Show::Label(TARGET_LABELS),
+        ),
         DrillColumn::new(
             "name",
             "COALESCE(f.head_name, r.name, w.name, '')",
@@ -816,10 +836,28 @@ pub static VISITS: RecordSource = RecordSource {
             "ID number",
             Show::Text,
         ),
-        DrillColumn::new("people", "v.people", "慰问困难职工人次", "Person-visits", Show::Number),
-        DrillColumn::new("workers", "v.workers", "慰问职工人数", "Workers greeted", Show::Number),
+        DrillColumn::new(
+            "people",
+            "v.people",
+            "慰问困难职工人次",
+            "Person-visits",
+            Show::Number,
+        ),
+        DrillColumn::new(
+            "workers",
+            "v.workers",
+            "慰问职工人数",
+            "Workers greeted",
+            Show::Number,
+        ),
         DrillColumn::new("money_fen", "v.money_fen", "慰问金", "Money", Show::Money),
-        DrillColumn::new("goods_fen", "v.goods_fen", "物资价值", "Goods value", Show::Money),
+        DrillColumn::new(
+            "goods_fen",
+            "v.goods_fen",
+            "物资价值",
+            "Goods value",
+            Show::Money,
+        ),
     ],
     drill_order: "o.code, v.visited_on, v.id",
     drill_group: None,
@@ -834,10 +872,28 @@ pub static VISIT_HOUSEHOLDS: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_name", "o.name", "走访工会", "Union", Show::Text),
         DrillColumn::new("name", "MIN(f.head_name)", "户主姓名", "Head", Show::Text),
-        DrillColumn::new("id_masked", "MIN(r.id_masked)", "证件号码", "ID number", Show::Text),
+        DrillColumn::new(
+            "id_masked",
+            "MIN(r.id_masked)",
+            "证件号码",
+            "ID number",
+            Show::Text,
+        ),
         DrillColumn::new("visits", "COUNT(*)", "走访次数", "Visits", Show::Number),
-        DrillColumn::new("people", "SUM(v.people)", "慰问人次", "Person-visits", Show::Number),
-        DrillColumn::new("money_fen", "SUM(v.money_fen)", "慰问金", "Money", Show::Money),
+        DrillColumn::new(
+            "people",
+            "SUM(v.people)",
+            "慰问人次",
+            "Person-visits",
+            Show::Number,
+        ),
+        DrillColumn::new(
+            "money_fen",
+            "SUM(v.money_fen)",
+            "慰问金",
+            "Money",
+            Show::Money,
+        ),
     ],
     drill_order: "o.code, MIN(f.head_name)",
     drill_group: Some("o.id, v.file_id"),
@@ -854,9 +910,21 @@ pub static VISIT_WORKSITES: RecordSource = RecordSource {
     drill_columns: &[
         DrillColumn::new("org_name", "o.name", "走访工会", "Union", Show::Text),
         DrillColumn::new("name", "MIN(w.name)", "单位/工地", "Worksite", Show::Text),
-        DrillColumn::new("kind", "MIN(w.kind)", "类型", "Kind", Show::Label(WORKSITE_LABELS)),
+        DrillColumn::new(
+            "kind",
+            "MIN(w.kind)",
+            "类型",
+            "Kind",
+            Show::Label(WORKSITE_LABELS),
+        ),
         DrillColumn::new("visits", "COUNT(*)", "走访次数", "Visits", Show::Number),
-        DrillColumn::new("workers", "SUM(v.workers)", "慰问职工人次", "Workers greeted", Show::Number),
+        DrillColumn::new(
+            "workers",
+            "SUM(v.workers)",
+            "慰问职工人次",
+            "Workers greeted",
+            Show::Number,
+        ),
     ],
     drill_order: "o.code, MIN(w.name)",
     drill_group: Some("o.id, v.worksite_id"),
@@ -971,7 +1039,6 @@ pub fn indicators() -> Vec<Indicator> {
             &VISIT_WORKSITES,
             SUMMER_WORKSITE,
         )
-        .group("hardship_summer")
         .about(
             "统计期内夏送清凉走访的企事业单位和建筑工地",
             "Worksites visited in summer-cooling campaigns in the period",
@@ -986,7 +1053,6 @@ pub fn indicators() -> Vec<Indicator> {
             &VISITS,
             SUMMER_WORKSITE,
         )
-        .group("hardship_summer")
         .measure(Measure::Sum("v.workers"), Aggregation::SumOfValues)
         .about(
             "统计期内夏送清凉走访单位和工地慰问的职工人次",

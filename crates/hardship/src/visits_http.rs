@@ -18,7 +18,9 @@ use crate::{
     grants::{self, Campaign},
     jobs::{self, FairId, JobFairEmployer, JobFairFilter, JobFairInput, JobFairRow},
     model,
-    visits::{self, HouseholdChoice, VisitFilter, VisitId, VisitInput, VisitRow, VisitWorksiteInput},
+    visits::{
+        self, HouseholdChoice, VisitFilter, VisitId, VisitInput, VisitRow, VisitWorksiteInput,
+    },
 };
 use platform::{
     error::{AppError, AppResult},
@@ -50,9 +52,9 @@ fn money(fen: &i64) -> String {
 fn yuan_field(raw: &str, zh: &str, en: &str) -> AppResult<i64> {
     match raw.trim() {
         "" => Ok(0),
-        s => Fen::parse_signed(s).map(|f| f.fen()).map_err(|e| {
-            AppError::invalid(format!("{zh}:{}", e.zh), format!("{en}: {}", e.en))
-        }),
+        s => Fen::parse_signed(s)
+            .map(|f| f.fen())
+            .map_err(|e| AppError::invalid(format!("{zh}:{}", e.zh), format!("{en}: {}", e.en))),
     }
 }
 
@@ -190,7 +192,9 @@ impl VisitsPage {
         self.c.tr.is_en()
     }
     fn target(&self, k: &str) -> String {
-        visits::label(visits::TARGETS, k).get(self.c.tr.0).to_string()
+        visits::label(visits::TARGETS, k)
+            .get(self.c.tr.0)
+            .to_string()
     }
     fn site_kind(&self, k: &str) -> String {
         if k.is_empty() {

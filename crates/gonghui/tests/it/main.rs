@@ -9,6 +9,7 @@ mod catalogue;
 mod common;
 mod hardening;
 mod hardship;
+mod hardship_visits;
 mod import_chunks;
 mod join_and_cards;
 mod join_limits;
