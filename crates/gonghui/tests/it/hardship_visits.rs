@@ -192,6 +192,9 @@ async fn visits_and_fairs_figures_equal_their_drill_downs_and_read_like_the_seed
         .map(|t| t.as_str().unwrap())
         .collect::<Vec<_>>()
         .join("\n");
+    if std::env::var("SHOW_SUMMARY").is_ok() {
+        eprintln!("{text}");
+    }
     let hh = figure(&t, "hardship_visit_households")["display"]
         .as_str()
         .unwrap()
