@@ -334,6 +334,8 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
             seed_campaign(st, cid, kind, &open, &mut next_worker, &mut rng, pay_on).await?;
         }
     }
+    // 走访慰问 and 春送岗位 (demo_visits.rs).
+    crate::demo_visits::seed(st, &open).await?;
     Ok(())
 }
 

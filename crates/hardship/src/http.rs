@@ -71,6 +71,8 @@ pub fn routes() -> Routes {
         )
         .api(routes!(api_resubmit_file))
         .api(routes!(api_income_test))
+        // 走访慰问 and 春送岗位 (visits_http.rs).
+        .merge(crate::visits_http::routes())
 }
 
 // ───────────────────────────── helpers for templates ─────────────────────────────

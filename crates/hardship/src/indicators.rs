@@ -138,8 +138,8 @@ pub fn indicators() -> Vec<Indicator> {
     vec![
         Indicator::records(
             "hardship_warmth_households",
-            "走访慰问困难家庭",
-            "Households visited (winter warmth)",
+            "送温暖慰问困难家庭",
+            "Households helped (winter warmth)",
             Unit::Household,
             Kind::Flow,
             ASSISTANCE,
@@ -153,8 +153,8 @@ pub fn indicators() -> Vec<Indicator> {
         .headline(),
         Indicator::records(
             "hardship_warmth_visits",
-            "慰问困难职工人次",
-            "Workers visited (person-times)",
+            "送温暖慰问困难职工人次",
+            "Workers helped in winter warmth (person-times)",
             Unit::PersonTime,
             Kind::Flow,
             ASSISTANCE,
@@ -337,8 +337,10 @@ pub fn summary() -> Vec<Paragraph> {
             key: "hardship.warmth",
             section: "assistance",
             indicators: &["hardship_warmth_households", "hardship_warmth_visits"],
-            zh: "全市各级工会共走访慰问困难家庭{hardship_warmth_households},慰问困难职工{hardship_warmth_visits}[,发放慰问金{hardship_warmth_amount:wan}]。",
-            en: "Unions across the city visited {hardship_warmth_households} households in hardship and {hardship_warmth_visits} workers[, giving {hardship_warmth_amount:wan}].",
+            // The visits themselves are records of their own (visits.rs,
+            // "hardship.visits"); this is what the campaign paid.
+            zh: "送温暖活动慰问困难家庭{hardship_warmth_households},慰问困难职工{hardship_warmth_visits}[,发放慰问金{hardship_warmth_amount:wan}]。",
+            en: "Winter-warmth campaigns helped {hardship_warmth_households} households in hardship and {hardship_warmth_visits} workers[, giving {hardship_warmth_amount:wan}].",
         },
         Paragraph {
             key: "hardship.education",
@@ -458,7 +460,8 @@ pub fn yearly_return() -> Contribution {
                 "职业介绍成功人数",
                 "Job placements",
                 "人",
-                Answer::NotRecorded,
+                // Placed through the unions' job fairs (jobs.rs).
+                Answer::Indicator("hardship_job_placed"),
             ),
         ],
         checks: vec![

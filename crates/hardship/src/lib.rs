@@ -6,14 +6,18 @@
 
 mod approval_docx;
 pub mod demo;
+mod demo_visits;
 pub mod file_pages;
 pub mod files;
 pub mod grants;
 pub mod http;
 mod i18n;
 pub mod indicators;
+pub mod jobs;
 pub mod model;
 pub mod purge;
+pub mod visits;
+mod visits_http;
 
 use std::sync::Arc;
 
@@ -29,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0001_hardship.sql"),
     },
     Migration {
+        version: 2,
+        name: "visits_jobs",
+        sql: include_str!("../migrations/0002_visits_jobs.sql"),
+    },
+    Migration {
         version: 3,
         name: "hardship_rules",
         sql: include_str!("../migrations/0003_hardship_rules.sql"),
@@ -41,8 +50,8 @@ pub fn module() -> Module {
         migrations: MIGRATIONS,
         i18n: i18n::CATALOG,
         routes: http::routes,
-        indicators: indicators::indicators,
-        summary: indicators::summary,
+        indicators: all_indicators,
+        summary: all_paragraphs,
         yearly_return: indicators::yearly_return,
         seed_demo: Some(|st| Box::pin(demo::seed(st))),
         on_start: |st| {
@@ -82,4 +91,20 @@ pub fn module() -> Module {
         },
         ..Module::new("hardship")
     }
+}
+
+/// The module's indicators: files and grants, visits (走访慰问), job fairs.
+pub fn all_indicators() -> Vec<platform::indicator::Indicator> {
+    let mut out = indicators::indicators();
+    out.extend(visits::indicators());
+    out.extend(jobs::indicators());
+    out
+}
+
+/// The module's summary paragraphs, in that order.
+pub fn all_paragraphs() -> Vec<platform::summary::Paragraph> {
+    let mut out = indicators::summary();
+    out.extend(visits::summary());
+    out.extend(jobs::summary());
+    out
 }

@@ -937,7 +937,7 @@ async fn hardship_figures_equal_their_drill_downs_and_read_like_the_seeds() {
     }
     assert_eq!(
         text,
-        format!("全市各级工会共走访慰问困难家庭{households}户,慰问困难职工{visits}人次。")
+        format!("送温暖活动慰问困难家庭{households}户,慰问困难职工{visits}人次。")
     );
     // Registered: the paragraphs and the yearly return's 帮扶 lines.
     let reg = &server.state().registry;

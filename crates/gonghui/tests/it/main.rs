@@ -10,6 +10,7 @@ mod common;
 mod hardening;
 mod hardship;
 mod hardship_files;
+mod hardship_visits;
 mod import_chunks;
 mod join_and_cards;
 mod join_limits;

@@ -315,6 +315,21 @@ const TABLE: &[Row] = &[
     r("POST /hardship/files/{id}/edit", ["login/login/login", "409/409/404", "409/409/404", "403/403/403", "409/404/404", "409/404/404", "409/404/404", "403/403/403"]),
     r("POST /api/v1/hardship/files/{id}/resubmit", ["login/login/login", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "422/422/422", "403/403/403"]),
     r("POST /api/v1/hardship/income-test", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    // 走访慰问 and 春送岗位 (crates/hardship: visits.rs, jobs.rs).
+    r("GET /api/v1/hardship/visits", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/hardship/visits", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/hardship/visits/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /api/v1/hardship/fairs", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /api/v1/hardship/fairs", ["login", "422", "422", "422", "422", "422", "422", "403"]),
+    r("GET /api/v1/hardship/fairs/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /hardship/visits", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /hardship/visits", ["login", "422", "422", "403", "422", "422", "422", "403"]),
+    r("POST /hardship/visits/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /hardship/visits/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
+    r("GET /hardship/fairs", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /hardship/fairs", ["login", "422", "422", "403", "422", "422", "422", "403"]),
+    r("POST /hardship/fairs/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("GET /hardship/fairs/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     // TABLE-END
 ];
 
@@ -340,6 +355,8 @@ fn param_kind(path: &str, name: &str) -> &'static str {
         "id" if p.starts_with("/hardship/files/") => "hardship_file",
         "id" if p.starts_with("/hardship/campaigns/") => "hardship_campaign",
         "id" if p.starts_with("/hardship/batches/") => "hardship_batch",
+        "id" if p.starts_with("/hardship/visits/") => "hardship_visit",
+        "id" if p.starts_with("/hardship/fairs/") => "hardship_fair",
         "id" if p.starts_with("/members/transfers/") => "transfer",
         "id" if p.starts_with("/members/joins/") || p.starts_with("/joins/") => "join",
         "id" if p.starts_with("/members/") => "member",
@@ -392,6 +409,8 @@ impl Ids {
             ("aid_claim", "aid_claims", "org_id"),
             ("hardship_file", "hardship_files", "org_id"),
             ("hardship_batch", "hardship_batches", "org_id"),
+            ("hardship_visit", "hardship_visits", "org_id"),
+            ("hardship_fair", "hardship_fairs", "org_id"),
         ] {
             let sql = format!(
                 "SELECT t.id FROM {table} t JOIN orgs o ON o.id = t.{org_col} \

@@ -75,6 +75,10 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
     // Later modules' demo records go first (their tables are dropped
     // below, and come back empty with their migrations).
     for t in BENEFITS_TABLES.iter().chain(&[
+        "hardship_fair_employers",
+        "hardship_fairs",
+        "hardship_visits",
+        "hardship_worksites",
         "hardship_grants",
         "hardship_batches",
         "hardship_allocations",
@@ -128,6 +132,10 @@ async fn a_database_of_the_single_sequence_era_upgrades_in_place() {
         "DROP TABLE station_visits",
         "DROP TABLE stations",
         "DROP TABLE station_townships",
+        "DROP TABLE hardship_fair_employers",
+        "DROP TABLE hardship_fairs",
+        "DROP TABLE hardship_visits",
+        "DROP TABLE hardship_worksites",
         "DROP TABLE hardship_grants",
         "DROP TABLE hardship_batches",
         "DROP TABLE hardship_allocations",
