@@ -85,12 +85,7 @@ pub async fn enrolments(
     write(sheet)
 }
 
-pub async fn claims(
-    st: &AppState,
-    scope: &Scope,
-    f: &ClaimFilter,
-    en: bool,
-) -> AppResult<Vec<u8>> {
+pub async fn claims(st: &AppState, scope: &Scope, f: &ClaimFilter, en: bool) -> AppResult<Vec<u8>> {
     let rows = lists::claims(&st.db, scope, f).await?;
     let sheet = SheetOut {
         name: h(en, "赔付申请", "Claims"),

@@ -35,11 +35,20 @@ pub fn routes() -> Routes {
         .page("/mutual-aid", get(index))
         .page("/mutual-aid/plans", post(plan_create_submit))
         .page("/mutual-aid/plans/{id}", get(plan_page))
-        .page("/mutual-aid/enrolments", get(enrolments_page).post(enrol_submit))
+        .page(
+            "/mutual-aid/enrolments",
+            get(enrolments_page).post(enrol_submit),
+        )
         .page("/mutual-aid/enrolments/sheet", post(enrol_sheet_submit))
         // Exports are POSTs (CSRF), the filters in the query.
-        .page("/mutual-aid/enrolments/export.xlsx", post(enrolments_export))
-        .page("/mutual-aid/claims", get(claims_page).post(claim_create_submit))
+        .page(
+            "/mutual-aid/enrolments/export.xlsx",
+            post(enrolments_export),
+        )
+        .page(
+            "/mutual-aid/claims",
+            get(claims_page).post(claim_create_submit),
+        )
         .page("/mutual-aid/claims/new", get(claim_new_page))
         .page("/mutual-aid/claims/export.xlsx", post(claims_export))
         .page("/mutual-aid/claims/{id}", get(claim_page))
@@ -433,7 +442,8 @@ impl PlanPage {
         money(*fen)
     }
     fn opt_money(&self, fen: &Option<i64>) -> String {
-        fen.map(money).unwrap_or_else(|| self.c.t("aid.no_cap").into())
+        fen.map(money)
+            .unwrap_or_else(|| self.c.t("aid.no_cap").into())
     }
     fn category(&self, k: &str) -> String {
         store::category_label(k, self.en)
@@ -582,7 +592,7 @@ async fn enrol_submit(
     let mut ids = Vec::new();
     for part in f
         .membership_ids
-        .split(|c: char| c == ',' || c == ',' || c == '、' || c.is_whitespace())
+        .split(|c: char| matches!(c, ',' | '\u{ff0c}' | '、') || c.is_whitespace())
         .filter(|s| !s.is_empty())
     {
         ids.push(part.parse::<i64>().map_err(|_| {
@@ -863,7 +873,8 @@ impl ClaimPage {
         money(f.fen())
     }
     fn opt_money(&self, fen: &Option<i64>) -> String {
-        fen.map(money).unwrap_or_else(|| self.c.t("aid.no_cap").into())
+        fen.map(money)
+            .unwrap_or_else(|| self.c.t("aid.no_cap").into())
     }
     fn status(&self, s: &str) -> String {
         lists::label(lists::CLAIM_STATUSES, s, self.en)
@@ -892,8 +903,7 @@ async fn claim_page(
         .as_ref()
         .map(|p| store::explain(p, &plan).get(staff.ctx.lang).to_string())
         .unwrap_or_default();
-    let files =
-        platform::attachments::list(&st, scope, store::CLAIM_KIND, id).await?;
+    let files = platform::attachments::list(&st, scope, store::CLAIM_KIND, id).await?;
     let docs = plan
         .required_docs
         .iter()
@@ -999,7 +1009,11 @@ async fn claim_file_form(
             }
             Some("label") => {
                 let b = field.bytes().await.map_err(multipart_error)?;
-                label = String::from_utf8_lossy(&b).trim().chars().take(50).collect();
+                label = String::from_utf8_lossy(&b)
+                    .trim()
+                    .chars()
+                    .take(50)
+                    .collect();
             }
             _ => {}
         }

@@ -271,7 +271,11 @@ pub struct MutualAidLedgerRow {
     pub paid_on: String,
 }
 
-pub async fn ledger(db: &Db, scope: &Scope, f: &LedgerFilter) -> AppResult<Vec<MutualAidLedgerRow>> {
+pub async fn ledger(
+    db: &Db,
+    scope: &Scope,
+    f: &LedgerFilter,
+) -> AppResult<Vec<MutualAidLedgerRow>> {
     let mut vals: Vec<V> = vec![V::from(scope.like())];
     let mut conds = vec!["o.path LIKE $1".to_string()];
     if let Some(p) = opt_id(&f.plan, "计划编号", "plan id")? {
@@ -336,7 +340,11 @@ pub struct MutualAidUnionTotal {
 
 /// A plan's enrolments, contributions, claims and payouts per union of the
 /// caller's subtree (unions with an enrolment).
-pub async fn union_totals(db: &Db, scope: &Scope, plan: i64) -> AppResult<Vec<MutualAidUnionTotal>> {
+pub async fn union_totals(
+    db: &Db,
+    scope: &Scope,
+    plan: i64,
+) -> AppResult<Vec<MutualAidUnionTotal>> {
     store::get_plan(db, scope, plan).await?;
     let rows = sqlx::query(
         "SELECT o.code, o.name, CAST(COUNT(*) AS BIGINT) AS persons, CAST(COALESCE(SUM(e.contribution_fen), 0) AS BIGINT) AS fen, \

@@ -30,7 +30,12 @@ async fn count(server: &TestServer, sql: &str) -> i64 {
 
 /// Active members of a union: (membership id, name, full ID number), the
 /// number unmasked by the city's administrator.
-async fn members(server: &TestServer, admin: &Client, code: &str, n: i64) -> Vec<(i64, String, String)> {
+async fn members(
+    server: &TestServer,
+    admin: &Client,
+    code: &str,
+    n: i64,
+) -> Vec<(i64, String, String)> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT m.id, p.name FROM memberships m JOIN persons p ON p.id = m.person_id JOIN orgs o ON o.id = m.org_id \
          WHERE o.code = $1 AND m.status = 'active' ORDER BY m.id LIMIT $2",
@@ -65,7 +70,13 @@ fn xlsx(rows: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// The API upload (multipart).
-async fn upload(c: &Client, plan: i64, bytes: Vec<u8>, check_only: bool, on: &str) -> (StatusCode, Value) {
+async fn upload(
+    c: &Client,
+    plan: i64,
+    bytes: Vec<u8>,
+    check_only: bool,
+    on: &str,
+) -> (StatusCode, Value) {
     let form = reqwest::multipart::Form::new()
         .text("plan_id", plan.to_string())
         .text("enrolled_on", on.to_string())
@@ -88,7 +99,12 @@ async fn upload(c: &Client, plan: i64, bytes: Vec<u8>, check_only: bool, on: &st
 }
 
 /// The page's upload form (multipart, the token in the query).
-async fn upload_page(c: &Client, plan: i64, bytes: Vec<u8>, check_only: bool) -> (StatusCode, String) {
+async fn upload_page(
+    c: &Client,
+    plan: i64,
+    bytes: Vec<u8>,
+    check_only: bool,
+) -> (StatusCode, String) {
     let mut form = reqwest::multipart::Form::new()
         .text("plan_id", plan.to_string())
         .part(
@@ -150,9 +166,9 @@ async fn an_excel_list_enrols_all_or_nothing_with_every_bad_row_listed() {
     let stranger = "11010519491231002X";
     let bad = bad_check_digit(&c.2);
     let refused = xlsx(&[
-        (&a.1, &a.2),       // row 2: fine
-        ("别的名字", &b.2), // row 3: the name differs from the roster
-        (&c.1, &bad),       // row 4: a bad check digit
+        (&a.1, &a.2),               // row 2: fine
+        ("别的名字", &b.2),         // row 3: the name differs from the roster
+        (&c.1, &bad),               // row 4: a bad check digit
         (&other[0].1, &other[0].2), // row 5: a member of another county
         ("陌生人", stranger),       // row 6: nobody on the roster
         (&a.1, &a.2),               // row 7: row 2 again
@@ -164,55 +180,143 @@ async fn an_excel_list_enrols_all_or_nothing_with_every_bad_row_listed() {
     let rows_of = |n: i64| -> Vec<&Value> { rows.iter().filter(|r| r["row"] == n).collect() };
     assert_eq!(rows.len(), 5, "{v}");
     assert!(rows_of(2).is_empty(), "{v}");
-    assert!(rows_of(3)[0]["zh"].as_str().unwrap().contains("与会员名册不符"), "{v}");
-    assert!(rows_of(3)[0]["en"].as_str().unwrap().contains("does not match the roster"), "{v}");
-    assert!(rows_of(4)[0]["zh"].as_str().unwrap().contains("身份证号有误"), "{v}");
-    assert!(rows_of(7)[0]["zh"].as_str().unwrap().contains("第2行"), "{v}");
+    assert!(
+        rows_of(3)[0]["zh"]
+            .as_str()
+            .unwrap()
+            .contains("与会员名册不符"),
+        "{v}"
+    );
+    assert!(
+        rows_of(3)[0]["en"]
+            .as_str()
+            .unwrap()
+            .contains("does not match the roster"),
+        "{v}"
+    );
+    assert!(
+        rows_of(4)[0]["zh"]
+            .as_str()
+            .unwrap()
+            .contains("身份证号有误"),
+        "{v}"
+    );
+    assert!(
+        rows_of(7)[0]["zh"].as_str().unwrap().contains("第2行"),
+        "{v}"
+    );
     // Another county's member reads exactly like a stranger.
     assert_eq!(rows_of(5)[0]["zh"], rows_of(6)[0]["zh"], "{v}");
     assert_eq!(rows_of(5)[0]["en"], rows_of(6)[0]["en"], "{v}");
-    assert!(rows_of(6)[0]["zh"].as_str().unwrap().contains("不是本单位"), "{v}");
-    assert!(v["error"]["message_zh"].as_str().unwrap().contains("未登记任何人"), "{v}");
-    assert!(v["error"]["message_en"].as_str().unwrap().contains("nobody was enrolled"), "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, enrolments);
+    assert!(
+        rows_of(6)[0]["zh"].as_str().unwrap().contains("不是本单位"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("未登记任何人"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("nobody was enrolled"),
+        "{v}"
+    );
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        enrolments
+    );
     // The page lists the same rows (422), nothing written.
     let (s, page) = upload_page(&clerk, plan, refused, false).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("id=\"problems\"") && page.contains("与会员名册不符"), "{page}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, enrolments);
+    assert!(
+        page.contains("id=\"problems\"") && page.contains("与会员名册不符"),
+        "{page}"
+    );
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        enrolments
+    );
 
     // A clean list: checked first (totalled, nothing written), then enrolled.
     let good = xlsx(&[(&a.1, &a.2), (&b.1, &b.2), (&c.1, &c.2)]);
     let (s, v) = upload(&clerk, plan, good.clone(), true, "").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["persons"].as_i64(), v["contributions_fen"].as_i64()), (Some(3), Some(7500)));
+    assert_eq!(
+        (v["persons"].as_i64(), v["contributions_fen"].as_i64()),
+        (Some(3), Some(7500))
+    );
     assert_eq!(v["before_persons"], 0);
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, enrolments);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        enrolments
+    );
     let (s, page) = upload_page(&clerk, plan, good.clone(), true).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("id=\"checked\"") && page.contains("75.00"), "{page}");
+    assert!(
+        page.contains("id=\"checked\"") && page.contains("75.00"),
+        "{page}"
+    );
     let (s, v) = upload(&clerk, plan, good.clone(), false, &today).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["persons"], 3);
     assert_eq!(v["contributions_fen"], 7500);
-    assert_eq!((v["before_persons"].as_i64(), v["before_contributions_fen"].as_i64()), (Some(0), Some(0)));
-    assert_eq!((v["plan_persons"].as_i64(), v["plan_contributions_fen"].as_i64()), (Some(3), Some(7500)));
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, enrolments + 3);
+    assert_eq!(
+        (
+            v["before_persons"].as_i64(),
+            v["before_contributions_fen"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert_eq!(
+        (
+            v["plan_persons"].as_i64(),
+            v["plan_contributions_fen"].as_i64()
+        ),
+        (Some(3), Some(7500))
+    );
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        enrolments + 3
+    );
 
     // Again: each row is already enrolled in this plan's period.
     let (s, v) = upload(&clerk, plan, good.clone(), false, "").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let rows = v["error"]["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3, "{v}");
-    assert!(rows.iter().all(|r| r["zh"].as_str().unwrap().contains("已参加该计划")), "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, enrolments + 3);
+    assert!(
+        rows.iter()
+            .all(|r| r["zh"].as_str().unwrap().contains("已参加该计划")),
+        "{v}"
+    );
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        enrolments + 3
+    );
 
     // The plan's period has ended: refused before any row is looked at.
     let old = create_plan(&city, "测试往年重大疾病互助", year - 1, "25").await;
     let (s, v) = upload(&clerk, old, good.clone(), false, "").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["error"]["message_zh"].as_str().unwrap().contains("保障期已结束"), "{v}");
-    assert!(v["error"]["message_en"].as_str().unwrap().contains("period has ended"), "{v}");
+    assert!(
+        v["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("保障期已结束"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("period has ended"),
+        "{v}"
+    );
     // An enrolment date after the period, by the roster-selection API too.
     let (s, v) = clerk
         .json(
@@ -223,29 +327,57 @@ async fn an_excel_list_enrols_all_or_nothing_with_every_bad_row_listed() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("不在该计划的保障期"), "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, enrolments + 3);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        enrolments + 3
+    );
 
     // Not a spreadsheet, a column missing, an empty list, no file.
     for (bytes, want) in [
         (b"\x00\x01\x02garbage".to_vec(), ""),
-        ("姓名,手机号\n张三,13800000000\n".as_bytes().to_vec(), "身份证号"),
+        (
+            "姓名,手机号\n张三,13800000000\n".as_bytes().to_vec(),
+            "身份证号",
+        ),
         ("姓名,身份证号\n".as_bytes().to_vec(), ""),
     ] {
         let (s, v) = upload(&clerk, plan, bytes, false, "").await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-        assert!(!v["error"]["message_zh"].as_str().unwrap().is_empty(), "{v}");
-        assert!(!v["error"]["message_en"].as_str().unwrap().is_empty(), "{v}");
+        assert!(
+            !v["error"]["message_zh"].as_str().unwrap().is_empty(),
+            "{v}"
+        );
+        assert!(
+            !v["error"]["message_en"].as_str().unwrap().is_empty(),
+            "{v}"
+        );
         assert!(v.to_string().contains(want), "{want}: {v}");
     }
     let (s, v) = upload(&clerk, plan, Vec::new(), false, "").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_enrolments").await, enrolments + 3);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_enrolments").await,
+        enrolments + 3
+    );
 
     // The county enrols another county's member: refused like a stranger.
     let county = Client::signed_in(&server, "qinchuan_admin").await;
-    let (s, v) = upload(&county, plan, xlsx(&[(&other[0].1, &other[0].2)]), false, "").await;
+    let (s, v) = upload(
+        &county,
+        plan,
+        xlsx(&[(&other[0].1, &other[0].2)]),
+        false,
+        "",
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["error"]["rows"][0]["zh"].as_str().unwrap().contains("不是本单位"), "{v}");
+    assert!(
+        v["error"]["rows"][0]["zh"]
+            .as_str()
+            .unwrap()
+            .contains("不是本单位"),
+        "{v}"
+    );
     // A read-only auditor may not upload at all.
     let auditor = Client::signed_in(&server, "sf_auditor").await;
     let (s, _) = upload(&auditor, plan, good, false, "").await;
@@ -321,7 +453,11 @@ async fn new_claim(c: &Client, enrolment: i64, amount: &str, days: &str) -> i64 
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let url = r.url().path().to_string();
-    url.rsplit('/').next().unwrap().parse().unwrap_or_else(|_| panic!("{url}"))
+    url.rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{url}"))
 }
 
 #[tokio::test]
@@ -338,19 +474,30 @@ async fn a_claim_walks_the_chain_on_its_pages_and_caps_are_explained() {
         .text(&format!("/mutual-aid/claims/new?enrolment={enrolment}"))
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("id=\"claim-form\"") && page.contains('*'), "{page}");
+    assert!(
+        page.contains("id=\"claim-form\"") && page.contains('*'),
+        "{page}"
+    );
     let claims = count(&server, "SELECT COUNT(*) FROM aid_claims").await;
     // A bad amount: refused, nothing written.
     let (s, page) = form(
         &clerk,
         "/mutual-aid/claims",
-        &[("enrolment_id", &enrolment.to_string()), ("event_date", &time::today().to_string()),
-          ("category", "住院治疗"), ("amount", "很多"), ("days", "3")],
+        &[
+            ("enrolment_id", &enrolment.to_string()),
+            ("event_date", &time::today().to_string()),
+            ("category", "住院治疗"),
+            ("amount", "很多"),
+            ("days", "3"),
+        ],
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("申请金额"), "{page}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_claims").await, claims);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_claims").await,
+        claims
+    );
 
     // 20,000元 over 20 days: the rules give 1,000 + 9,750; the claim cap is 3,000.
     let id = new_claim(&clerk, enrolment, "20000", "20").await;
@@ -365,35 +512,68 @@ async fn a_claim_walks_the_chain_on_its_pages_and_caps_are_explained() {
     let items = count(&server, "SELECT COUNT(*) FROM review_items").await;
     let (s, page) = form(&clerk, &format!("/mutual-aid/claims/{id}/submit"), &[]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
-    assert!(page.contains("缺少所需材料") && page.contains("出院小结"), "{page}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM review_items").await, items);
+    assert!(
+        page.contains("缺少所需材料") && page.contains("出院小结"),
+        "{page}"
+    );
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM review_items").await,
+        items
+    );
 
     for doc in ["住院发票", "出院小结"] {
         assert_eq!(attach_page(&clerk, id, doc).await, StatusCode::OK);
     }
     let (_, page) = clerk.text(&format!("/mutual-aid/claims/{id}")).await;
-    assert!(page.contains("✓ 住院发票") && page.contains("✓ 出院小结"), "{page}");
+    assert!(
+        page.contains("✓ 住院发票") && page.contains("✓ 出院小结"),
+        "{page}"
+    );
     let (s, page) = form(&clerk, &format!("/mutual-aid/claims/{id}/submit"), &[]).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("审批中"), "{page}");
-    assert!(!page.contains("id=\"review-form\""), "the clerk does not decide: {page}");
+    assert!(
+        !page.contains("id=\"review-form\""),
+        "the clerk does not decide: {page}"
+    );
 
     // 县区 approves on the claim's page; 市总 must give a reason to reject.
     let (_, page) = county.text(&format!("/mutual-aid/claims/{id}")).await;
     assert!(page.contains("id=\"review-form\""), "{page}");
-    let (s, page) = form(&county, &format!("/mutual-aid/claims/{id}/review"),
-        &[("action", "approve"), ("comment", "材料齐全")]).await;
+    let (s, page) = form(
+        &county,
+        &format!("/mutual-aid/claims/{id}/review"),
+        &[("action", "approve"), ("comment", "材料齐全")],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    let (s, page) = form(&city, &format!("/mutual-aid/claims/{id}/review"),
-        &[("action", "reject"), ("comment", "")]).await;
+    let (s, page) = form(
+        &city,
+        &format!("/mutual-aid/claims/{id}/review"),
+        &[("action", "reject"), ("comment", "")],
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
-    let (s, page) = form(&city, &format!("/mutual-aid/claims/{id}/review"),
-        &[("action", "approve"), ("comment", "同意")]).await;
+    let (s, page) = form(
+        &city,
+        &format!("/mutual-aid/claims/{id}/review"),
+        &[("action", "approve"), ("comment", "同意")],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    assert!(page.contains("id=\"paid\"") && page.contains("3,000.00"), "{page}");
-    assert!(page.contains("材料齐全") && page.contains("同意"), "history: {page}");
+    assert!(
+        page.contains("id=\"paid\"") && page.contains("3,000.00"),
+        "{page}"
+    );
+    assert!(
+        page.contains("材料齐全") && page.contains("同意"),
+        "history: {page}"
+    );
     let (_, ledger) = clerk.text("/mutual-aid/ledger").await;
-    assert!(ledger.contains(&format!("/mutual-aid/claims/{id}\"")), "{ledger}");
+    assert!(
+        ledger.contains(&format!("/mutual-aid/claims/{id}\"")),
+        "{ledger}"
+    );
 
     // The same person again: 3,000 more (6,000 of 8,000), then the 2,000
     // left of the person's cap, explained; then nothing (refused).
@@ -410,23 +590,51 @@ async fn a_claim_walks_the_chain_on_its_pages_and_caps_are_explained() {
         let (s, page) = form(&clerk, &format!("/mutual-aid/claims/{c}/submit"), &[]).await;
         assert_eq!(s, StatusCode::OK, "{page}");
         if i == 1 {
-            let (_, v) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{c}")).await;
+            let (_, v) = clerk
+                .get_json(&format!("/api/v1/mutual-aid/claims/{c}"))
+                .await;
             assert_eq!(v["payout"]["paid"], 200_000, "{v}");
             assert_eq!(v["payout"]["limited_by"], "person_period", "{v}");
-            assert!(v["payout_note"].as_str().unwrap().contains("每人每期赔付上限"), "{v}");
+            assert!(
+                v["payout_note"]
+                    .as_str()
+                    .unwrap()
+                    .contains("每人每期赔付上限"),
+                "{v}"
+            );
         }
-        form(&county, &format!("/mutual-aid/claims/{c}/review"), &[("action", "approve")]).await;
-        let (s, page) = form(&city, &format!("/mutual-aid/claims/{c}/review"), &[("action", "approve")]).await;
+        form(
+            &county,
+            &format!("/mutual-aid/claims/{c}/review"),
+            &[("action", "approve")],
+        )
+        .await;
+        let (s, page) = form(
+            &city,
+            &format!("/mutual-aid/claims/{c}/review"),
+            &[("action", "approve")],
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{page}");
     }
-    let (_, v) = clerk.get_json(&format!("/api/v1/mutual-aid/claims/{}", ids[1])).await;
+    let (_, v) = clerk
+        .get_json(&format!("/api/v1/mutual-aid/claims/{}", ids[1]))
+        .await;
     assert_eq!(v["claim"]["payout_fen"], 200_000, "{v}");
     let paid: i64 = count(&server, &format!(
         "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM aid_payouts WHERE claim_id IN ({id}, {}, {})", ids[0], ids[1])).await;
     assert_eq!(paid, 800_000, "never over the person's cap");
     let (_, page) = clerk.text(&format!("/mutual-aid/claims/{}", ids[2])).await;
-    assert!(page.contains("id=\"payout-refused\"") && page.contains("已达到赔付上限"), "{page}");
-    let (s, page) = form(&clerk, &format!("/mutual-aid/claims/{}/submit", ids[2]), &[]).await;
+    assert!(
+        page.contains("id=\"payout-refused\"") && page.contains("已达到赔付上限"),
+        "{page}"
+    );
+    let (s, page) = form(
+        &clerk,
+        &format!("/mutual-aid/claims/{}/submit", ids[2]),
+        &[],
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("已达到赔付上限"), "{page}");
 
@@ -437,8 +645,13 @@ async fn a_claim_walks_the_chain_on_its_pages_and_caps_are_explained() {
     let (s, page) = form(
         &city,
         "/mutual-aid/claims",
-        &[("enrolment_id", &expired.to_string()), ("event_date", &time::today().to_string()),
-          ("category", "意外受伤"), ("amount", "1000"), ("days", "2")],
+        &[
+            ("enrolment_id", &expired.to_string()),
+            ("event_date", &time::today().to_string()),
+            ("category", "意外受伤"),
+            ("amount", "1000"),
+            ("days", "2"),
+        ],
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
@@ -448,8 +661,17 @@ async fn a_claim_walks_the_chain_on_its_pages_and_caps_are_explained() {
             "event_date": time::today().to_string(), "category": "意外受伤", "amount": "1000", "days": "2"})))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["error"]["message_en"].as_str().unwrap().contains("expired"), "{v}");
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM aid_claims").await, claims);
+    assert!(
+        v["error"]["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{v}"
+    );
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM aid_claims").await,
+        claims
+    );
 }
 
 /// Reads an export's first sheet.
@@ -463,7 +685,14 @@ async fn export(c: &Client, path: &str) -> (StatusCode, Option<sheet::Table>) {
         .unwrap();
     let s = r.status();
     let b = r.bytes().await.unwrap();
-    (s, if s == StatusCode::OK { sheet::read_table(&b, 100_000).ok() } else { None })
+    (
+        s,
+        if s == StatusCode::OK {
+            sheet::read_table(&b, 100_000).ok()
+        } else {
+            None
+        },
+    )
 }
 
 #[tokio::test]
@@ -489,7 +718,10 @@ async fn pages_and_exports_keep_to_the_callers_subtree() {
             format!("/mutual-aid/plans/{plan}"),
             format!("/mutual-aid/enrolments?plan={plan}&status=active"),
             "/mutual-aid/claims?status=approved".to_string(),
-            format!("/mutual-aid/claims?plan={plan}&period={}", time::today().year()),
+            format!(
+                "/mutual-aid/claims?plan={plan}&period={}",
+                time::today().year()
+            ),
             format!("/mutual-aid/claims/{in_claim}"),
             "/mutual-aid/claims/new".to_string(),
             "/mutual-aid/ledger".to_string(),
@@ -500,7 +732,9 @@ async fn pages_and_exports_keep_to_the_callers_subtree() {
         }
     }
     // The city sees both counties' claims; the county only its own.
-    let (_, page) = city.text(&format!("/mutual-aid/claims/{other_claim}")).await;
+    let (_, page) = city
+        .text(&format!("/mutual-aid/claims/{other_claim}"))
+        .await;
     assert!(page.contains("id=\"claim\""), "{page}");
     let (_, page) = county.text("/mutual-aid/enrolments").await;
     assert!(!page.contains("渭水区"), "no SF-02 union on 秦川区's list");
@@ -511,13 +745,22 @@ async fn pages_and_exports_keep_to_the_callers_subtree() {
     assert!(!page.contains("id=\"plan-form\""));
     // The plan page's totals per union add up to the plan's enrolments.
     let (_, page) = city.text(&format!("/mutual-aid/plans/{plan}")).await;
-    let n = count(&server, &format!("SELECT COUNT(*) FROM aid_enrolments WHERE plan_id = {plan}")).await;
-    assert!(page.contains(&format!("id=\"plan-persons\">{n}<")), "{n}: {page}");
+    let n = count(
+        &server,
+        &format!("SELECT COUNT(*) FROM aid_enrolments WHERE plan_id = {plan}"),
+    )
+    .await;
+    assert!(
+        page.contains(&format!("id=\"plan-persons\">{n}<")),
+        "{n}: {page}"
+    );
     // Bad filters: a clear message.
     let (s, page) = county.text("/mutual-aid/claims?period=someday").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("期间无效"), "{page}");
-    let (s, v) = county.get_json("/api/v1/mutual-aid/enrolments?status=lapsed").await;
+    let (s, v) = county
+        .get_json("/api/v1/mutual-aid/enrolments?status=lapsed")
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 
     // Another county's claims and enrolments: 404 by every route.
@@ -546,9 +789,16 @@ async fn pages_and_exports_keep_to_the_callers_subtree() {
         let (s, _) = form(&county, &path, &[("action", "approve"), ("comment", "x")]).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
     }
-    assert_eq!(attach_page(&county, other_claim, "住院发票").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        attach_page(&county, other_claim, "住院发票").await,
+        StatusCode::NOT_FOUND
+    );
     let (s, v) = county
-        .json(Method::POST, &format!("/api/v1/mutual-aid/claims/{other_claim}/submit"), None)
+        .json(
+            Method::POST,
+            &format!("/api/v1/mutual-aid/claims/{other_claim}/submit"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 
@@ -559,8 +809,16 @@ async fn pages_and_exports_keep_to_the_callers_subtree() {
     let id_col = t.headers.iter().position(|h| h == "证件号码").unwrap();
     let code_col = t.headers.iter().position(|h| h == "组织代码").unwrap();
     assert!(!t.rows.is_empty());
-    assert!(t.rows.iter().all(|r| r.cells[id_col].contains('*')), "masked");
-    assert!(t.rows.iter().all(|r| r.cells[code_col].starts_with("SF-01")), "own county only");
+    assert!(
+        t.rows.iter().all(|r| r.cells[id_col].contains('*')),
+        "masked"
+    );
+    assert!(
+        t.rows
+            .iter()
+            .all(|r| r.cells[code_col].starts_with("SF-01")),
+        "own county only"
+    );
     let (s, t) = export(&county, "/mutual-aid/claims/export.xlsx?status=approved").await;
     assert_eq!(s, StatusCode::OK);
     let t = t.unwrap();
@@ -585,10 +843,11 @@ async fn pages_and_exports_keep_to_the_callers_subtree() {
 #[tokio::test]
 async fn the_demo_fills_the_pages() {
     let server = server().await;
-    let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM aid_claims ORDER BY status")
-        .fetch_all(server.state().db.pool())
-        .await
-        .unwrap();
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT status FROM aid_claims ORDER BY status")
+            .fetch_all(server.state().db.pool())
+            .await
+            .unwrap();
     assert_eq!(statuses, ["approved", "draft", "rejected", "submitted"]);
     assert!(count(&server, "SELECT COUNT(*) FROM aid_plans").await >= 3);
     assert!(count(&server, "SELECT COUNT(DISTINCT org_id) FROM aid_enrolments").await >= 5);
@@ -596,7 +855,10 @@ async fn the_demo_fills_the_pages() {
     assert!(count(&server, "SELECT COUNT(*) FROM review_items WHERE kind = 'mutual_aid_claim' AND status = 'returned'").await >= 1);
     let city = Client::signed_in(&server, "sf_admin").await;
     let (_, page) = city.text("/mutual-aid/ledger").await;
-    assert!(page.contains("id=\"ledger\"") && page.matches("/mutual-aid/claims/").count() >= 3, "{page}");
+    assert!(
+        page.contains("id=\"ledger\"") && page.matches("/mutual-aid/claims/").count() >= 3,
+        "{page}"
+    );
     let (_, page) = city.text("/mutual-aid/enrolments?status=expired").await;
     assert!(page.contains("已到期"), "{page}");
 }
