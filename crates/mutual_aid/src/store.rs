@@ -20,6 +20,7 @@ use platform::{
     money::Fen,
     review::{self, Action, Outcome, ReviewItem, ReviewKind},
     scope::Scope,
+    sqlx_util::{insert_many, V},
     time, tree,
 };
 
@@ -447,35 +448,76 @@ pub(crate) async fn write_enrolments(
     picked: &[(i64, i64, i64)],
 ) -> AppResult<Enrolled> {
     let (before_persons, before_fen) = plan_totals(db, scope, plan.id).await?;
+    let orgs_touched: std::collections::BTreeSet<i64> = picked.iter().map(|p| p.2).collect();
+    // The unions' region roots (a handful), then one multi-row insert.
+    let mut roots = std::collections::HashMap::new();
+    for &o in &orgs_touched {
+        let root: Option<i64> = sqlx::query_scalar("SELECT region_root FROM orgs WHERE id = $1")
+            .bind(o)
+            .fetch_one(db.pool())
+            .await?;
+        roots.insert(o, root);
+    }
+    let now = time::now_rfc3339();
+    let rows: Vec<Vec<V>> = picked
+        .iter()
+        .map(|&(mid, pid, oid)| {
+            vec![
+                V::from(plan.id),
+                V::from(oid),
+                V::from(roots.get(&oid).copied().flatten()),
+                V::from(pid),
+                V::from(mid),
+                V::from(plan.contribution_fen),
+                V::from(on.to_string()),
+                V::from(now.clone()),
+            ]
+        })
+        .collect();
     let mut tx = db.begin_write().await?;
-    let mut orgs_touched = std::collections::BTreeSet::new();
-    for &(mid, pid, oid) in picked {
-        let inserted = sqlx::query(
-            "INSERT INTO aid_enrolments (plan_id, org_id, region_root, person_id, membership_id, contribution_fen, enrolled_on, created_at) \
-             SELECT $1, $2, o.region_root, $3, $4, $5, $6, $7 FROM orgs o WHERE o.id = $2",
-        )
-        .bind(plan.id)
-        .bind(oid)
-        .bind(pid)
-        .bind(mid)
-        .bind(plan.contribution_fen)
-        .bind(on.to_string())
-        .bind(time::now_rfc3339())
-        .execute(&mut *tx.tx)
-        .await;
-        if let Err(e) = inserted {
-            tx.tx.rollback().await?;
-            if platform::error::is_unique_violation(&e) {
-                return Err(AppError::conflict(
-                    format!("会员(编号{mid})已参加该计划,不能重复参保;本次未登记任何人"),
-                    format!(
-                        "Membership {mid} is already enrolled in this plan; nobody was enrolled"
-                    ),
-                ));
+    let inserted = insert_many(
+        &mut tx.tx,
+        "aid_enrolments",
+        &[
+            "plan_id",
+            "org_id",
+            "region_root",
+            "person_id",
+            "membership_id",
+            "contribution_fen",
+            "enrolled_on",
+            "created_at",
+        ],
+        &rows,
+        None,
+    )
+    .await;
+    if let Err(e) = inserted {
+        tx.tx.rollback().await?;
+        if platform::error::is_unique_violation(&e) {
+            // Someone enrolled one of them meanwhile: name the first.
+            let mut mid = None;
+            for &(m, p, _) in picked {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM aid_enrolments WHERE plan_id = $1 AND person_id = $2",
+                )
+                .bind(plan.id)
+                .bind(p)
+                .fetch_one(db.pool())
+                .await?;
+                if n > 0 {
+                    mid = Some(m);
+                    break;
+                }
             }
-            return Err(e.into());
+            let who = mid.map_or_else(String::new, |m| format!("(编号{m})"));
+            let who_en = mid.map_or_else(String::new, |m| format!(" {m}"));
+            return Err(AppError::conflict(
+                format!("会员{who}已参加该计划,不能重复参保;本次未登记任何人"),
+                format!("Membership{who_en} is already enrolled in this plan; nobody was enrolled"),
+            ));
         }
-        orgs_touched.insert(oid);
+        return Err(e.into());
     }
     dataver::touch(&mut tx.tx, orgs_touched.iter().copied()).await?;
     let n = picked.len() as i64;
