@@ -192,26 +192,31 @@ pub async fn enrol_from_sheet(
     // The roster: active members of the caller's subtree inside the
     // plan's, by keyed ID hash. Anyone else — absent from the roster, in
     // another union's subtree, membership ended — reads the same.
-    let within = if plan.org_path.len() > scope.path().len() {
-        format!("{}%", plan.org_path)
+    let within_prefix = if plan.org_path.len() > scope.path().len() {
+        plan.org_path.as_str()
     } else {
-        scope.like()
+        scope.path()
     };
     let mut found: HashMap<String, (i64, String, i64, i64)> = HashMap::new();
     let mut enrolled: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for chunk in lines.chunks(CHUNK) {
-        let mut vals: Vec<V> = vec![V::from(within.clone())];
-        vals.extend(chunk.iter().map(|l| V::from(l.hash.clone())));
+        // By the unique ID hash alone (an index lookup per ID, whatever the
+        // union's size); the subtree is checked here.
+        let vals: Vec<V> = chunk.iter().map(|l| V::from(l.hash.clone())).collect();
         let sql = format!(
-            "SELECT p.id_hash, p.id, p.name, m.id, m.org_id FROM persons p \
+            "SELECT p.id_hash, p.id, p.name, m.id, m.org_id, o.path FROM persons p \
              JOIN memberships m ON m.person_id = p.id AND m.status = 'active' \
-             JOIN orgs o ON o.id = m.org_id WHERE o.path LIKE $1 AND p.id_hash IN ({}) ORDER BY m.id",
-            placeholders(1, chunk.len())
+             JOIN orgs o ON o.id = m.org_id WHERE p.id_hash IN ({}) ORDER BY m.id",
+            placeholders(0, chunk.len())
         );
         for r in bind_all(sqlx::query(&sql), &vals)
             .fetch_all(db.pool())
             .await?
         {
+            let path: String = r.try_get(5)?;
+            if !path.starts_with(within_prefix) {
+                continue;
+            }
             let h: String = r.try_get(0)?;
             found
                 .entry(h)

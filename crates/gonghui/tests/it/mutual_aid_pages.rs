@@ -862,3 +862,110 @@ async fn the_demo_fills_the_pages() {
     let (_, page) = city.text("/mutual-aid/enrolments?status=expired").await;
     assert!(page.contains("已到期"), "{page}");
 }
+
+/// A valid resident ID for `n` (born 1980 + n/1000 days, region 110101).
+fn id_no(n: usize) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8] = b"10X98765432";
+    let birth = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap()
+        + chrono::Duration::days((n / 1000) as i64);
+    let body = format!("110101{}{:03}", birth.format("%Y%m%d"), n % 1000);
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", C[(sum % 11) as usize] as char)
+}
+
+/// The timing of a large list (`MUTUAL_AID_ROWS`, 5,000 by default): N
+/// members put straight on the roster of SF-01-S1-001, then the list
+/// checked, enrolled, and refused when sent again (all enrolled) through
+/// the API. `MUTUAL_AID_ANALYZE=1` analyzes aid_enrolments before the
+/// resend, as autovacuum soon does after a bulk insert (PostgreSQL plans
+/// the "already enrolled" lookup badly on stale statistics). Run by hand:
+/// `cargo test -p gonghui --test it -- mutual_aid_pages::timing --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn timing_a_large_list() {
+    let n: usize = std::env::var("MUTUAL_AID_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let server = server().await;
+    let st = server.state();
+    let org: i64 = count(&server, "SELECT id FROM orgs WHERE code = 'SF-01-S1-001'").await;
+    let now = time::now_rfc3339();
+    let mut rows = Vec::with_capacity(n);
+    let t = std::time::Instant::now();
+    let mut tx = st.db.pool().begin().await.unwrap();
+    for i in 0..n {
+        let id = id_no(i);
+        let name = format!("测试{i}");
+        let hash = gonghui::platform::person::id_lookup_hash(&st.keys, &id);
+        let pid: i64 = sqlx::query_scalar(
+            "INSERT INTO persons (name, name_pinyin, name_initials, id_kind, id_hash, id_enc, id_masked, gender, row_hash, created_at, updated_at) \
+             VALUES ($1, 'ceshi', 'cs', 'resident_id', $2, 'x', '110101**********', 'male', 'x', $3, $3) RETURNING id",
+        )
+        .bind(&name)
+        .bind(&hash)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO memberships (person_id, org_id, member_no, status, joined_on, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'active', '2020-01-01', $4, $4)",
+        )
+        .bind(pid)
+        .bind(org)
+        .bind(format!("T{i:07}"))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        rows.push((name, id));
+    }
+    tx.commit().await.unwrap();
+    // What autovacuum does to a table after a bulk load.
+    for t in ["persons", "memberships"] {
+        sqlx::query(&format!("ANALYZE {t}"))
+            .execute(st.db.pool())
+            .await
+            .unwrap();
+    }
+    eprintln!("setup: {n} members in {:?}", t.elapsed());
+    let city = Client::signed_in(&server, "sf_admin").await;
+    let clerk = Client::signed_in(&server, "jc_clerk").await;
+    let plan = create_plan(&city, "计时用互助计划", time::today().year(), "30").await;
+    let list: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let bytes = xlsx(&list);
+    eprintln!("xlsx: {} bytes", bytes.len());
+    let t = std::time::Instant::now();
+    let (s, v) = upload(&clerk, plan, bytes.clone(), true, "").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eprintln!("check only: {n} rows in {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let (s, v) = upload(&clerk, plan, bytes.clone(), false, "").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["persons"].as_u64(), Some(n as u64));
+    eprintln!("enrolled: {n} rows in {:?}", t.elapsed());
+    if std::env::var("MUTUAL_AID_ANALYZE").is_ok() {
+        sqlx::query("ANALYZE aid_enrolments")
+            .execute(st.db.pool())
+            .await
+            .unwrap();
+    }
+    let t = std::time::Instant::now();
+    let (s, v) = upload(&clerk, plan, bytes, false, "").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        v["error"]["rows"].as_array().unwrap().len(),
+        200,
+        "the list is capped"
+    );
+    eprintln!(
+        "refused (all already enrolled): {n} rows in {:?}",
+        t.elapsed()
+    );
+}
