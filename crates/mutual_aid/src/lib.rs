@@ -6,10 +6,13 @@
 //! kept in the payout ledger; indicators, summary paragraph, yearly return.
 
 pub mod demo;
+mod export;
 pub mod http;
 mod i18n;
 pub mod indicators;
+pub mod lists;
 pub mod rules;
+pub mod sheet_enrol;
 pub mod store;
 
 use std::sync::Arc;

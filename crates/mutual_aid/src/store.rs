@@ -20,6 +20,7 @@ use platform::{
     money::Fen,
     review::{self, Action, Outcome, ReviewItem, ReviewKind},
     scope::Scope,
+    sqlx_util::{insert_many, V},
     time, tree,
 };
 
@@ -142,6 +143,12 @@ pub async fn get_plan(db: &Db, scope: &Scope, id: i64) -> AppResult<Plan> {
     }
 }
 
+/// Plans are the city federation's: its administrators (the root org's).
+pub fn may_create_plan(scope: &Scope) -> bool {
+    scope.role == platform::scope::Role::Admin
+        && scope.path().trim_matches('/').split('/').count() == 1
+}
+
 /// A plan as typed.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
@@ -190,7 +197,12 @@ fn date(raw: &str, zh: &str, en: &str) -> AppResult<NaiveDate> {
 
 /// Creates a plan offered by the caller's own org to its subtree.
 pub async fn create_plan(db: &Db, scope: &Scope, f: &PlanInput) -> AppResult<Plan> {
-    scope.require_write()?;
+    if !may_create_plan(scope) {
+        return Err(AppError::forbidden(
+            "互助计划由市总工会管理员制定",
+            "Plans are set up by the city federation's administrators",
+        ));
+    }
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 60 {
         return Err(AppError::invalid(
@@ -314,12 +326,38 @@ pub struct EnrolInput {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Enrolled {
     pub plan_id: i64,
+    /// The plan's totals in the caller's subtree before this enrolment.
+    pub before_persons: i64,
+    pub before_contributions_fen: i64,
     pub persons: i64,
     /// Contributions of this enrolment, in fen.
     pub contributions_fen: i64,
     /// The plan's totals after it.
     pub plan_persons: i64,
     pub plan_contributions_fen: i64,
+}
+
+/// The enrolment date as typed (today when empty), inside the plan's period:
+/// nobody enrols in a plan whose period has ended.
+pub(crate) fn enrolment_date(raw: &str, plan: &Plan) -> AppResult<NaiveDate> {
+    let on = if raw.trim().is_empty() {
+        time::today()
+    } else {
+        date(raw, "参保日期", "enrolment date")?
+    };
+    if on.to_string() > plan.period_end {
+        return Err(AppError::invalid(
+            format!(
+                "参保日期{on}不在该计划的保障期({} 至 {})内:保障期已结束,不能再参保",
+                plan.period_start, plan.period_end
+            ),
+            format!(
+                "The enrolment date {on} is outside the plan's period ({} to {}): the period has ended; no more enrolment",
+                plan.period_start, plan.period_end
+            ),
+        ));
+    }
+    Ok(on)
 }
 
 /// Most persons one request enrols (a large union enrols in several).
@@ -329,20 +367,7 @@ pub const MAX_ENROL: usize = 20_000;
 pub async fn enrol(db: &Db, scope: &Scope, plan_id: i64, f: &EnrolInput) -> AppResult<Enrolled> {
     scope.require_write()?;
     let plan = get_plan(db, scope, plan_id).await?;
-    let on = if f.enrolled_on.trim().is_empty() {
-        time::today()
-    } else {
-        date(&f.enrolled_on, "参保日期", "enrolment date")?
-    };
-    if on.to_string() > plan.period_end {
-        return Err(AppError::invalid(
-            format!("该计划的保障期已于{}结束,不能再参保", plan.period_end),
-            format!(
-                "The plan's period ended on {}; no more enrolment",
-                plan.period_end
-            ),
-        ));
-    }
+    let on = enrolment_date(&f.enrolled_on, &plan)?;
     // The selection: (membership id, person id, org id, org path, status).
     let rows = if !f.org.trim().is_empty() {
         let org = orgs::store::get_by_code(db, scope, &f.org).await?;
@@ -409,35 +434,90 @@ pub async fn enrol(db: &Db, scope: &Scope, plan_id: i64, f: &EnrolInput) -> AppR
             "No member to enrol (all enrolled already, or none active)",
         ));
     }
+    write_enrolments(db, scope, &plan, on, &picked).await
+}
+
+/// Writes the picked (membership, person, org) enrolments in one
+/// transaction with the audit entry, all or nothing; the plan's totals in
+/// the caller's subtree before and after.
+pub(crate) async fn write_enrolments(
+    db: &Db,
+    scope: &Scope,
+    plan: &Plan,
+    on: NaiveDate,
+    picked: &[(i64, i64, i64)],
+) -> AppResult<Enrolled> {
+    let (before_persons, before_fen) = plan_totals(db, scope, plan.id).await?;
+    let orgs_touched: std::collections::BTreeSet<i64> = picked.iter().map(|p| p.2).collect();
+    // The unions' region roots (a handful), then one multi-row insert.
+    let mut roots = std::collections::HashMap::new();
+    for &o in &orgs_touched {
+        let root: Option<i64> = sqlx::query_scalar("SELECT region_root FROM orgs WHERE id = $1")
+            .bind(o)
+            .fetch_one(db.pool())
+            .await?;
+        roots.insert(o, root);
+    }
+    let now = time::now_rfc3339();
+    let rows: Vec<Vec<V>> = picked
+        .iter()
+        .map(|&(mid, pid, oid)| {
+            vec![
+                V::from(plan.id),
+                V::from(oid),
+                V::from(roots.get(&oid).copied().flatten()),
+                V::from(pid),
+                V::from(mid),
+                V::from(plan.contribution_fen),
+                V::from(on.to_string()),
+                V::from(now.clone()),
+            ]
+        })
+        .collect();
     let mut tx = db.begin_write().await?;
-    let mut orgs_touched = std::collections::BTreeSet::new();
-    for &(mid, pid, oid) in &picked {
-        let inserted = sqlx::query(
-            "INSERT INTO aid_enrolments (plan_id, org_id, region_root, person_id, membership_id, contribution_fen, enrolled_on, created_at) \
-             SELECT $1, $2, o.region_root, $3, $4, $5, $6, $7 FROM orgs o WHERE o.id = $2",
-        )
-        .bind(plan.id)
-        .bind(oid)
-        .bind(pid)
-        .bind(mid)
-        .bind(plan.contribution_fen)
-        .bind(on.to_string())
-        .bind(time::now_rfc3339())
-        .execute(&mut *tx.tx)
-        .await;
-        if let Err(e) = inserted {
-            tx.tx.rollback().await?;
-            if platform::error::is_unique_violation(&e) {
-                return Err(AppError::conflict(
-                    format!("会员(编号{mid})已参加该计划,不能重复参保;本次未登记任何人"),
-                    format!(
-                        "Membership {mid} is already enrolled in this plan; nobody was enrolled"
-                    ),
-                ));
+    let inserted = insert_many(
+        &mut tx.tx,
+        "aid_enrolments",
+        &[
+            "plan_id",
+            "org_id",
+            "region_root",
+            "person_id",
+            "membership_id",
+            "contribution_fen",
+            "enrolled_on",
+            "created_at",
+        ],
+        &rows,
+        None,
+    )
+    .await;
+    if let Err(e) = inserted {
+        tx.tx.rollback().await?;
+        if platform::error::is_unique_violation(&e) {
+            // Someone enrolled one of them meanwhile: name the first.
+            let mut mid = None;
+            for &(m, p, _) in picked {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM aid_enrolments WHERE plan_id = $1 AND person_id = $2",
+                )
+                .bind(plan.id)
+                .bind(p)
+                .fetch_one(db.pool())
+                .await?;
+                if n > 0 {
+                    mid = Some(m);
+                    break;
+                }
             }
-            return Err(e.into());
+            let who = mid.map_or_else(String::new, |m| format!("(编号{m})"));
+            let who_en = mid.map_or_else(String::new, |m| format!(" {m}"));
+            return Err(AppError::conflict(
+                format!("会员{who}已参加该计划,不能重复参保;本次未登记任何人"),
+                format!("Membership{who_en} is already enrolled in this plan; nobody was enrolled"),
+            ));
         }
-        orgs_touched.insert(oid);
+        return Err(e.into());
     }
     dataver::touch(&mut tx.tx, orgs_touched.iter().copied()).await?;
     let n = picked.len() as i64;
@@ -456,6 +536,8 @@ pub async fn enrol(db: &Db, scope: &Scope, plan_id: i64, f: &EnrolInput) -> AppR
     let (pp, pc) = plan_totals(db, scope, plan.id).await?;
     Ok(Enrolled {
         plan_id: plan.id,
+        before_persons,
+        before_contributions_fen: before_fen,
         persons: n,
         contributions_fen: total.fen(),
         plan_persons: pp,
@@ -540,11 +622,11 @@ pub struct ClaimView {
     pub updated_at: String,
 }
 
-const CLAIM_SELECT: &str = "SELECT c.id, c.plan_id, pl.name AS plan_name, c.enrolment_id, c.org_id, o.name AS org_name, \
+pub const CLAIM_SELECT: &str = "SELECT c.id, c.plan_id, pl.name AS plan_name, c.enrolment_id, c.org_id, o.name AS org_name, \
     o.path AS org_path, p.name, p.id_masked, c.event_date, c.category, c.amount_fen, c.days, c.status, c.payout_fen, c.updated_at \
     FROM aid_claims c JOIN aid_plans pl ON pl.id = c.plan_id JOIN orgs o ON o.id = c.org_id JOIN persons p ON p.id = c.person_id";
 
-fn claim_view(r: &AnyRow) -> Result<ClaimView, sqlx::Error> {
+pub fn claim_view(r: &AnyRow) -> Result<ClaimView, sqlx::Error> {
     Ok(ClaimView {
         id: r.try_get("id")?,
         plan_id: r.try_get("plan_id")?,
@@ -906,5 +988,62 @@ impl AttachmentOwner for ClaimFiles {
                 None => None,
             })
         })
+    }
+}
+
+/// The payout in words: the rules' parts, and which cap cut it and why.
+pub fn explain(p: &Payout, plan: &Plan) -> Msg {
+    let m = |f: Fen| format!("{}元", numfmt::format_fen_table(f.fen(), true));
+    let parts_zh = format!(
+        "住院津贴{} + 起付线{}以上部分按{}%报销{} = {}",
+        m(p.per_day_part),
+        m(Fen::from_fen(plan.deductible_fen)),
+        plan.ratio_pct,
+        m(p.reimbursed_part),
+        m(p.by_rules)
+    );
+    let parts_en = format!(
+        "per-day benefit {} + {}% of the amount above the deductible {}: {} = {}",
+        m(p.per_day_part),
+        plan.ratio_pct,
+        m(Fen::from_fen(plan.deductible_fen)),
+        m(p.reimbursed_part),
+        m(p.by_rules)
+    );
+    match p.limited_by {
+        rules::Limit::None => Msg::new(
+            format!("{parts_zh};全额赔付{}", m(p.paid)),
+            format!("{parts_en}; paid in full: {}", m(p.paid)),
+        ),
+        rules::Limit::PerClaim => Msg::new(
+            format!(
+                "{parts_zh};超过单次赔付上限{},按上限赔付{}",
+                m(Fen::from_fen(plan.per_claim_cap_fen.unwrap_or_default())),
+                m(p.paid)
+            ),
+            format!(
+                "{parts_en}; above the per-claim cap of {}, so {} is paid",
+                m(Fen::from_fen(plan.per_claim_cap_fen.unwrap_or_default())),
+                m(p.paid)
+            ),
+        ),
+        rules::Limit::PersonPeriod => {
+            let cap = Fen::from_fen(plan.person_period_cap_fen.unwrap_or_default());
+            let before = cap.checked_sub(p.paid).unwrap_or(cap);
+            Msg::new(
+                format!(
+                    "{parts_zh};每人每期赔付上限{},该职工本期已获赔{},本次按剩余额度赔付{}",
+                    m(cap),
+                    m(before),
+                    m(p.paid)
+                ),
+                format!(
+                    "{parts_en}; the cap per person per period is {}, {} was paid before, so the {} left is paid",
+                    m(cap),
+                    m(before),
+                    m(p.paid)
+                ),
+            )
+        }
     }
 }

@@ -20,6 +20,7 @@ mod masking;
 mod matrix;
 mod members;
 mod mutual_aid;
+mod mutual_aid_pages;
 mod person;
 mod platform;
 mod reports;
