@@ -525,6 +525,50 @@ async function run(browser) {
     assert(drill === total.text.trim(), `drill-down shows "${drill}", the summary "${total.text}"`);
   });
   await ac.close();
+  // ---------------------------------------------------------------- 走访慰问 and 互助保障, a county admin
+  const { context: hc, page: hp } = await newContext(browser, { viewport: { width: 1280, height: 900 } });
+  await check('a county records a worksite visit through the form; the list counts it', hp, async () => {
+    await login(hp, 'qinchuan_admin');
+    await hp.goto(url('/hardship/visits'), { waitUntil: 'load' });
+    const site = `E2E建筑工地${Date.now() % 100000}`;
+    await hp.fill('input[name=visited_on]', new Date().toISOString().slice(0, 10));
+    await hp.fill('input[name=visitors]', '区总工会 王主席');
+    await hp.fill('input[name=worksite_name]', site);
+    await hp.fill('input[name=worksite_address]', '秦川区科技路');
+    await hp.fill('input[name=workers]', '85');
+    await hp.fill('input[name=goods]', '绿豆汤、藿香正气水');
+    await hp.fill('input[name=goods_value]', '1200');
+    await Promise.all([hp.waitForLoadState('load'), hp.click('form[action="/hardship/visits"].stack button')]);
+    await hp.goto(url('/hardship/visits'), { waitUntil: 'load' });
+    const body = await hp.textContent('main');
+    assert(body.includes(site), 'the new worksite visit is not listed');
+    await shot(hp, '40-hardship-visits');
+    // A visit with no target is refused in Chinese, and nothing is written.
+    await hp.fill('input[name=visited_on]', new Date().toISOString().slice(0, 10));
+    await hp.fill('input[name=visitors]', '区总工会');
+    const [resp] = await Promise.all([
+      hp.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/hardship/visits')),
+      hp.click('form[action="/hardship/visits"].stack button'),
+    ]);
+    await hp.waitForLoadState('load');
+    assert(resp.status() === 422, `a visit without a target answered ${resp.status()}`);
+    assert((await hp.textContent('.err')).trim().length > 0, 'no error message shown');
+  });
+  await check('the hardship file form runs the income test before filing', hp, async () => {
+    await hp.goto(url('/hardship/files/new'), { waitUntil: 'load' });
+    assert((await hp.$$('form input[name=head_id_number], form input[name=id_number]')).length > 0, 'no ID number field on the file form');
+    await shot(hp, '41-hardship-file-form');
+  });
+  await check('a mutual-aid claim page explains its payout', hp, async () => {
+    await hp.goto(url('/mutual-aid/claims'), { waitUntil: 'load' });
+    const link = await hp.$('a[href^="/mutual-aid/claims/"]:not([href$="/new"])');
+    assert(link, 'no claim listed for 秦川区');
+    await Promise.all([hp.waitForLoadState('load'), link.click()]);
+    assert(await hp.$('#claim'), 'not on a claim page');
+    assert(await hp.$('#documents'), 'the claim page lacks its documents');
+    await shot(hp, '42-mutual-aid-claim');
+  });
+  await hc.close();
 }
 
 const started = Date.now();
