@@ -78,6 +78,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("aid.status_approved", "已赔付", "Paid"),
     ("aid.status_draft", "待提交", "Draft"),
     ("aid.status_rejected", "未通过", "Rejected"),
+    ("aid.status_returned", "退回修改", "Returned for changes"),
     ("aid.status_submitted", "审批中", "Under review"),
     ("aid.submit", "提交审批", "Submit for review"),
     ("aid.this_list", "本次名单", "This list"),

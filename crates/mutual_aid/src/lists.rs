@@ -31,6 +31,7 @@ pub const ENROLMENT_STATUSES: &[(&str, &str, &str)] = &[
 pub const CLAIM_STATUSES: &[(&str, &str, &str)] = &[
     ("draft", "待提交", "Draft"),
     ("submitted", "审批中", "Under review"),
+    ("returned", "退回修改", "Returned for changes"),
     ("approved", "已赔付", "Paid"),
     ("rejected", "未通过", "Rejected"),
 ];
@@ -210,12 +211,12 @@ pub async fn claims(db: &Db, scope: &Scope, f: &ClaimFilter) -> AppResult<Vec<Cl
     if !status.is_empty() {
         if !CLAIM_STATUSES.iter().any(|(k, ..)| *k == status) {
             return Err(AppError::invalid(
-                "申请状态无效:draft、submitted、approved 或 rejected",
-                "Unknown status: draft, submitted, approved or rejected",
+                "申请状态无效:draft、submitted、returned、approved 或 rejected",
+                "Unknown status: draft, submitted, returned, approved or rejected",
             ));
         }
         vals.push(V::from(status.to_string()));
-        conds.push(format!("c.status = ${}", vals.len()));
+        conds.push(format!("({}) = ${}", store::CLAIM_STATUS_SQL, vals.len()));
     }
     let period = f.period.trim();
     if !period.is_empty() {

@@ -622,9 +622,26 @@ pub struct ClaimView {
     pub updated_at: String,
 }
 
-pub const CLAIM_SELECT: &str = "SELECT c.id, c.plan_id, pl.name AS plan_name, c.enrolment_id, c.org_id, o.name AS org_name, \
-    o.path AS org_path, p.name, p.id_masked, c.event_date, c.category, c.amount_fen, c.days, c.status, c.payout_fen, c.updated_at \
-    FROM aid_claims c JOIN aid_plans pl ON pl.id = c.plan_id JOIN orgs o ON o.id = c.org_id JOIN persons p ON p.id = c.person_id";
+/// A claim's status as people read it: the stored one, except a claim in
+/// review whose item the reviewers returned for changes is "returned" (the
+/// chain's return is not a decision, so the stored status stays
+/// "submitted"). A macro so the SELECT below is one literal.
+macro_rules! claim_status_sql {
+    () => {
+        "CASE WHEN c.status = 'submitted' AND EXISTS (SELECT 1 FROM review_items ri \
+         WHERE ri.kind = 'mutual_aid_claim' AND ri.record_id = c.id AND ri.status = 'returned') \
+         THEN 'returned' ELSE c.status END"
+    };
+}
+pub const CLAIM_STATUS_SQL: &str = claim_status_sql!();
+
+pub const CLAIM_SELECT: &str = concat!(
+    "SELECT c.id, c.plan_id, pl.name AS plan_name, c.enrolment_id, c.org_id, o.name AS org_name, \
+    o.path AS org_path, p.name, p.id_masked, c.event_date, c.category, c.amount_fen, c.days, ",
+    claim_status_sql!(),
+    " AS status, c.payout_fen, c.updated_at \
+    FROM aid_claims c JOIN aid_plans pl ON pl.id = c.plan_id JOIN orgs o ON o.id = c.org_id JOIN persons p ON p.id = c.person_id"
+);
 
 pub fn claim_view(r: &AnyRow) -> Result<ClaimView, sqlx::Error> {
     Ok(ClaimView {

@@ -861,6 +861,29 @@ async fn the_demo_fills_the_pages() {
     );
     let (_, page) = city.text("/mutual-aid/enrolments?status=expired").await;
     assert!(page.contains("已到期"), "{page}");
+    // The claim the reviewers returned reads "退回修改", and the filter finds it.
+    let (_, v) = city
+        .json(reqwest::Method::GET, "/api/v1/mutual-aid/claims", None)
+        .await;
+    let returned: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "returned")
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(!returned.is_empty(), "{v}");
+    let (_, page) = city.text("/mutual-aid/claims?status=returned").await;
+    for id in &returned {
+        assert!(
+            page.contains(&format!("href=\"/mutual-aid/claims/{id}\"")),
+            "{page}"
+        );
+    }
+    assert!(
+        !page.contains("<td>审批中</td>"),
+        "only returned claims: {page}"
+    );
 }
 
 /// A valid resident ID for `n` (born 1980 + n/1000 days, region 110101).
