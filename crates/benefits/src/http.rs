@@ -43,6 +43,7 @@ pub fn routes() -> Routes {
         .page("/benefits/usage", get(usage_page))
         // POST, as every export: no cross-site link sets one off.
         .page("/benefits/settlement.xlsx", post(settlement_xlsx))
+        .page("/benefits/usage.xlsx", post(usage_xlsx))
         .page("/benefits/mine", get(mine_page))
         .page("/redeem", get(redeem_page).post(redeem_submit))
         .api(routes!(api_merchants, api_merchant_create))
@@ -374,6 +375,31 @@ async fn usage_page(
         to,
         c: Chrome::new(&staff, "benefits"),
     }))
+}
+
+/// The usage table as filtered, as xlsx (POST, audited): counts and sums,
+/// no member named.
+async fn usage_xlsx(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(q): Query<UsageQuery>,
+) -> AppResult<Response> {
+    let (from, to) = q.bounds()?;
+    let rows = store::usage(&st.db, staff.scope(), q.by(), &from, &to).await?;
+    platform::audit::record(
+        &st.db,
+        &staff.scope().actor,
+        platform::audit::Event::new("benefit.usage_export", "org", staff.scope().org_id)
+            .org(staff.scope().org_id)
+            .detail(serde_json::json!({"by": q.by(), "from": from, "to": to, "rows": rows.len()})),
+    )
+    .await?;
+    let bytes = store::usage_xlsx(&rows, q.by(), &from, &to)?;
+    Ok(platform::web::download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("usage-{}-{from}-{to}.xlsx", q.by()),
+    ))
 }
 
 async fn settlement_xlsx(

@@ -727,6 +727,50 @@ pub async fn settlement(
 }
 
 /// The settlement as an xlsx workbook (amounts in 元 with their fen).
+/// Usage as the page shows it (grouped by `by`), as xlsx with a total line.
+pub fn usage_xlsx(rows: &[UsageRow], by: &str, from: &str, to: &str) -> AppResult<Vec<u8>> {
+    use sheet::CellOut;
+    let yuan = |f: Fen| CellOut::Num(f.fen() as f64 / 100.0);
+    let mut out: Vec<Vec<CellOut>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                CellOut::Text(r.key.clone()),
+                CellOut::Int(r.redemptions),
+                CellOut::Int(r.members),
+                yuan(r.amount_fen),
+            ]
+        })
+        .collect();
+    out.push(vec![
+        CellOut::Text(format!("合计({from} 至 {to})")),
+        CellOut::Int(rows.iter().map(|r| r.redemptions).sum()),
+        // Members are distinct per row; a member may be in several rows.
+        CellOut::Empty,
+        yuan(Fen::checked_sum(rows.iter().map(|r| r.amount_fen)).unwrap_or_default()),
+    ]);
+    let first = match by {
+        "offer" => "优惠",
+        "campaign" => "消费券活动",
+        "union" => "会员所在工会",
+        "month" => "月份",
+        _ => "商户",
+    };
+    sheet::write_xlsx(&[sheet::SheetOut {
+        name: "普惠使用情况".into(),
+        headers: [first, "核销次数", "会员人数", "金额(元)"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows: out,
+        col_widths: None,
+    }])
+    .map_err(|e| {
+        let (zh, en) = e.message();
+        AppError::Internal(anyhow::anyhow!("{zh} / {en}"))
+    })
+}
+
 pub fn settlement_xlsx(rows: &[SettlementRow], from: &str, to: &str) -> AppResult<Vec<u8>> {
     use sheet::CellOut;
     let yuan = |f: Fen| CellOut::Num(f.fen() as f64 / 100.0);

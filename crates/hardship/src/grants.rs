@@ -1314,6 +1314,62 @@ pub async fn batch(db: &Db, scope: &Scope, id: BatchId) -> AppResult<(Batch, Vec
     Ok((b, grants))
 }
 
+/// One disbursement line of a campaign, as the campaign's list and its
+/// export show it: masked, no file details.
+#[derive(Clone, Debug, Serialize)]
+pub struct CampaignGrantRow {
+    pub batch_id: i64,
+    pub org_name: String,
+    pub name: String,
+    pub id_masked: String,
+    pub amount_fen: i64,
+    pub exception_reason: String,
+    pub school: String,
+    /// The batch's state: reviewing | approved | paid | rejected …
+    pub status: String,
+    pub paid_on: Option<String>,
+    pub pay_method: String,
+    pub handler: String,
+}
+
+/// Every disbursement line of a campaign applied by a union of the caller's
+/// subtree (batches sent for review or decided; drafts are not yet anyone's
+/// application), union by union.
+pub async fn campaign_grants(
+    db: &Db,
+    scope: &Scope,
+    id: CampaignId,
+) -> AppResult<Vec<CampaignGrantRow>> {
+    campaign(db, scope, id).await?;
+    let rows = sqlx::query(
+        "SELECT b.id AS batch_id, o.name AS org_name, g.name, g.id_masked, g.amount_fen, g.exception_reason, \
+         g.school, b.status, b.paid_on, b.pay_method, b.handler FROM hardship_grants g \
+         JOIN hardship_batches b ON b.id = g.batch_id JOIN orgs o ON o.id = b.org_id \
+         WHERE b.campaign_id = $1 AND o.path LIKE $2 AND b.status <> 'draft' ORDER BY o.path, b.id, g.id",
+    )
+    .bind(id.0)
+    .bind(scope.like())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CampaignGrantRow {
+                batch_id: r.try_get("batch_id")?,
+                org_name: r.try_get("org_name")?,
+                name: r.try_get("name")?,
+                id_masked: r.try_get("id_masked")?,
+                amount_fen: r.try_get("amount_fen")?,
+                exception_reason: r.try_get("exception_reason")?,
+                school: r.try_get("school")?,
+                status: r.try_get("status")?,
+                paid_on: r.try_get("paid_on")?,
+                pay_method: r.try_get("pay_method")?,
+                handler: r.try_get("handler")?,
+            })
+        })
+        .collect()
+}
+
 /// The payment of an approved batch.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]

@@ -43,6 +43,9 @@ pub fn routes() -> Routes {
         .page("/hardship/batches/{id}/approval.docx", post(approval_docx))
         .page("/hardship/batches/{id}/pay", post(pay_submit))
         .page("/hardship/files/{id}/close", post(close_submit))
+        // Exports: POST, masked, audited.
+        .page("/hardship/files/export.xlsx", post(files_export))
+        .page("/hardship/campaigns/{id}/grants.xlsx", post(grants_export))
         .page("/hardship/campaigns/{id}/apply", post(apply_submit))
         .api(routes!(api_files, api_create_file))
         .api(routes!(api_file))
@@ -835,5 +838,131 @@ async fn api_income_test(
     staff.scope().require_write()?;
     Ok(Json(
         files::test_income(&st.db, staff.scope(), &input).await?,
+    ))
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn xlsx(sheet: sheet::SheetOut) -> AppResult<Vec<u8>> {
+    sheet::write_xlsx(&[sheet]).map_err(|e| {
+        let (zh, en) = e.message();
+        AppError::Internal(anyhow::anyhow!("{zh} / {en}"))
+    })
+}
+
+/// The file list as filtered, as xlsx: the head masked, no income, health
+/// or bank data (those stay on the file page, for the roles that see
+/// them); audited.
+async fn files_export(
+    State(st): State<AppState>,
+    staff: Staff,
+    Form(f): Form<ListFilter>,
+) -> AppResult<Response> {
+    let rows = files::list(&st.db, staff.scope(), &f).await?;
+    let en = staff.ctx.tr().is_en();
+    let h = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
+    let bytes = xlsx(sheet::SheetOut {
+        name: h("困难职工档案", "Hardship files"),
+        headers: vec![
+            h("档案号", "File"),
+            h("建档工会", "Union"),
+            h("户主", "Household head"),
+            h("证件号码", "ID number"),
+            h("困难类别", "Category"),
+            h("主要致困原因", "Primary cause"),
+            h("状态", "Status"),
+            h("建档年度", "Year"),
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    sheet::CellOut::from(r.id.0),
+                    r.org_name.clone().into(),
+                    r.head_name.clone().into(),
+                    r.head_id_masked.clone().into(),
+                    r.category.label().get(staff.ctx.tr().0).to_string().into(),
+                    model::cause_label(&r.primary_cause)
+                        .get(staff.ctx.tr().0)
+                        .to_string()
+                        .into(),
+                    status_label(&r.status, en).to_string().into(),
+                    r.year.into(),
+                ]
+            })
+            .collect(),
+        col_widths: None,
+    })?;
+    platform::audit::record(
+        &st.db,
+        &staff.scope().actor,
+        platform::audit::Event::new("hardship.file_export", "hardship_file", "list")
+            .org(staff.scope().org_id)
+            .detail(
+                serde_json::json!({"rows": rows.len(), "status": f.status, "category": f.category}),
+            ),
+    )
+    .await?;
+    Ok(platform::web::download(bytes, XLSX, "困难职工档案.xlsx"))
+}
+
+/// A campaign's disbursements in the caller's subtree, as xlsx: masked,
+/// with the batch's review and payment state; audited.
+async fn grants_export(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let campaign = grants::campaign(&st.db, staff.scope(), CampaignId(id)).await?;
+    let rows = grants::campaign_grants(&st.db, staff.scope(), CampaignId(id)).await?;
+    let en = staff.ctx.tr().is_en();
+    let h = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
+    let bytes = xlsx(sheet::SheetOut {
+        name: h("发放明细", "Disbursements"),
+        headers: vec![
+            h("申请批次", "Batch"),
+            h("申请工会", "Union"),
+            h("姓名", "Name"),
+            h("证件号码", "ID number"),
+            h("金额(元)", "Amount (yuan)"),
+            h("超标准理由", "Exception reason"),
+            h("学校", "School"),
+            h("状态", "Status"),
+            h("发放日期", "Paid on"),
+            h("发放方式", "Method"),
+            h("经办人", "Handler"),
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    sheet::CellOut::from(r.batch_id),
+                    r.org_name.clone().into(),
+                    r.name.clone().into(),
+                    r.id_masked.clone().into(),
+                    Fen::from_fen(r.amount_fen).yuan_text().into(),
+                    r.exception_reason.clone().into(),
+                    r.school.clone().into(),
+                    status_label(&r.status, en).to_string().into(),
+                    r.paid_on.clone().unwrap_or_default().into(),
+                    r.pay_method.clone().into(),
+                    r.handler.clone().into(),
+                ]
+            })
+            .collect(),
+        col_widths: None,
+    })?;
+    platform::audit::record(
+        &st.db,
+        &staff.scope().actor,
+        platform::audit::Event::new("hardship.grant_export", "hardship_campaign", id)
+            .org(staff.scope().org_id)
+            .detail(serde_json::json!({"rows": rows.len()})),
+    )
+    .await?;
+    Ok(platform::web::download(
+        bytes,
+        XLSX,
+        &format!("{}-发放明细.xlsx", campaign.name),
     ))
 }

@@ -38,6 +38,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("hardship.file", "困难职工档案", "Hardship file"),
     ("hardship.file_no", "档案号", "File"),
     ("hardship.files", "困难职工档案", "Hardship files"),
+    ("hardship.grants_export", "导出发放明细", "Export the disbursements"),
     ("hardship.handed_down", "已下拨", "Handed down"),
     ("hardship.handler", "经办人", "Handled by"),
     ("hardship.head", "户主", "Head of household"),

@@ -856,6 +856,24 @@ async fn figures_equal_their_drill_downs_and_the_settlement_adds_up() {
     let total: f64 = last[5].to_string().parse().unwrap();
     assert_eq!((total * 100.0).round() as i64, amount);
     assert_eq!(audit_count(&server, "benefit.settlement_export").await, 1);
+    // The usage table by campaign, as xlsx: its total is the same amount.
+    let r = c
+        .http
+        .post(format!("{}/benefits/usage.xlsx?by=campaign", c.base))
+        .form(&[("_csrf", c.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = wb.worksheet_range("普惠使用情况").unwrap();
+    assert!(sheet.rows().any(|r| r[0].to_string().contains("送温暖")));
+    let last = sheet.rows().next_back().unwrap();
+    assert!(last[0].to_string().starts_with("合计"));
+    let used: f64 = last[3].to_string().parse().unwrap();
+    assert!((used * 100.0).round() as i64 >= amount);
+    assert_eq!(audit_count(&server, "benefit.usage_export").await, 1);
     // 渭水区 issued no campaign: nothing to settle; the pages answer.
     let w = Client::signed_in(&server, "weishui_admin").await;
     let (_, rows) = w.get_json("/api/v1/benefits/settlement").await;

@@ -994,3 +994,86 @@ async fn hardship_files_the_form_files_a_roster_member_under_the_rosters_name_on
     assert_eq!(kind, "member");
     assert_eq!(files_n(&server).await.0, before.0 + 1);
 }
+
+/// Cells of a downloaded workbook.
+async fn workbook_cells(c: &Client, path: &str, form: &[(&str, &str)]) -> Vec<Vec<String>> {
+    let mut fields = vec![("_csrf", c.csrf.as_str())];
+    fields.extend_from_slice(form);
+    let r = c
+        .http
+        .post(format!("{}{path}", c.base))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    let bytes = r.bytes().await.unwrap();
+    let t = gonghui::sheet::read_table(&bytes, 100_000).unwrap();
+    t.rows.into_iter().map(|r| r.cells).collect()
+}
+
+#[tokio::test]
+async fn hardship_files_lists_and_disbursements_export_masked_within_scope() {
+    let server = TestServer::start(testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let c = Client::signed_in(&server, "qinchuan_admin").await;
+    // Exports are POSTs.
+    let (s, _) = c.text("/hardship/files/export.xlsx").await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+
+    // The file list: the county's open files, masked, nothing of others.
+    let rows = workbook_cells(&c, "/hardship/files/export.xlsx", &[("status", "open")]).await;
+    let expected = count(
+        &server,
+        "SELECT COUNT(*) FROM hardship_files f JOIN orgs o ON o.id = f.org_id \
+         WHERE o.code LIKE 'SF-01%' AND f.status = 'open' AND f.purged_on IS NULL",
+    )
+    .await;
+    assert!(expected > 0);
+    assert_eq!(rows.len() as i64, expected);
+    for r in &rows {
+        assert!(r[3].contains('*'), "ID masked: {r:?}");
+        assert!(!r[1].contains("渭水"), "the county only: {r:?}");
+    }
+
+    // A campaign's disbursements: the county's lines only, masked.
+    let campaign = count(
+        &server,
+        "SELECT MIN(b.campaign_id) FROM hardship_batches b JOIN orgs o ON o.id = b.org_id \
+         WHERE o.code LIKE 'SF-01%' AND b.status <> 'draft'",
+    )
+    .await;
+    let rows = workbook_cells(
+        &c,
+        &format!("/hardship/campaigns/{campaign}/grants.xlsx"),
+        &[],
+    )
+    .await;
+    let expected = count(
+        &server,
+        &format!(
+            "SELECT COUNT(*) FROM hardship_grants g JOIN hardship_batches b ON b.id = g.batch_id \
+             JOIN orgs o ON o.id = b.org_id WHERE b.campaign_id = {campaign} AND o.code LIKE 'SF-01%' \
+             AND b.status <> 'draft'"
+        ),
+    )
+    .await;
+    assert!(expected > 0);
+    assert_eq!(rows.len() as i64, expected);
+    assert!(rows
+        .iter()
+        .all(|r| r[3].contains('*') && !r[1].contains("渭水")));
+    assert!(audit_count(&server, "hardship.grant_export").await >= 1);
+    assert!(audit_count(&server, "hardship.file_export").await >= 1);
+
+    // Another county's staff get only their own lines of the same campaign.
+    let w = Client::signed_in(&server, "weishui_admin").await;
+    let rows = workbook_cells(
+        &w,
+        &format!("/hardship/campaigns/{campaign}/grants.xlsx"),
+        &[],
+    )
+    .await;
+    assert!(rows.iter().all(|r| !r[1].contains("秦川")));
+}

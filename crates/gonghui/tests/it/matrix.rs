@@ -211,6 +211,7 @@ const TABLE: &[Row] = &[
     r("POST /benefits/campaigns", ["login", "422", "422", "422", "422", "422", "422", "403"]),
     r("GET /benefits/usage", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("POST /benefits/settlement.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /benefits/usage.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     // The member's own page, by the card's token: without one, nothing.
     r("GET /benefits/mine", ["404", "404", "404", "404", "404", "404", "404", "404"]),
     r("GET /redeem", ["login", "403", "403", "403", "403", "403", "403", "ok"]),
@@ -323,6 +324,9 @@ const TABLE: &[Row] = &[
     r("GET /hardship/campaigns", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
     r("GET /hardship/campaigns/{id}", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("GET /hardship/files", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    // Exports (POST, masked, audited): the file list; a campaign's disbursements in the caller's subtree.
+    r("POST /hardship/files/export.xlsx", ["login", "ok", "ok", "ok", "ok", "ok", "ok", "403"]),
+    r("POST /hardship/campaigns/{id}/grants.xlsx", ["login/login/login", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("GET /hardship/files/{id}", ["login/login/login", "ok/ok/404", "ok/ok/404", "ok/ok/404", "ok/404/404", "ok/404/404", "ok/404/404", "403/403/403"]),
     r("POST /hardship/batches/{id}/pay", ["login/login/login", "422/422/404", "422/422/404", "403/403/403", "422/404/404", "422/404/404", "422/404/404", "403/403/403"]),
     r("POST /hardship/campaigns/{id}/apply", ["login/login/login", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "400/400/400", "403/403/403"]),
