@@ -36,6 +36,8 @@ pub struct PurgeReport {
     pub members: u64,
     pub objections: u64,
     pub attachments: u64,
+    /// Person references erased with their last file.
+    pub persons: u64,
     pub dry_run: bool,
 }
 
@@ -126,6 +128,23 @@ pub async fn purge(st: &AppState, today: NaiveDate, dry_run: bool) -> AppResult<
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx.tx).await?;
         }
+        // The head's person reference goes too when nothing else needs it
+        // (another open file, a visit, another module's record).
+        let head: i64 =
+            sqlx::query_scalar("SELECT person_ref_id FROM hardship_files WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx.tx)
+                .await?;
+        let erased = platform::person::erase_if_unused(
+            &mut tx.tx,
+            platform::person::PersonRefId(head),
+            "hardship_files",
+            "purged_on IS NOT NULL",
+        )
+        .await?;
+        if erased {
+            report.persons += 1;
+        }
         platform::dataver::touch(&mut tx.tx, [org]).await?;
         audit::append(
             &mut tx,
@@ -135,6 +154,7 @@ pub async fn purge(st: &AppState, today: NaiveDate, dry_run: bool) -> AppResult<
                 .detail(serde_json::json!({
                     "members": members, "objections": objections,
                     "attachments": attachments.len(), "closed_before": before,
+                    "person_erased": erased,
                 })),
         )
         .await?;
@@ -149,6 +169,7 @@ pub async fn purge(st: &AppState, today: NaiveDate, dry_run: bool) -> AppResult<
                 .detail(serde_json::json!({
                     "files": report.files, "members": report.members,
                     "objections": report.objections, "attachments": report.attachments,
+                    "persons": report.persons,
                     "closed_before": before,
                 })),
         )

@@ -1081,3 +1081,81 @@ impl PersonGroup {
         Ok(n > 0)
     }
 }
+
+// ───────────────────────────── erasing ─────────────────────────────
+
+/// Every (table, column) whose foreign key points at `person_refs(id)`,
+/// read from the database's own catalogue, so a module added later is
+/// counted without being named here.
+async fn referring_columns(conn: &mut sqlx::AnyConnection) -> AppResult<Vec<(String, String)>> {
+    let sql = if crate::sqlx_util::is_sqlite(&*conn) {
+        "SELECT m.name, p.\"from\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) p \
+         WHERE m.type = 'table' AND p.\"table\" = 'person_refs'"
+    } else {
+        "SELECT CAST(kcu.table_name AS TEXT), CAST(kcu.column_name AS TEXT) \
+         FROM information_schema.table_constraints tc \
+         JOIN information_schema.key_column_usage kcu \
+           ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema \
+         JOIN information_schema.constraint_column_usage ccu \
+           ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema \
+         WHERE tc.constraint_type = 'FOREIGN KEY' AND ccu.table_name = 'person_refs' \
+           AND tc.table_schema = current_schema()"
+    };
+    let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(t, c)| {
+            // Names go into SQL below: only plain identifiers.
+            let plain = |s: &str| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            };
+            t != "person_ref_orgs" && plain(t) && plain(c)
+        })
+        .collect())
+}
+
+/// Erases a person reference in place — name, ID and phone numbers, their
+/// hashes and the link to the roster; the orgs that recorded it — when no
+/// record still needs it: no row of any table refers to it except the
+/// caller's rows that `done` selects in `table` (records purged of their
+/// personal data, which keep pointing at the erased row so their foreign
+/// key holds). Returns whether it was erased. Inside the caller's
+/// transaction; the caller audits.
+pub async fn erase_if_unused(
+    conn: &mut sqlx::AnyConnection,
+    id: PersonRefId,
+    table: &str,
+    done: &str,
+) -> AppResult<bool> {
+    for (t, c) in referring_columns(conn).await? {
+        let sql = if t == table {
+            format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {t} WHERE {c} = $1 AND NOT ({done})")
+        } else {
+            format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {t} WHERE {c} = $1")
+        };
+        let n: i64 = sqlx::query_scalar(&sql)
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?;
+        if n > 0 {
+            return Ok(false);
+        }
+    }
+    sqlx::query("DELETE FROM person_ref_orgs WHERE ref_id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    // The ID hash keeps its unique index: a per-row placeholder, which no
+    // keyed hash (hex) can equal. The same person referred again later is
+    // a new reference.
+    sqlx::query(
+        "UPDATE person_refs SET kind = 'erased', person_id = NULL, name = '', \
+         id_hash = 'erased:' || CAST(id AS TEXT), id_enc = '', id_masked = '', phone_hash = NULL, \
+         phone_enc = NULL, phone_masked = NULL, updated_at = $1 WHERE id = $2",
+    )
+    .bind(time::now_rfc3339())
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}

@@ -829,6 +829,43 @@ async fn hardship_files_closed_files_are_purged_after_ten_years_and_the_figures_
     ] {
         assert_eq!(count(&server, &sql).await, 0, "{sql}");
     }
+    // The head's person reference is erased with its last file.
+    assert_eq!(done.persons, 1);
+    let reference: (String, String, String, Option<String>) = sqlx::query_as(
+        "SELECT r.kind, r.name, r.id_masked, r.phone_masked FROM person_refs r \
+         JOIN hardship_files f ON f.person_ref_id = r.id WHERE f.id = $1",
+    )
+    .bind(old)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(reference, ("erased".into(), "".into(), "".into(), None));
+    // A reference something still needs (the younger file, not purged) is
+    // kept, whoever asks.
+    let young_ref: i64 = count(
+        &server,
+        &format!("SELECT person_ref_id FROM hardship_files WHERE id = {young}"),
+    )
+    .await;
+    let mut tx = db.begin_write().await.unwrap();
+    let erased = gonghui::platform::person::erase_if_unused(
+        &mut tx.tx,
+        gonghui::platform::person::PersonRefId(young_ref),
+        "hardship_files",
+        "purged_on IS NOT NULL",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!erased);
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM person_refs WHERE id = {young_ref} AND name <> ''")
+        )
+        .await,
+        1
+    );
     // What the statistics need stays.
     let kept: (String, String, String, String) = sqlx::query_as(
         "SELECT category, confirmed_on, closed_on, close_reason FROM hardship_files WHERE id = $1",
