@@ -36,13 +36,17 @@ impl Strikes {
         }
     }
 
+    #[cfg(test)]
     fn blocked(&self, key: &str, now: Instant) -> bool {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.get(key)
             .is_some_and(|(n, since)| *n >= self.max && now.duration_since(*since) < WINDOW)
     }
 
-    fn strike(&self, key: &str, now: Instant) {
+    /// Counts one try against `key`, in one critical section with the
+    /// check: false (nothing counted) when the key has used up its tries,
+    /// so parallel guesses cannot all pass a check before any is counted.
+    fn try_strike(&self, key: &str, now: Instant) -> bool {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > SHRINK_ABOVE {
             map.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
@@ -51,7 +55,24 @@ impl Strikes {
         if now.duration_since(e.1) >= WINDOW {
             *e = (0, now);
         }
+        if e.0 >= self.max {
+            return false;
+        }
         e.0 += 1;
+        true
+    }
+
+    /// Gives a counted try back (it was not a wrong guess).
+    fn forgive(&self, key: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = map.get_mut(key) {
+            e.0 = e.0.saturating_sub(1);
+        }
+    }
+
+    #[cfg(test)]
+    fn strike(&self, key: &str, now: Instant) {
+        self.try_strike(key, now);
     }
 }
 
@@ -68,17 +89,20 @@ impl CounterLimits {
         }
     }
 
-    /// Before a typed entry: refused when the card or the clerk has used up
-    /// its wrong entries.
-    pub fn check_typed(&self, card_no: &str, clerk_user: i64) -> Result<(), AppError> {
+    /// Before a typed entry: counts it as a try of the card and of the
+    /// clerk, refused when either has used up its wrong entries. Every typed
+    /// entry is counted up front; [`CounterLimits::right_typed`] gives the
+    /// try back when it was not a wrong card or wrong digits.
+    pub fn begin_typed(&self, card_no: &str, clerk_user: i64) -> Result<(), AppError> {
         let now = Instant::now();
-        if self.per_card.blocked(card_no, now) {
+        if !self.per_card.try_strike(card_no, now) {
             return Err(AppError::Throttled(Msg::new(
                 "该卡号的手机号后四位输错次数过多,请改为扫描会员卡二维码,或一小时后再试",
                 "Too many wrong phone digits for this card number: scan the card's QR code instead, or try again in an hour",
             )));
         }
-        if self.per_clerk.blocked(&clerk_user.to_string(), now) {
+        if !self.per_clerk.try_strike(&clerk_user.to_string(), now) {
+            self.per_card.forgive(card_no);
             return Err(AppError::Throttled(Msg::new(
                 "本账号输错卡号或手机号的次数过多,请改为扫描会员卡二维码,或一小时后再试",
                 "Too many wrong card numbers or phone digits from this account: scan the QR code instead, or try again in an hour",
@@ -87,11 +111,11 @@ impl CounterLimits {
         Ok(())
     }
 
-    /// A typed entry that named no card or the wrong phone digits.
-    pub fn wrong_typed(&self, card_no: &str, clerk_user: i64) {
-        let now = Instant::now();
-        self.per_card.strike(card_no, now);
-        self.per_clerk.strike(&clerk_user.to_string(), now);
+    /// A typed entry that named the card with the right digits (served, or
+    /// refused for another reason): its try is given back.
+    pub fn right_typed(&self, card_no: &str, clerk_user: i64) {
+        self.per_card.forgive(card_no);
+        self.per_clerk.forgive(&clerk_user.to_string());
     }
 }
 

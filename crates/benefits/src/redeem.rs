@@ -206,7 +206,7 @@ pub async fn redeem(st: &AppState, clerk: &Clerk, input: &RedeemInput) -> AppRes
     let typed_no = input.card_no.trim().to_ascii_uppercase();
     let limits = crate::limits::of(st);
     if typed {
-        if let Err(e) = limits.check_typed(&typed_no, clerk.user_id()) {
+        if let Err(e) = limits.begin_typed(&typed_no, clerk.user_id()) {
             audit::record(
                 db,
                 clerk.actor(),
@@ -218,10 +218,16 @@ pub async fn redeem(st: &AppState, clerk: &Clerk, input: &RedeemInput) -> AppRes
         }
     }
     match redeem_tx(st, clerk.merchant_id, clerk.user_id(), clerk.actor(), input).await {
-        Ok(r) => Ok(r),
+        Ok(r) => {
+            if typed {
+                limits.right_typed(&typed_no, clerk.user_id());
+            }
+            Ok(r)
+        }
         Err(e) => {
-            if typed && e.user_message().zh == no_such_card().user_message().zh {
-                limits.wrong_typed(&typed_no, clerk.user_id());
+            // A wrong card number or wrong digits keeps its counted try.
+            if typed && e.user_message().zh != no_such_card().user_message().zh {
+                limits.right_typed(&typed_no, clerk.user_id());
             }
             if matches!(
                 e,

@@ -496,10 +496,12 @@ pub async fn campaigns(db: &Db, scope: &Scope) -> AppResult<Vec<CampaignRow>> {
 fn selection_sql(sel: &Eligibility, groups: &[PersonGroup]) -> AppResult<(String, Option<String>)> {
     let base = "o.path LIKE $1 AND m.status <> 'ended'".to_string();
     Ok(match sel {
+        // Only the persons the issuing union's own subtree keeps in the
+        // group: another county's files stay unseen.
         Eligibility::Group(k) => (
             format!(
                 "{base} AND {}",
-                model::person_group(groups, k)?.condition("p.id_hash")
+                model::person_group(groups, k)?.condition_within("p.id_hash", "$1")
             ),
             None,
         ),

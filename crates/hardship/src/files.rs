@@ -395,6 +395,16 @@ pub struct ListFilter {
 /// The files of the caller's subtree (no health, income or bank data); the
 /// view is audited.
 pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> AppResult<Vec<FileRow>> {
+    list_up_to(db, scope, f, 2000).await
+}
+
+/// [`list`] with the caller's row limit (the export takes every file).
+pub async fn list_up_to(
+    db: &Db,
+    scope: &Scope,
+    f: &ListFilter,
+    limit: usize,
+) -> AppResult<Vec<FileRow>> {
     let mut sql = format!("{ROW_SELECT} WHERE o.path LIKE $1 AND f.purged_on IS NULL");
     let mut binds: Vec<String> = vec![scope.like()];
     if !f.status.trim().is_empty() {
@@ -409,7 +419,7 @@ pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> AppResult<Vec<FileR
         binds.push(format!("{}%", f.name.trim().replace(['%', '_'], "")));
         sql.push_str(&format!(" AND f.head_name LIKE ${}", binds.len()));
     }
-    sql.push_str(" ORDER BY o.path, f.id LIMIT 2000");
+    sql.push_str(&format!(" ORDER BY o.path, f.id LIMIT {limit}"));
     let mut q = sqlx::query(&sql);
     for b in &binds {
         q = q.bind(b);
@@ -1501,12 +1511,18 @@ pub async fn edit(
     .execute(&mut *tx.tx)
     .await?
     .rows_affected();
-    // The item must still be returned when the edit commits.
-    let still: Option<String> = sqlx::query_scalar("SELECT status FROM review_items WHERE id = $1")
-        .bind(review_id)
-        .fetch_optional(&mut *tx.tx)
-        .await?;
-    if n != 1 || still.as_deref() != Some("returned") {
+    // The item must still be returned when the edit commits: a no-op
+    // conditional UPDATE, which on PostgreSQL also locks the item's row
+    // until this commits, so a resubmission racing the edit waits for it
+    // (a plain read would let the edit land on a file back in review).
+    let still = sqlx::query(
+        "UPDATE review_items SET status = status WHERE id = $1 AND status = 'returned'",
+    )
+    .bind(review_id)
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    if n != 1 || still != 1 {
         return Err(AppError::conflict(
             "档案状态已变化,请刷新后查看",
             "The file changed meanwhile; reload to see where it stands",

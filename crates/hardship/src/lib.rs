@@ -81,7 +81,8 @@ pub fn module() -> Module {
             key: "hardship",
             zh: "困难职工(在档)",
             en: "Workers with an open hardship file",
-            id_hashes: "SELECT id_hash AS id_hash FROM hardship_files WHERE status = 'open'",
+            id_hashes: "SELECT f.id_hash AS id_hash, o.path AS org_path FROM hardship_files f \
+                        JOIN orgs o ON o.id = f.org_id WHERE f.status = 'open'",
         }],
         attachment_owners: || {
             vec![

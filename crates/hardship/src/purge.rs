@@ -125,6 +125,9 @@ pub async fn purge(st: &AppState, today: NaiveDate, dry_run: bool) -> AppResult<
             "DELETE FROM hardship_members WHERE file_id = $1",
             "DELETE FROM hardship_objections WHERE file_id = $1",
             "UPDATE hardship_checks SET note = '' WHERE file_id = $1",
+            // The household members met on visits: names too. The visit's
+            // count (persons met) stays in the figures through its row.
+            "UPDATE hardship_visits SET persons_met = '' WHERE file_id = $1",
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx.tx).await?;
         }

@@ -371,7 +371,8 @@ pub async fn create(st: &AppState, scope: &Scope, input: &VisitInput) -> AppResu
     }
     if let Target::Household { file_id, .. } = &v.target {
         let row = sqlx::query(
-            "SELECT o.path, f.status FROM hardship_files f JOIN orgs o ON o.id = f.org_id WHERE f.id = $1",
+            "SELECT o.path, f.status FROM hardship_files f JOIN orgs o ON o.id = f.org_id \
+             WHERE f.id = $1 AND f.purged_on IS NULL",
         )
         .bind(*file_id)
         .fetch_optional(db.pool())
@@ -385,11 +386,22 @@ pub async fn create(st: &AppState, scope: &Scope, input: &VisitInput) -> AppResu
                 "This household is not filed within the visiting union; choose one of its subtree",
             ));
         }
-        if row.try_get::<String, _>("status")? == "rejected" {
-            return Err(AppError::invalid(
-                "该档案未通过困难职工认定,不能登记为困难家庭走访",
-                "This file was not accepted as a household in hardship",
-            ));
+        // A household in hardship is one on file (open) or on public
+        // notice; the form offers only those, and the API takes no other.
+        match row.try_get::<String, _>("status")?.as_str() {
+            "open" | "notice" => {}
+            "closed" => {
+                return Err(AppError::invalid(
+                    "该家庭已解困脱困(档案已关闭),不能再登记为困难家庭走访;如仍需慰问,请按个人登记",
+                    "This household has left hardship (its file is closed): record the visit as one to a person",
+                ))
+            }
+            _ => {
+                return Err(AppError::invalid(
+                    "该档案尚未通过困难职工认定,不能登记为困难家庭走访",
+                    "This file is not (yet) accepted as a household in hardship",
+                ))
+            }
         }
     }
     // The person reference (its own transaction, as every module's): the

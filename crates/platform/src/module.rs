@@ -276,8 +276,10 @@ impl Registry {
         let mut person_groups = HashMap::new();
         for g in modules.iter().flat_map(|m| m.person_groups.iter()) {
             assert!(
-                g.id_hashes.trim_start().starts_with("SELECT") && g.id_hashes.contains("id_hash"),
-                "person group {}: its query must be `SELECT … AS id_hash FROM …`",
+                g.id_hashes.trim_start().starts_with("SELECT")
+                    && g.id_hashes.contains("AS id_hash")
+                    && g.id_hashes.contains("AS org_path"),
+                "person group {}: its query must be `SELECT … AS id_hash, … AS org_path FROM …`",
                 g.key
             );
             assert!(

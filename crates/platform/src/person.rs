@@ -185,6 +185,9 @@ pub enum PersonKind {
     Member,
     /// 非会员职工: a worker not on the roster.
     NonMember,
+    /// Erased with the last record that needed it ([`erase_if_unused`]):
+    /// no name, no numbers.
+    Erased,
 }
 
 impl PersonKind {
@@ -192,6 +195,7 @@ impl PersonKind {
         match self {
             PersonKind::Member => "member",
             PersonKind::NonMember => "non_member",
+            PersonKind::Erased => "erased",
         }
     }
 
@@ -199,6 +203,7 @@ impl PersonKind {
         match s {
             "member" => Ok(PersonKind::Member),
             "non_member" => Ok(PersonKind::NonMember),
+            "erased" => Ok(PersonKind::Erased),
             other => Err(anyhow::anyhow!("person_refs: unknown kind {other:?}").into()),
         }
     }
@@ -208,6 +213,7 @@ impl PersonKind {
         match self {
             PersonKind::Member => crate::i18n::Msg::new("会员", "Member"),
             PersonKind::NonMember => crate::i18n::Msg::new("非会员职工", "Non-member worker"),
+            PersonKind::Erased => crate::i18n::Msg::new("已清除", "Erased"),
         }
     }
 }
@@ -391,6 +397,13 @@ async fn write(
                 None if !same_name(&stored_name, &v.name) => return Ok(Written::Mismatch),
                 None => {}
             }
+            // Referred again: the purge keeps a reference referred lately
+            // (the record about to point at it is written after this).
+            sqlx::query("UPDATE person_refs SET updated_at = $1 WHERE id = $2")
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await?;
             let phone_changed = phone_hash.is_some() && phone_hash != stored_phone;
             if let (true, Some(p)) = (phone_changed, v.phone.as_deref()) {
                 sqlx::query(
@@ -1056,19 +1069,28 @@ pub struct PersonGroup {
     pub key: &'static str,
     pub zh: &'static str,
     pub en: &'static str,
-    /// `SELECT … AS id_hash FROM …` with no parameters (one column named
-    /// `id_hash`): used as `… IN (<this>)` inside the serving module's
-    /// queries. The registry checks that it runs (`tests/it/kit.rs`).
+    /// `SELECT … AS id_hash, … AS org_path FROM …` with no parameters: the
+    /// persons in the group and the path of the org that keeps each there
+    /// (the union holding the hardship file). The registry checks the
+    /// column names; `tests/it/kit.rs` that it runs on both backends.
     pub id_hashes: &'static str,
 }
 
 impl PersonGroup {
-    /// `<column> IN (<the group's query>)`, for a WHERE clause.
-    pub fn condition(&self, column: &str) -> String {
-        format!("{column} IN ({})", self.id_hashes)
+    /// `<column> IN (…)` for a WHERE clause: the persons the group's orgs
+    /// under `path_like` (a bound parameter such as `$1`, a LIKE pattern)
+    /// keep in it — so a union selecting 困难职工 learns only of files its
+    /// own subtree keeps, never of another county's.
+    pub fn condition_within(&self, column: &str, path_like: &str) -> String {
+        format!(
+            "{column} IN (SELECT g.id_hash FROM ({}) g WHERE g.org_path LIKE {path_like})",
+            self.id_hashes
+        )
     }
 
-    /// Whether the person with this keyed ID hash is in the group now.
+    /// Whether the person with this keyed ID hash is in the group now,
+    /// kept by any org (the member at the counter is served wherever the
+    /// file is; the answer is only yes or no).
     pub async fn holds(&self, conn: &mut sqlx::AnyConnection, id_hash: &str) -> AppResult<bool> {
         let sql = format!(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM ({}) g WHERE g.id_hash = $1",
@@ -1092,14 +1114,12 @@ async fn referring_columns(conn: &mut sqlx::AnyConnection) -> AppResult<Vec<(Str
         "SELECT m.name, p.\"from\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) p \
          WHERE m.type = 'table' AND p.\"table\" = 'person_refs'"
     } else {
-        "SELECT CAST(kcu.table_name AS TEXT), CAST(kcu.column_name AS TEXT) \
-         FROM information_schema.table_constraints tc \
-         JOIN information_schema.key_column_usage kcu \
-           ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema \
-         JOIN information_schema.constraint_column_usage ccu \
-           ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema \
-         WHERE tc.constraint_type = 'FOREIGN KEY' AND ccu.table_name = 'person_refs' \
-           AND tc.table_schema = current_schema()"
+        // pg_constraint, not information_schema: the latter lists only the
+        // constraints of tables the connecting role owns.
+        "SELECT CAST(t.relname AS TEXT), CAST(a.attname AS TEXT) FROM pg_constraint c \
+         JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+         WHERE c.contype = 'f' AND c.confrelid = CAST('person_refs' AS regclass)"
     };
     let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
     Ok(rows
@@ -1127,7 +1147,16 @@ pub async fn erase_if_unused(
     table: &str,
     done: &str,
 ) -> AppResult<bool> {
-    for (t, c) in referring_columns(conn).await? {
+    let columns = referring_columns(conn).await?;
+    // The caller's own table must be among them, or the catalogue was not
+    // read as expected: erase nothing rather than everything.
+    if !columns.iter().any(|(t, _)| t == table) {
+        return Err(anyhow::anyhow!(
+            "person_refs: the foreign keys of {table} were not found in the catalogue"
+        )
+        .into());
+    }
+    for (t, c) in columns {
         let sql = if t == table {
             format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {t} WHERE {c} = $1 AND NOT ({done})")
         } else {
@@ -1141,21 +1170,28 @@ pub async fn erase_if_unused(
             return Ok(false);
         }
     }
-    sqlx::query("DELETE FROM person_ref_orgs WHERE ref_id = $1")
-        .bind(id.0)
-        .execute(&mut *conn)
-        .await?;
     // The ID hash keeps its unique index: a per-row placeholder, which no
     // keyed hash (hex) can equal. The same person referred again later is
-    // a new reference.
-    sqlx::query(
+    // a new reference. A reference referred in the last day is kept: the
+    // record a `refer` is for is written in a later transaction.
+    let recent = time::to_rfc3339(time::now() - chrono::Duration::days(1));
+    let erased = sqlx::query(
         "UPDATE person_refs SET kind = 'erased', person_id = NULL, name = '', \
          id_hash = 'erased:' || CAST(id AS TEXT), id_enc = '', id_masked = '', phone_hash = NULL, \
-         phone_enc = NULL, phone_masked = NULL, updated_at = $1 WHERE id = $2",
+         phone_enc = NULL, phone_masked = NULL, updated_at = $1 WHERE id = $2 AND updated_at < $3",
     )
     .bind(time::now_rfc3339())
     .bind(id.0)
+    .bind(recent)
     .execute(&mut *conn)
-    .await?;
-    Ok(true)
+    .await?
+    .rows_affected()
+        == 1;
+    if erased {
+        sqlx::query("DELETE FROM person_ref_orgs WHERE ref_id = $1")
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(erased)
 }

@@ -744,6 +744,15 @@ async fn hardship_files_closed_files_are_purged_after_ten_years_and_the_figures_
         .await
         .unwrap();
     }
+    // Its head was last referred when it was filed.
+    sqlx::query(
+        "UPDATE person_refs SET updated_at = '2014-06-01T00:00:00.000000Z' \
+         WHERE id IN (SELECT person_ref_id FROM hardship_files WHERE id = $1)",
+    )
+    .bind(old)
+    .execute(db.pool())
+    .await
+    .unwrap();
     sqlx::query(
         "INSERT INTO hardship_objections (region_root, file_id, org_id, content, created_at) \
          SELECT region_root, id, org_id, '邻居反映其有车', '2015-01-01T00:00:00Z' FROM hardship_files WHERE id = $1",
