@@ -335,14 +335,12 @@ async fn setup() -> Setup {
     let t = Instant::now();
     let mut people = People::new(members);
     let postgres = std::env::var("GONGHUI_TEST_DATABASE_URL").is_ok();
-    let kept = PathBuf::from(
-        std::env::var("GONGHUI_BENCH_DIR").unwrap_or_else(|_| {
-            format!(
-                "{}/bench-hardship",
-                std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())
-            )
-        }),
-    )
+    let kept = PathBuf::from(std::env::var("GONGHUI_BENCH_DIR").unwrap_or_else(|_| {
+        format!(
+            "{}/bench-hardship",
+            std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())
+        )
+    }))
     .join(format!("hardship-{members}-{past}.db"));
     let regen = std::env::var("GONGHUI_BENCH_REGEN").is_ok_and(|v| v == "1");
     let env = if !postgres && kept.is_file() && !regen {
