@@ -38,7 +38,9 @@
 //!   answer; the check stops at the first person found), cycling through
 //!   10,000 such people;
 //! - `check_10000`: the same check for those 10,000 people at once (20
-//!   statements of 500 hashes).
+//!   statements of 500 hashes);
+//! - `prepare_10000`: `grants::prepare` alone for 10,000 new people (the
+//!   lines' checks before the write transaction), to see where time goes.
 //!
 //!   cargo bench -p gonghui --bench hardship --profile dev
 //!
@@ -432,6 +434,21 @@ impl Setup {
         t.elapsed()
     }
 
+    /// `grants::prepare` alone for `n` new people, timed.
+    async fn prepare(&self, n: usize) -> Duration {
+        let people = self.fresh(n);
+        let c = grants::campaign(&self.st.db, &self.grassroots, self.campaign)
+            .await
+            .unwrap();
+        let t = Instant::now();
+        let lines = grants::prepare(&self.st, &self.grassroots, &c, &people)
+            .await
+            .unwrap();
+        let d = t.elapsed();
+        assert_eq!(lines.len(), n);
+        d
+    }
+
     /// Keyed ID hashes of `n` people never helped in the campaign under
     /// test (as `prepare` computes them), for the checks alone: the check
     /// writes nothing, so they stay unhelped and are reused.
@@ -504,6 +521,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("apply_1", |b| {
         b.iter_custom(|iters| timed(&rt, iters, || s.apply(1)))
     });
+    // Where an application's time goes: the lines' checks alone (`prepare`:
+    // each ID parsed and hashed, the open-file lookup per person, the
+    // campaign's rule), no write.
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(20));
+    g.bench_function("prepare_10000", |b| {
+        b.iter_custom(|iters| timed(&rt, iters, || s.prepare(10_000)))
+    });
+    g.sample_size(50)
+        .sampling_mode(SamplingMode::Auto)
+        .measurement_time(Duration::from_secs(10));
     let probes = s.probes(10_000);
     let mut k = 0usize;
     g.bench_function("check_1", |b| {
