@@ -833,6 +833,46 @@ fn helped_twice(campaign: &Campaign, name: &str, masked: &str, by: Option<&str>)
     )
 }
 
+/// A live grant found by [`helped_before`]: whose (keyed ID hash) and the
+/// union that applied for it.
+#[derive(Clone, Debug)]
+pub struct HelpedBefore {
+    pub id_hash: String,
+    pub org_path: String,
+    pub org_name: String,
+}
+
+/// The 重复救助 check: the first of `hashes` (keyed ID hashes) already
+/// holding a live grant of the campaign anywhere in the instance, if any.
+/// Lookups on the unique index `hardship_grants_once (campaign_id, id_hash)`,
+/// 500 hashes per statement. [`write_batch`] runs it inside its write
+/// transaction (so nothing can slip in between the check and the write).
+pub async fn helped_before(
+    conn: &mut AnyConnection,
+    campaign: CampaignId,
+    hashes: &[&str],
+) -> AppResult<Option<HelpedBefore>> {
+    for chunk in hashes.chunks(500) {
+        let ph = platform::sqlx_util::placeholders(1, chunk.len());
+        let sql = format!(
+            "SELECT g.id_hash, o.path, o.name FROM hardship_grants g JOIN orgs o ON o.id = g.org_id \
+             WHERE g.campaign_id = $1 AND g.status <> 'rejected' AND g.id_hash IN ({ph}) LIMIT 1"
+        );
+        let mut q = sqlx::query(&sql).bind(campaign.0);
+        for h in chunk {
+            q = q.bind(*h);
+        }
+        if let Some(r) = q.fetch_optional(&mut *conn).await? {
+            return Ok(Some(HelpedBefore {
+                id_hash: r.try_get(0)?,
+                org_path: r.try_get(1)?,
+                org_name: r.try_get(2)?,
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Writes a checked batch, all or nothing, in `tx`: the double-help check
 /// against every live grant of the campaign, the allocations on the path,
 /// the batch and its lines. Returns the batch id (status `draft`).
@@ -845,28 +885,20 @@ pub async fn write_batch(
     lines: &[Line],
 ) -> AppResult<BatchId> {
     // 重复救助 anywhere in the instance, read inside the transaction.
-    for chunk in lines.chunks(500) {
-        let ph = platform::sqlx_util::placeholders(1, chunk.len());
-        let sql = format!(
-            "SELECT g.id_hash, o.path, o.name FROM hardship_grants g JOIN orgs o ON o.id = g.org_id \
-             WHERE g.campaign_id = $1 AND g.status <> 'rejected' AND g.id_hash IN ({ph}) LIMIT 1"
-        );
-        let mut q = sqlx::query(&sql).bind(c.id.0);
-        for l in chunk {
-            q = q.bind(&l.id_hash);
-        }
-        if let Some(r) = q.fetch_optional(&mut *tx).await? {
-            let hash: String = r.try_get(0)?;
-            let path: String = r.try_get(1)?;
-            let by: String = r.try_get(2)?;
-            let l = chunk.iter().find(|l| l.id_hash == hash).expect("asked for");
-            return Err(helped_twice(
-                c,
-                &l.name,
-                &l.id_masked,
-                scope.contains_path(&path).then_some(by.as_str()),
-            ));
-        }
+    let hashes: Vec<&str> = lines.iter().map(|l| l.id_hash.as_str()).collect();
+    if let Some(found) = helped_before(tx, c.id, &hashes).await? {
+        let l = lines
+            .iter()
+            .find(|l| l.id_hash == found.id_hash)
+            .expect("asked for");
+        return Err(helped_twice(
+            c,
+            &l.name,
+            &l.id_masked,
+            scope
+                .contains_path(&found.org_path)
+                .then_some(found.org_name.as_str()),
+        ));
     }
     let total = lines
         .iter()
