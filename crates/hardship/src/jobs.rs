@@ -260,6 +260,12 @@ pub async fn create(db: &Db, scope: &Scope, input: &JobFairInput) -> AppResult<F
     let mut campaign_id = None;
     if let Some(cid) = input.campaign_id {
         let c = grants::campaign(db, scope, grants::CampaignId(cid)).await?;
+        if !(org.path.starts_with(&c.org_path) || c.org_path.starts_with(&org.path)) {
+            return Err(AppError::invalid(
+                "举办工会不在该活动的范围内",
+                "The organising union is outside the campaign",
+            ));
+        }
         if model::kind(&c.kind)? != "jobs" {
             return Err(AppError::invalid(
                 "只能关联春送岗位活动",

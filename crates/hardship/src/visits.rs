@@ -276,6 +276,13 @@ pub fn check(input: &VisitInput, today: chrono::NaiveDate) -> AppResult<Checked>
         let mut met = Vec::new();
         for n in &input.persons_met {
             let n = text(n, "见到的家庭成员姓名", "A name of a person met", 50)?;
+            // Names are kept as one list with these separators.
+            if n.contains([',', ',', '、', ';', ';']) {
+                return Err(AppError::invalid(
+                    "每个见到的家庭成员姓名请分开填写,姓名中不能含逗号、顿号或分号",
+                    "Give each person met separately: a name cannot contain commas or semicolons",
+                ));
+            }
             if !n.is_empty() && !met.contains(&n) {
                 met.push(n);
             }
