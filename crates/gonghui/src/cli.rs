@@ -80,6 +80,19 @@ enum Command {
         #[command(subcommand)]
         cmd: OrgCmd,
     },
+    /// Load-test fixture for bench/redeem_load.sh: cards and one voucher
+    /// campaign for N members, their card tokens written to a file
+    #[command(hide = true)]
+    BenchRedeem {
+        #[arg(long, default_value_t = 10_000)]
+        vouchers: usize,
+        /// The clerk whose shop accepts the vouchers
+        #[arg(long, default_value = "merchant_clerk")]
+        clerk: String,
+        /// Where to write the card tokens, one a line
+        #[arg(long)]
+        tokens: PathBuf,
+    },
 }
 
 /// What the usual verbs of module commands mean (`Module::cli`).
@@ -357,6 +370,17 @@ async fn run(parsed: Parsed) -> anyhow::Result<ExitCode> {
             println!("已创建 / created org id={id}");
         }
         Command::User { cmd } => user_cmd(&state, cmd).await?,
+        Command::BenchRedeem {
+            vouchers,
+            clerk,
+            tokens,
+        } => {
+            let f = crate::bench_setup::redeem_fixture(&state, vouchers, &clerk, &tokens).await?;
+            println!(
+                "campaign_id={} merchant_id={} vouchers={}",
+                f.campaign_id, f.merchant_id, f.vouchers
+            );
+        }
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)

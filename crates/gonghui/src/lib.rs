@@ -7,6 +7,7 @@
 //! ARCHITECTURE.md); they are re-exported here for the binary's tests and
 //! benchmarks.
 
+pub mod bench_setup;
 pub mod cli;
 pub mod demo;
 pub mod modules;
