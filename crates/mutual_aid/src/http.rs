@@ -309,6 +309,9 @@ struct MutualAidSheetError {
     message: String,
     message_zh: String,
     message_en: String,
+    /// The bad rows (at most 200) when the list itself was refused; absent
+    /// when the request was (no plan, not a spreadsheet …).
+    #[schema(required = false)]
     rows: Vec<MutualAidRowProblem>,
 }
 
