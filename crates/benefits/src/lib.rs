@@ -4,6 +4,7 @@
 //! verifies the card and records the use — with usage, settlement, figures
 //! and the annual summary's paragraph.
 
+mod counter;
 pub mod demo;
 pub mod http;
 mod i18n;

@@ -105,6 +105,7 @@ pub struct RedeemInput {
     pub campaign_id: Option<i64>,
 }
 
+#[derive(Clone, Copy, Debug)]
 enum Item {
     Offer(i64),
     Campaign(i64),
@@ -251,10 +252,12 @@ pub async fn redeem(st: &AppState, clerk: &Clerk, input: &RedeemInput) -> AppRes
 /// the same place in the member's limit at the same moment.
 const RACE_RETRIES: usize = 5;
 
-/// The transaction of [`redeem`] (the benchmark calls it directly). An
-/// offer's use that lost a race for its place in the limit is tried again
-/// (counting the winner), so racing uses under the limit all succeed and
-/// none beyond it does.
+/// The transaction of [`redeem`] (the benchmark calls it directly). On an
+/// SQLite file it runs on the counter writer (`counter`: one connection of
+/// its own, several clerks' redemptions in one commit); elsewhere in a
+/// write transaction of its own. An offer's use that lost a race for its
+/// place in the limit is tried again (counting the winner), so racing uses
+/// under the limit all succeed and none beyond it does.
 pub async fn redeem_tx(
     st: &AppState,
     merchant_id: i64,
@@ -262,8 +265,27 @@ pub async fn redeem_tx(
     actor: &Actor,
     input: &RedeemInput,
 ) -> AppResult<Redeemed> {
+    let job = Job::new(st, merchant_id, clerk_user, actor, input)?;
+    let counter = crate::counter::of(st);
     for _ in 0..RACE_RETRIES {
-        if let Some(r) = attempt(st, merchant_id, clerk_user, actor, input).await? {
+        let done = match counter.as_deref() {
+            Some(c) => c.redeem(job.clone()).await?,
+            None => {
+                let mut tx = st.db.begin_write().await?;
+                let mut store = SqlxStore {
+                    tx: &mut tx,
+                    groups: &st.registry.person_groups(),
+                };
+                match attempt(&mut store, &job).await? {
+                    Some(r) => {
+                        tx.commit().await?;
+                        Some(r)
+                    }
+                    None => None,
+                }
+            }
+        };
+        if let Some(r) = done {
             return Ok(r);
         }
     }
@@ -273,192 +295,475 @@ pub async fn redeem_tx(
     ))
 }
 
-/// One try: `None` when an offer's place in the limit was taken by a
-/// racing clerk (nothing written).
-async fn attempt(
-    st: &AppState,
-    merchant_id: i64,
-    clerk_user: i64,
-    actor: &Actor,
-    input: &RedeemInput,
-) -> AppResult<Option<Redeemed>> {
-    let (db, keys) = (&st.db, &st.keys);
-    let item = input.item()?;
-    let (card_no, phone4) = card_of(keys, input)?;
-    let now = time::now_rfc3339();
-    let today = time::today();
-    let today_s = today.to_string();
-    let mut tx = db.begin_write().await?;
-    let card = sqlx::query(
-        "SELECT c.status, c.membership_id, c.person_id, m.status AS ms, m.org_id, o.path, o.region_root, \
-         o.name AS union_name, p.name, p.migrant, p.new_employment_group, p.phone_masked, p.id_hash \
-         FROM cards c JOIN memberships m ON m.id = c.membership_id JOIN persons p ON p.id = c.person_id \
-         JOIN orgs o ON o.id = m.org_id WHERE c.card_no = $1",
-    )
-    .bind(&card_no)
-    .fetch_optional(&mut *tx.tx)
-    .await?;
-    let Some(card) = card else {
-        return Err(if phone4.is_some() {
+/// One redemption to check and record: who asks, for which card and item,
+/// on which day. Made before any store is touched (a malformed request is
+/// refused here).
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    pub merchant_id: i64,
+    pub clerk_user: i64,
+    pub actor: Actor,
+    item: Item,
+    card_no: String,
+    /// The typed phone digits; None for a scanned (signed) card.
+    phone4: Option<String>,
+    now: String,
+    today: chrono::NaiveDate,
+}
+
+impl Job {
+    fn new(
+        st: &AppState,
+        merchant_id: i64,
+        clerk_user: i64,
+        actor: &Actor,
+        input: &RedeemInput,
+    ) -> AppResult<Job> {
+        let item = input.item()?;
+        let (card_no, phone4) = card_of(&st.keys, input)?;
+        Ok(Job {
+            merchant_id,
+            clerk_user,
+            actor: actor.clone(),
+            item,
+            card_no,
+            phone4,
+            now: time::now_rfc3339(),
+            today: time::today(),
+        })
+    }
+}
+
+// ─────────────────────── what a redemption reads and writes ───────────────────────
+//
+// The rules are written once, in `attempt`, over a `Store`: `SqlxStore`
+// (PostgreSQL, in-memory SQLite) here, `counter::SqliteStore` on the counter
+// writer's own SQLite connection. The SQL text is shared too.
+
+pub(crate) const CARD_SQL: &str = "SELECT c.status, c.membership_id, c.person_id, m.status AS ms, m.org_id, o.path, o.region_root, \
+     o.name AS union_name, p.name, p.migrant, p.new_employment_group, p.phone_masked, p.id_hash \
+     FROM cards c JOIN memberships m ON m.id = c.membership_id JOIN persons p ON p.id = c.person_id \
+     JOIN orgs o ON o.id = m.org_id WHERE c.card_no = $1";
+pub(crate) const SHOP_SQL: &str =
+    "SELECT status, agreement_from, agreement_to FROM merchants WHERE id = $1";
+pub(crate) const OFFER_SQL: &str =
+    "SELECT merchant_id, title, price_rule, valid_from, valid_to, limit_count, limit_period, \
+     eligibility, elig_group, elig_path, status FROM offers WHERE id = $1";
+pub(crate) const OFFER_USES_SQL: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions WHERE offer_id = $1 AND person_id = $2 AND period_key = $3";
+pub(crate) const CAMPAIGN_SQL: &str = "SELECT c.name, c.expires_on, \
+     (SELECT COUNT(*) FROM campaign_merchants cm WHERE cm.campaign_id = c.id AND cm.merchant_id = $2) AS here \
+     FROM voucher_campaigns c WHERE c.id = $1";
+/// The claim: only an unused voucher of this member turns used.
+pub(crate) const CLAIM_SQL: &str =
+    "UPDATE vouchers SET status = 'redeemed', redeemed_at = $1, merchant_id = $2 \
+     WHERE campaign_id = $3 AND person_id = $4 AND status = 'issued' RETURNING id, value_fen";
+pub(crate) const VOUCHER_STATUS_SQL: &str =
+    "SELECT status FROM vouchers WHERE campaign_id = $1 AND person_id = $2";
+/// Values in the order of [`NewRedemption`]'s fields.
+pub(crate) const INSERT_SQL: &str = "INSERT INTO redemptions (kind, merchant_id, offer_id, voucher_id, campaign_id, membership_id, person_id, \
+     org_id, region_root, card_no, clerk_user_id, amount_fen, on_date, period_key, seq, redeemed_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id";
+
+/// The card with its membership, person and union ([`CARD_SQL`]).
+pub(crate) struct CardRow {
+    pub status: String,
+    pub membership_id: i64,
+    pub person_id: i64,
+    pub membership_status: String,
+    pub org_id: i64,
+    pub path: String,
+    pub region_root: Option<i64>,
+    pub union_name: String,
+    pub name: String,
+    pub migrant: i64,
+    pub new_employment_group: String,
+    pub phone_masked: Option<String>,
+    pub id_hash: String,
+}
+
+/// [`SHOP_SQL`]
+pub(crate) struct ShopRow {
+    pub status: String,
+    pub agreement_from: String,
+    pub agreement_to: String,
+}
+
+/// [`OFFER_SQL`]
+pub(crate) struct OfferRow {
+    pub merchant_id: i64,
+    pub title: String,
+    pub price_rule: String,
+    pub valid_from: String,
+    pub valid_to: String,
+    pub limit_count: i64,
+    pub limit_period: String,
+    pub eligibility: String,
+    pub elig_group: String,
+    pub elig_path: String,
+    pub status: String,
+}
+
+/// [`CAMPAIGN_SQL`]
+pub(crate) struct CampaignRow {
+    pub name: String,
+    pub expires_on: String,
+    pub here: i64,
+}
+
+/// A redemption row to insert ([`INSERT_SQL`]).
+pub(crate) struct NewRedemption<'a> {
+    pub kind: &'static str,
+    pub merchant_id: i64,
+    pub offer_id: Option<i64>,
+    pub voucher_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub membership_id: i64,
+    pub person_id: i64,
+    pub org_id: i64,
+    pub region_root: Option<i64>,
+    pub card_no: &'a str,
+    pub clerk_user_id: i64,
+    pub amount_fen: i64,
+    pub on_date: &'a str,
+    pub period_key: &'a str,
+    pub seq: i64,
+    pub redeemed_at: &'a str,
+}
+
+/// The reads and writes of one redemption, inside the caller's write
+/// transaction.
+pub(crate) trait Store {
+    async fn card(&mut self, card_no: &str) -> AppResult<Option<CardRow>>;
+    async fn shop(&mut self, merchant_id: i64) -> AppResult<ShopRow>;
+    async fn offer(&mut self, offer_id: i64) -> AppResult<Option<OfferRow>>;
+    /// Whether the declared person group `key` holds the person now (false
+    /// for a group no module declares).
+    async fn in_group(&mut self, key: &str, id_hash: &str) -> AppResult<bool>;
+    /// The person groups the modules of this build declare (for the
+    /// refusal's words).
+    fn groups(&self) -> &[platform::person::PersonGroup];
+    async fn offer_uses(
+        &mut self,
+        offer_id: i64,
+        person_id: i64,
+        period_key: &str,
+    ) -> AppResult<i64>;
+    async fn campaign(
+        &mut self,
+        campaign_id: i64,
+        merchant_id: i64,
+    ) -> AppResult<Option<CampaignRow>>;
+    /// (voucher id, value) of the member's voucher, now used; None if the
+    /// member holds none unused.
+    async fn claim_voucher(
+        &mut self,
+        now: &str,
+        merchant_id: i64,
+        campaign_id: i64,
+        person_id: i64,
+    ) -> AppResult<Option<(i64, i64)>>;
+    async fn voucher_status(
+        &mut self,
+        campaign_id: i64,
+        person_id: i64,
+    ) -> AppResult<Option<String>>;
+    /// The new row's id; None when a unique index refused it (a racing
+    /// clerk took the voucher or the place in the limit).
+    async fn insert(&mut self, r: &NewRedemption<'_>) -> AppResult<Option<i64>>;
+    async fn audit(&mut self, actor: &Actor, ev: Event<'_>) -> AppResult<()>;
+}
+
+/// The portable store: sqlx in a [`platform::db::WriteTx`].
+struct SqlxStore<'a> {
+    tx: &'a mut platform::db::WriteTx,
+    groups: &'a [platform::person::PersonGroup],
+}
+
+impl Store for SqlxStore<'_> {
+    async fn card(&mut self, card_no: &str) -> AppResult<Option<CardRow>> {
+        let Some(r) = sqlx::query(CARD_SQL)
+            .bind(card_no)
+            .fetch_optional(&mut *self.tx.tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CardRow {
+            status: r.try_get("status")?,
+            membership_id: r.try_get("membership_id")?,
+            person_id: r.try_get("person_id")?,
+            membership_status: r.try_get("ms")?,
+            org_id: r.try_get("org_id")?,
+            path: r.try_get("path")?,
+            region_root: r.try_get("region_root")?,
+            union_name: r.try_get("union_name")?,
+            name: r.try_get("name")?,
+            migrant: r.try_get("migrant")?,
+            new_employment_group: r.try_get("new_employment_group")?,
+            phone_masked: r.try_get("phone_masked")?,
+            id_hash: r.try_get("id_hash")?,
+        }))
+    }
+    async fn shop(&mut self, merchant_id: i64) -> AppResult<ShopRow> {
+        let r = sqlx::query(SHOP_SQL)
+            .bind(merchant_id)
+            .fetch_one(&mut *self.tx.tx)
+            .await?;
+        Ok(ShopRow {
+            status: r.try_get("status")?,
+            agreement_from: r.try_get("agreement_from")?,
+            agreement_to: r.try_get("agreement_to")?,
+        })
+    }
+    async fn offer(&mut self, offer_id: i64) -> AppResult<Option<OfferRow>> {
+        let Some(f) = sqlx::query(OFFER_SQL)
+            .bind(offer_id)
+            .fetch_optional(&mut *self.tx.tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(OfferRow {
+            merchant_id: f.try_get("merchant_id")?,
+            title: f.try_get("title")?,
+            price_rule: f.try_get("price_rule")?,
+            valid_from: f.try_get("valid_from")?,
+            valid_to: f.try_get("valid_to")?,
+            limit_count: f.try_get("limit_count")?,
+            limit_period: f.try_get("limit_period")?,
+            eligibility: f.try_get("eligibility")?,
+            elig_group: f.try_get("elig_group")?,
+            elig_path: f.try_get("elig_path")?,
+            status: f.try_get("status")?,
+        }))
+    }
+    fn groups(&self) -> &[platform::person::PersonGroup] {
+        self.groups
+    }
+    async fn in_group(&mut self, key: &str, id_hash: &str) -> AppResult<bool> {
+        match self.groups.iter().find(|g| g.key == key) {
+            Some(g) => g.holds(&mut self.tx.tx, id_hash).await,
+            None => Ok(false),
+        }
+    }
+    async fn offer_uses(
+        &mut self,
+        offer_id: i64,
+        person_id: i64,
+        period_key: &str,
+    ) -> AppResult<i64> {
+        Ok(sqlx::query_scalar(OFFER_USES_SQL)
+            .bind(offer_id)
+            .bind(person_id)
+            .bind(period_key)
+            .fetch_one(&mut *self.tx.tx)
+            .await?)
+    }
+    async fn campaign(
+        &mut self,
+        campaign_id: i64,
+        merchant_id: i64,
+    ) -> AppResult<Option<CampaignRow>> {
+        let Some(c) = sqlx::query(CAMPAIGN_SQL)
+            .bind(campaign_id)
+            .bind(merchant_id)
+            .fetch_optional(&mut *self.tx.tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CampaignRow {
+            name: c.try_get("name")?,
+            expires_on: c.try_get("expires_on")?,
+            here: c.try_get("here")?,
+        }))
+    }
+    async fn claim_voucher(
+        &mut self,
+        now: &str,
+        merchant_id: i64,
+        campaign_id: i64,
+        person_id: i64,
+    ) -> AppResult<Option<(i64, i64)>> {
+        let v = sqlx::query(CLAIM_SQL)
+            .bind(now)
+            .bind(merchant_id)
+            .bind(campaign_id)
+            .bind(person_id)
+            .fetch_optional(&mut *self.tx.tx)
+            .await?;
+        Ok(match v {
+            Some(v) => Some((v.try_get("id")?, v.try_get("value_fen")?)),
+            None => None,
+        })
+    }
+    async fn voucher_status(
+        &mut self,
+        campaign_id: i64,
+        person_id: i64,
+    ) -> AppResult<Option<String>> {
+        Ok(sqlx::query_scalar(VOUCHER_STATUS_SQL)
+            .bind(campaign_id)
+            .bind(person_id)
+            .fetch_optional(&mut *self.tx.tx)
+            .await?)
+    }
+    async fn insert(&mut self, r: &NewRedemption<'_>) -> AppResult<Option<i64>> {
+        let res = sqlx::query_scalar(INSERT_SQL)
+            .bind(r.kind)
+            .bind(r.merchant_id)
+            .bind(r.offer_id)
+            .bind(r.voucher_id)
+            .bind(r.campaign_id)
+            .bind(r.membership_id)
+            .bind(r.person_id)
+            .bind(r.org_id)
+            .bind(r.region_root)
+            .bind(r.card_no)
+            .bind(r.clerk_user_id)
+            .bind(r.amount_fen)
+            .bind(r.on_date)
+            .bind(r.period_key)
+            .bind(r.seq)
+            .bind(r.redeemed_at)
+            .fetch_one(&mut *self.tx.tx)
+            .await;
+        match res {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+    async fn audit(&mut self, actor: &Actor, ev: Event<'_>) -> AppResult<()> {
+        audit::append(self.tx, actor, ev).await
+    }
+}
+
+/// One try, inside the store's write transaction: `None` when an offer's
+/// place in the limit was taken by a racing clerk. A refusal (`Err`) or
+/// `None` leaves the transaction for the caller to roll back: nothing of
+/// it is kept.
+pub(crate) async fn attempt<S: Store>(s: &mut S, job: &Job) -> AppResult<Option<Redeemed>> {
+    let (merchant_id, card_no) = (job.merchant_id, job.card_no.as_str());
+    let today_s = job.today.to_string();
+    let Some(card) = s.card(card_no).await? else {
+        return Err(if job.phone4.is_some() {
             no_such_card()
         } else {
             forged()
         });
     };
-    if let Some(four) = &phone4 {
-        let masked: Option<String> = card.try_get("phone_masked")?;
-        let last = masked.unwrap_or_default();
+    if let Some(four) = &job.phone4 {
+        let last = card.phone_masked.as_deref().unwrap_or_default();
         if last.len() < 4 || !last.ends_with(four.as_str()) {
             return Err(no_such_card());
         }
     }
-    if card.try_get::<String, _>("status")? != "active" {
+    if card.status != "active" {
         return Err(AppError::invalid(
             "此卡已作废(已补发新卡或已注销),请会员出示最新的会员服务卡",
             "This card has been revoked (reissued or cancelled): ask for the member's current card",
         ));
     }
-    if card.try_get::<String, _>("ms")? == "ended" {
+    if card.membership_status == "ended" {
         return Err(AppError::invalid(
             "持卡人的会籍已结束,不能享受会员优惠",
             "The holder's membership has ended: no member benefit applies",
         ));
     }
-    let membership_id: i64 = card.try_get("membership_id")?;
-    let person_id: i64 = card.try_get("person_id")?;
-    let org_id: i64 = card.try_get("org_id")?;
-    let region_root: Option<i64> = card.try_get("region_root")?;
-    let union_name: String = card.try_get("union_name")?;
-    let name_masked = members::card::mask_name(&card.try_get::<String, _>("name")?);
-    let facts = MemberFacts {
-        migrant: card.try_get::<i64, _>("migrant")? == 1,
-        new_employment_group: card.try_get("new_employment_group")?,
-        org_path: card.try_get("path")?,
-    };
-    let shop =
-        sqlx::query("SELECT status, agreement_from, agreement_to FROM merchants WHERE id = $1")
-            .bind(merchant_id)
-            .fetch_one(&mut *tx.tx)
-            .await?;
-    let shop_ok = shop.try_get::<String, _>("status")? == "active"
-        && shop.try_get::<String, _>("agreement_from")? <= today_s
-        && shop.try_get::<String, _>("agreement_to")? >= today_s;
+    let name_masked = members::card::mask_name(&card.name);
+    let shop = s.shop(merchant_id).await?;
+    let shop_ok =
+        shop.status == "active" && shop.agreement_from <= today_s && shop.agreement_to >= today_s;
     if !shop_ok {
         return Err(AppError::forbidden(
             "本店与工会的合作协议已暂停或不在有效期内,暂不能核销;请联系签约工会",
             "This shop's agreement with the union is suspended or out of date: contact the union",
         ));
     }
-    let out = match item {
+    let row = |kind, amount_fen| NewRedemption {
+        kind,
+        merchant_id,
+        offer_id: None,
+        voucher_id: None,
+        campaign_id: None,
+        membership_id: card.membership_id,
+        person_id: card.person_id,
+        org_id: card.org_id,
+        region_root: card.region_root,
+        card_no,
+        clerk_user_id: job.clerk_user,
+        amount_fen,
+        on_date: &today_s,
+        period_key: "",
+        seq: 0,
+        redeemed_at: &job.now,
+    };
+    let out = match job.item {
         Item::Offer(offer_id) => {
-            let f = sqlx::query(
-                "SELECT merchant_id, title, price_rule, valid_from, valid_to, limit_count, limit_period, \
-                 eligibility, elig_group, elig_path, status FROM offers WHERE id = $1",
-            )
-            .bind(offer_id)
-            .fetch_optional(&mut *tx.tx)
-            .await?;
-            let Some(f) =
-                f.filter(|f| f.try_get::<i64, _>("merchant_id").ok() == Some(merchant_id))
+            let Some(f) = s
+                .offer(offer_id)
+                .await?
+                .filter(|f| f.merchant_id == merchant_id)
             else {
                 return Err(AppError::forbidden(
                     "该优惠不是本店的优惠,不能在本店核销",
                     "This offer is not one of this shop's: it cannot be redeemed here",
                 ));
             };
-            let title: String = f.try_get("title")?;
-            let in_date = f.try_get::<String, _>("valid_from")? <= today_s
-                && f.try_get::<String, _>("valid_to")? >= today_s;
-            if f.try_get::<String, _>("status")? != "active" || !in_date {
+            let title = &f.title;
+            let in_date = f.valid_from <= today_s && f.valid_to >= today_s;
+            if f.status != "active" || !in_date {
                 return Err(AppError::invalid(
                     format!("优惠“{title}”已下架或不在有效期内"),
                     format!("The offer “{title}” is withdrawn or out of its dates"),
                 ));
             }
-            let kind: String = f.try_get("eligibility")?;
-            let group: String = f.try_get("elig_group")?;
-            let path: String = f.try_get("elig_path")?;
-            let ok = if kind == "group" {
+            let ok = if f.eligibility == "group" {
                 // A group another module keeps, asked inside this transaction.
-                match st.registry.person_group(&group) {
-                    Some(g) => {
-                        g.holds(&mut tx.tx, &card.try_get::<String, _>("id_hash")?)
-                            .await?
-                    }
-                    None => false,
-                }
+                s.in_group(&f.elig_group, &card.id_hash).await?
             } else {
-                model::eligible(&kind, &group, &path, &facts)
+                let facts = MemberFacts {
+                    migrant: card.migrant == 1,
+                    new_employment_group: card.new_employment_group.clone(),
+                    org_path: card.path.clone(),
+                };
+                model::eligible(&f.eligibility, &f.elig_group, &f.elig_path, &facts)
             };
             if !ok {
-                let who = model::Eligibility::label(
-                    &kind,
-                    &group,
-                    "指定工会",
-                    &st.registry.person_groups(),
-                );
-                return Err(AppError::invalid(
-                    format!("该会员不符合优惠“{title}”的适用对象(限{})", who.zh),
-                    format!("The member is not eligible for “{title}” (only {})", who.en),
-                ));
+                return Err(not_eligible(&f, s.groups()));
             }
-            let limit: i64 = f.try_get("limit_count")?;
-            let period: String = f.try_get("limit_period")?;
-            let key = model::period_key(&period, today);
-            let used: i64 = sqlx::query_scalar(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions WHERE offer_id = $1 AND person_id = $2 AND period_key = $3",
-            )
-            .bind(offer_id)
-            .bind(person_id)
-            .bind(&key)
-            .fetch_one(&mut *tx.tx)
-            .await?;
-            let per = model::period_label(&period);
-            let over = || {
-                AppError::invalid(
+            let limit = f.limit_count;
+            let key = model::period_key(&f.limit_period, job.today);
+            let used = s.offer_uses(offer_id, card.person_id, &key).await?;
+            let per = model::period_label(&f.limit_period);
+            if used >= limit {
+                return Err(AppError::invalid(
                     format!("该会员已用完“{title}”的次数({}限{limit}次)", per.zh),
                     format!("The member has used “{title}” up ({limit} {})", per.en),
-                )
-            };
-            if used >= limit {
-                return Err(over());
+                ));
             }
             let seq = used + 1;
-            let id: i64 = match sqlx::query_scalar(
-                "INSERT INTO redemptions (kind, merchant_id, offer_id, membership_id, person_id, org_id, region_root, \
-                 card_no, clerk_user_id, amount_fen, on_date, period_key, seq, redeemed_at) \
-                 VALUES ('offer', $1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12) RETURNING id",
-            )
-            .bind(merchant_id)
-            .bind(offer_id)
-            .bind(membership_id)
-            .bind(person_id)
-            .bind(org_id)
-            .bind(region_root)
-            .bind(&card_no)
-            .bind(clerk_user)
-            .bind(&today_s)
-            .bind(&key)
-            .bind(seq)
-            .bind(&now)
-            .fetch_one(&mut *tx.tx)
-            .await
-            {
-                Ok(id) => id,
-                // Another clerk took this place at the same moment: try again.
-                Err(e) if is_unique_violation(&e) => return Ok(None),
-                Err(e) => return Err(e.into()),
+            let new = NewRedemption {
+                offer_id: Some(offer_id),
+                period_key: &key,
+                seq,
+                ..row("offer", 0)
+            };
+            // None: another clerk took this place at the same moment.
+            let Some(id) = s.insert(&new).await? else {
+                return Ok(None);
             };
             Redeemed {
                 id,
                 kind: "offer".into(),
                 title: title.clone(),
-                detail: f.try_get("price_rule")?,
-                card_no: card_no.clone(),
+                detail: f.price_rule.clone(),
+                card_no: card_no.to_string(),
                 name_masked,
-                union_name,
+                union_name: card.union_name.clone(),
                 amount_fen: Fen::from_fen(0),
-                redeemed_at: now.clone(),
+                redeemed_at: job.now.clone(),
                 message: Msg::new(
                     format!("核销成功:{title},{}第{seq}次(限{limit}次)", per.zh),
                     format!("Redeemed: {title}, use {seq} of {limit} {}", per.en),
@@ -466,55 +771,34 @@ async fn attempt(
             }
         }
         Item::Campaign(campaign_id) => {
-            let c = sqlx::query(
-                "SELECT c.name, c.expires_on, \
-                 (SELECT COUNT(*) FROM campaign_merchants cm WHERE cm.campaign_id = c.id AND cm.merchant_id = $2) AS here \
-                 FROM voucher_campaigns c WHERE c.id = $1",
-            )
-            .bind(campaign_id)
-            .bind(merchant_id)
-            .fetch_optional(&mut *tx.tx)
-            .await?;
-            let Some(c) = c.filter(|c| c.try_get::<i64, _>("here").ok() == Some(1)) else {
+            let Some(c) = s
+                .campaign(campaign_id, merchant_id)
+                .await?
+                .filter(|c| c.here == 1)
+            else {
                 return Err(AppError::forbidden(
                     "本店不是该消费券的使用商户,不能核销",
                     "This shop does not accept these vouchers",
                 ));
             };
-            let name: String = c.try_get("name")?;
-            let expires: String = c.try_get("expires_on")?;
-            if expires < today_s {
+            let (name, expires) = (&c.name, &c.expires_on);
+            if *expires < today_s {
                 return Err(AppError::invalid(
                     format!("消费券“{name}”已于{expires}过期,不能核销"),
                     format!("The voucher “{name}” expired on {expires}"),
                 ));
             }
-            // The claim: only an unused voucher of this member turns used.
-            let claimed = sqlx::query(
-                "UPDATE vouchers SET status = 'redeemed', redeemed_at = $1, merchant_id = $2 \
-                 WHERE campaign_id = $3 AND person_id = $4 AND status = 'issued' RETURNING id, value_fen",
-            )
-            .bind(&now)
-            .bind(merchant_id)
-            .bind(campaign_id)
-            .bind(person_id)
-            .fetch_optional(&mut *tx.tx)
-            .await?;
             let used = || {
                 AppError::conflict(
                     format!("该会员的消费券“{name}”已经使用过,不能重复核销"),
                     format!("The member's voucher “{name}” has already been used"),
                 )
             };
-            let Some(v) = claimed else {
-                let has: Option<String> = sqlx::query_scalar(
-                    "SELECT status FROM vouchers WHERE campaign_id = $1 AND person_id = $2",
-                )
-                .bind(campaign_id)
-                .bind(person_id)
-                .fetch_optional(&mut *tx.tx)
+            let claimed = s
+                .claim_voucher(&job.now, merchant_id, campaign_id, card.person_id)
                 .await?;
-                return Err(match has {
+            let Some((voucher_id, value)) = claimed else {
+                return Err(match s.voucher_status(campaign_id, card.person_id).await? {
                     Some(_) => used(),
                     None => AppError::invalid(
                         format!("该会员没有领取消费券“{name}”(不在发放范围内)"),
@@ -522,31 +806,13 @@ async fn attempt(
                     ),
                 });
             };
-            let voucher_id: i64 = v.try_get("id")?;
-            let value: i64 = v.try_get("value_fen")?;
-            let id: i64 = match sqlx::query_scalar(
-                "INSERT INTO redemptions (kind, merchant_id, voucher_id, campaign_id, membership_id, person_id, org_id, \
-                 region_root, card_no, clerk_user_id, amount_fen, on_date, redeemed_at) \
-                 VALUES ('voucher', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            )
-            .bind(merchant_id)
-            .bind(voucher_id)
-            .bind(campaign_id)
-            .bind(membership_id)
-            .bind(person_id)
-            .bind(org_id)
-            .bind(region_root)
-            .bind(&card_no)
-            .bind(clerk_user)
-            .bind(value)
-            .bind(&today_s)
-            .bind(&now)
-            .fetch_one(&mut *tx.tx)
-            .await
-            {
-                Ok(id) => id,
-                Err(e) if is_unique_violation(&e) => return Err(used()),
-                Err(e) => return Err(e.into()),
+            let new = NewRedemption {
+                voucher_id: Some(voucher_id),
+                campaign_id: Some(campaign_id),
+                ..row("voucher", value)
+            };
+            let Some(id) = s.insert(&new).await? else {
+                return Err(used());
             };
             let fen = Fen::from_fen(value);
             Redeemed {
@@ -554,11 +820,11 @@ async fn attempt(
                 kind: "voucher".into(),
                 title: name.clone(),
                 detail: fen.display(),
-                card_no: card_no.clone(),
+                card_no: card_no.to_string(),
                 name_masked,
-                union_name,
+                union_name: card.union_name.clone(),
                 amount_fen: fen,
-                redeemed_at: now.clone(),
+                redeemed_at: job.now.clone(),
                 message: Msg::new(
                     format!("核销成功:消费券“{name}”{}", fen.display()),
                     format!("Redeemed: voucher “{name}”, {}", fen.display()),
@@ -566,19 +832,26 @@ async fn attempt(
             }
         }
     };
-    audit::append(
-        &mut tx,
-        actor,
+    s.audit(
+        &job.actor,
         Event::new("benefit.redeem", "redemption", out.id)
-            .org(OrgId(org_id))
+            .org(OrgId(card.org_id))
             .detail(serde_json::json!({
                 "kind": out.kind, "merchant_id": merchant_id, "card_no": out.card_no,
                 "title": out.title, "amount_fen": out.amount_fen.fen()
             })),
     )
     .await?;
-    tx.commit().await?;
     Ok(Some(out))
+}
+
+fn not_eligible(f: &OfferRow, groups: &[platform::person::PersonGroup]) -> AppError {
+    let who = model::Eligibility::label(&f.eligibility, &f.elig_group, "指定工会", groups);
+    let title = &f.title;
+    AppError::invalid(
+        format!("该会员不符合优惠“{title}”的适用对象(限{})", who.zh),
+        format!("The member is not eligible for “{title}” (only {})", who.en),
+    )
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

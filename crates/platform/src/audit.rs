@@ -159,31 +159,59 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Appends within `conn`'s transaction.
-pub async fn append(conn: &mut AnyConnection, actor: &Actor, ev: Event<'_>) -> AppResult<()> {
-    // Taking the head row's write lock first serialises concurrent appenders.
-    let head = sqlx::query(
-        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, format, key_id",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev: String = head.try_get("hash")?;
-    let format: String = head.try_get("format")?;
-    if format != FORMAT_HMAC {
+/// Moves the chain head on by one and returns (seq, prev hash, format, key
+/// id): taking the head row's write lock first serialises appenders.
+pub const ADVANCE_HEAD_SQL: &str =
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, format, key_id";
+/// Inserts a [`Sealed`] entry; its values in field order.
+pub const INSERT_ENTRY_SQL: &str = "INSERT INTO audit_log (seq, at, actor_id, actor, action, object_type, object_id, org_id, detail, ip, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+/// Records the new entry's hash as the head's.
+pub const SET_HEAD_SQL: &str = "UPDATE audit_head SET hash = $1 WHERE id = 1";
+
+/// The head as [`ADVANCE_HEAD_SQL`] returned it.
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+    pub format: String,
+    pub key_id: String,
+}
+
+/// An entry chained onto a head, ready to insert with [`INSERT_ENTRY_SQL`].
+/// [`append`] writes it through sqlx; a writer on its own SQLite connection
+/// (`benefits::counter`) runs the same three statements itself.
+pub struct Sealed {
+    pub seq: i64,
+    pub at: String,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub org_id: Option<i64>,
+    pub detail: String,
+    pub ip: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Chains `ev` onto `head` with the installed key.
+pub fn seal(head: Head, actor: &Actor, ev: Event<'_>) -> AppResult<Sealed> {
+    if head.format != FORMAT_HMAC {
         return Err(AppError::Internal(anyhow::anyhow!(
-            "the audit chain is in format {format}: it is re-keyed when the platform opens"
+            "the audit chain is in format {}: it is re-keyed when the platform opens",
+            head.format
         )));
     }
-    let chain = keyed(head.try_get("key_id")?)?;
+    let chain = keyed(&head.key_id)?;
     let at = time::now_rfc3339();
     let detail = ev.detail.to_string();
     let actor_id = actor.user_id.map(|u| u.0);
     let org_id = ev.org_id.map(|o| o.0);
     let hash = entry_hash(
         &chain,
-        &prev,
-        seq,
+        &head.hash,
+        head.seq,
         &at,
         actor_id,
         &actor.name,
@@ -194,26 +222,49 @@ pub async fn append(conn: &mut AnyConnection, actor: &Actor, ev: Event<'_>) -> A
         &detail,
         &actor.ip,
     );
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor_id, actor, action, object_type, object_id, org_id, detail, ip, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(seq)
-    .bind(&at)
-    .bind(actor_id)
-    .bind(&actor.name)
-    .bind(ev.action)
-    .bind(ev.object_type)
-    .bind(&ev.object_id)
-    .bind(org_id)
-    .bind(&detail)
-    .bind(&actor.ip)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
+    Ok(Sealed {
+        seq: head.seq,
+        at,
+        actor_id,
+        actor: actor.name.clone(),
+        action: ev.action.to_string(),
+        object_type: ev.object_type.to_string(),
+        object_id: ev.object_id,
+        org_id,
+        detail,
+        ip: actor.ip.clone(),
+        prev_hash: head.hash,
+        hash,
+    })
+}
+
+/// Appends within `conn`'s transaction.
+pub async fn append(conn: &mut AnyConnection, actor: &Actor, ev: Event<'_>) -> AppResult<()> {
+    let row = sqlx::query(ADVANCE_HEAD_SQL).fetch_one(&mut *conn).await?;
+    let head = Head {
+        seq: row.try_get("seq")?,
+        hash: row.try_get("hash")?,
+        format: row.try_get("format")?,
+        key_id: row.try_get("key_id")?,
+    };
+    let e = seal(head, actor, ev)?;
+    sqlx::query(INSERT_ENTRY_SQL)
+        .bind(e.seq)
+        .bind(&e.at)
+        .bind(e.actor_id)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.object_type)
+        .bind(&e.object_id)
+        .bind(e.org_id)
+        .bind(&e.detail)
+        .bind(&e.ip)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(SET_HEAD_SQL)
+        .bind(&e.hash)
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -252,6 +252,14 @@ impl Db {
         }
     }
 
+    /// [`Db::write_guard`] for a writer on a thread of its own (outside the
+    /// async runtime, where it may block).
+    pub fn write_guard_blocking(&self) -> Option<OwnedMutexGuard<()>> {
+        self.write_lock
+            .as_ref()
+            .map(|l| l.clone().blocking_lock_owned())
+    }
+
     /// The SQLite database file, when there is one.
     pub fn sqlite_file(&self) -> Option<&Path> {
         self.sqlite_file.as_deref()

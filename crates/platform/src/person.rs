@@ -1088,15 +1088,20 @@ impl PersonGroup {
         )
     }
 
+    /// The count [`PersonGroup::holds`] asks (`$1`: the ID hash), for a
+    /// writer on its own SQLite connection to ask the same.
+    pub fn holds_sql(&self) -> String {
+        format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM ({}) g WHERE g.id_hash = $1",
+            self.id_hashes
+        )
+    }
+
     /// Whether the person with this keyed ID hash is in the group now,
     /// kept by any org (the member at the counter is served wherever the
     /// file is; the answer is only yes or no).
     pub async fn holds(&self, conn: &mut sqlx::AnyConnection, id_hash: &str) -> AppResult<bool> {
-        let sql = format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM ({}) g WHERE g.id_hash = $1",
-            self.id_hashes
-        );
-        let n: i64 = sqlx::query_scalar(&sql)
+        let n: i64 = sqlx::query_scalar(&self.holds_sql())
             .bind(id_hash)
             .fetch_one(conn)
             .await?;

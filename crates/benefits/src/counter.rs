@@ -1,0 +1,479 @@
+//! The counter writer: card redemptions on an SQLite file, on a thread and
+//! connection of their own, several clerks' redemptions in one commit.
+//!
+//! A holiday peak is many counters redeeming at once, and SQLite takes one
+//! writer at a time. Through the pool a redemption was ~12 statements, each
+//! a hand-off between the async task and sqlx's worker thread for that
+//! connection, all under the writer lock, then a commit that emptied the
+//! other pooled connections' page caches (BENCHMARKS.md, "Under HTTP
+//! load"). Here the same rules (`redeem::attempt`, over the same SQL) run
+//! on this thread's own connection through SQLite's API:
+//!
+//! - requests queue on a channel; the thread takes every one waiting (up to
+//!   [`MAX_BATCH`]), takes the platform's writer lock once, and runs each in
+//!   a SAVEPOINT inside one `BEGIN IMMEDIATE` transaction: a refused or
+//!   failed redemption rolls back to its savepoint and leaves the others;
+//! - one COMMIT for the batch; only then is any clerk answered, so an
+//!   answered redemption is a committed one (a failed commit answers every
+//!   clerk of the batch with an error, and nothing of it is kept);
+//! - the connection's page cache and prepared statements stay warm.
+//!
+//! PostgreSQL, and SQLite in memory (no file to open twice), keep the
+//! portable path in `redeem::redeem_tx`.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{mpsc, Arc},
+    task::{Context, Poll, Waker},
+};
+
+use platform::{
+    audit::{self, Event, Head},
+    db::Db,
+    error::{AppError, AppResult},
+    person::PersonGroup,
+    scope::Actor,
+    web::AppState,
+};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use tokio::sync::oneshot;
+
+use crate::redeem::{
+    self, CampaignRow, CardRow, Job, NewRedemption, OfferRow, Redeemed, ShopRow, Store,
+};
+
+/// At most this many redemptions share a commit: a batch holds the writer
+/// lock, and other writers (sign-ins, staff) wait behind it.
+const MAX_BATCH: usize = 64;
+
+type Answer = AppResult<Option<Redeemed>>;
+
+struct Pending {
+    job: Job,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The handle requests are sent through; the thread ends when the last
+/// handle (the instance's) is dropped.
+pub(crate) struct Counter {
+    jobs: mpsc::Sender<Pending>,
+}
+
+/// The instance's counter writer, if its database is an SQLite file.
+struct Slot(Option<Arc<Counter>>);
+
+/// The counter writer of this instance, started at its first redemption;
+/// None where the portable path serves.
+pub(crate) fn of(st: &AppState) -> Option<Arc<Counter>> {
+    st.instance
+        .get_or_init(|| Slot(Counter::start(&st.db, st.registry.person_groups())))
+        .0
+        .clone()
+}
+
+impl Counter {
+    fn start(db: &Db, groups: Vec<PersonGroup>) -> Option<Arc<Counter>> {
+        let file = db.sqlite_file()?;
+        let conn = match open(file) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "counter writer: cannot open the database; redemptions take the pool");
+                return None;
+            }
+        };
+        let (tx, rx) = mpsc::channel();
+        let db = db.clone();
+        let spawned = std::thread::Builder::new()
+            .name("counter-writer".into())
+            .spawn(move || serve(SqliteStore::new(conn, groups), &db, &rx));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "counter writer: cannot start its thread; redemptions take the pool");
+            return None;
+        }
+        Some(Arc::new(Counter { jobs: tx }))
+    }
+
+    /// Runs one try of `job` in the next batch; answers once it is committed.
+    pub(crate) async fn redeem(&self, job: Job) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Pending { job, reply }).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+fn gone() -> AppError {
+    AppError::Internal(anyhow::anyhow!("the counter writer has stopped"))
+}
+
+fn db_err(e: rusqlite::Error) -> AppError {
+    AppError::Internal(anyhow::Error::new(e).context("counter writer"))
+}
+
+fn open(file: &std::path::Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // The pool's settings (`platform::db`).
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY",
+    )?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// The thread: batch what is waiting, run it, answer.
+fn serve(mut store: SqliteStore, db: &Db, jobs: &mpsc::Receiver<Pending>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let guard = db.write_guard_blocking();
+        let answers = store.run(&batch);
+        drop(guard);
+        for (p, a) in batch.into_iter().zip(answers) {
+            // A clerk who went away leaves a committed redemption behind,
+            // as a dropped connection after COMMIT does on the pool.
+            let _ = p.reply.send(a);
+        }
+    }
+}
+
+/// `attempt` over a store whose every call is synchronous: its future is
+/// ready at the first poll.
+fn at_once<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("the counter writer's store never waits"),
+    }
+}
+
+/// The shared SQL with SQLite's numbered parameters (`?N` binds the N-th
+/// value wherever it stands; `$N` would be a name, numbered by first use).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct Sql {
+    card: String,
+    shop: String,
+    offer: String,
+    offer_uses: String,
+    campaign: String,
+    claim: String,
+    voucher_status: String,
+    insert: String,
+    audit_head: String,
+    audit_insert: String,
+    audit_set_head: String,
+    /// `PersonGroup::holds_sql` of each declared group, by key.
+    groups: HashMap<&'static str, String>,
+}
+
+pub(crate) struct SqliteStore {
+    conn: Connection,
+    groups: Vec<PersonGroup>,
+    sql: Sql,
+}
+
+impl SqliteStore {
+    fn new(conn: Connection, groups: Vec<PersonGroup>) -> SqliteStore {
+        let sql = Sql {
+            card: numbered(redeem::CARD_SQL),
+            shop: numbered(redeem::SHOP_SQL),
+            offer: numbered(redeem::OFFER_SQL),
+            offer_uses: numbered(redeem::OFFER_USES_SQL),
+            campaign: numbered(redeem::CAMPAIGN_SQL),
+            claim: numbered(redeem::CLAIM_SQL),
+            voucher_status: numbered(redeem::VOUCHER_STATUS_SQL),
+            insert: numbered(redeem::INSERT_SQL),
+            audit_head: numbered(audit::ADVANCE_HEAD_SQL),
+            audit_insert: numbered(audit::INSERT_ENTRY_SQL),
+            audit_set_head: numbered(audit::SET_HEAD_SQL),
+            groups: groups
+                .iter()
+                .map(|g| (g.key, numbered(&g.holds_sql())))
+                .collect(),
+        };
+        SqliteStore { conn, groups, sql }
+    }
+
+    fn exec(&self, sql: &str) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+
+    /// One transaction for the batch, a savepoint for each redemption.
+    fn run(&mut self, batch: &[Pending]) -> Vec<Answer> {
+        let failed = |e: &rusqlite::Error| -> Vec<Answer> {
+            tracing::error!(error = %e, "counter writer: the batch failed, nothing of it is kept");
+            batch
+                .iter()
+                .map(|_| {
+                    Err(AppError::Internal(anyhow::anyhow!(
+                        "counter writer: the batch was not committed: {e}"
+                    )))
+                })
+                .collect()
+        };
+        if let Err(e) = self.exec("BEGIN IMMEDIATE") {
+            return failed(&e);
+        }
+        let mut answers = Vec::with_capacity(batch.len());
+        for p in batch {
+            let answer = match self.exec("SAVEPOINT redemption") {
+                Ok(()) => at_once(redeem::attempt(self, &p.job)),
+                Err(e) => Err(db_err(e)),
+            };
+            let undo = if matches!(answer, Ok(Some(_))) {
+                self.exec("RELEASE redemption")
+            } else {
+                self.exec("ROLLBACK TO redemption")
+                    .and_then(|()| self.exec("RELEASE redemption"))
+            };
+            if let Err(e) = undo {
+                let _ = self.exec("ROLLBACK");
+                return failed(&e);
+            }
+            answers.push(answer);
+        }
+        if let Err(e) = self.exec("COMMIT") {
+            let _ = self.exec("ROLLBACK");
+            return failed(&e);
+        }
+        answers
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+impl Store for SqliteStore {
+    async fn card(&mut self, card_no: &str) -> AppResult<Option<CardRow>> {
+        let mut st = self.conn.prepare_cached(&self.sql.card).map_err(db_err)?;
+        st.query_row(params![card_no], |r| {
+            Ok(CardRow {
+                status: r.get("status")?,
+                membership_id: r.get("membership_id")?,
+                person_id: r.get("person_id")?,
+                membership_status: r.get("ms")?,
+                org_id: r.get("org_id")?,
+                path: r.get("path")?,
+                region_root: r.get("region_root")?,
+                union_name: r.get("union_name")?,
+                name: r.get("name")?,
+                migrant: r.get("migrant")?,
+                new_employment_group: r.get("new_employment_group")?,
+                phone_masked: r.get("phone_masked")?,
+                id_hash: r.get("id_hash")?,
+            })
+        })
+        .optional()
+        .map_err(db_err)
+    }
+    async fn shop(&mut self, merchant_id: i64) -> AppResult<ShopRow> {
+        let mut st = self.conn.prepare_cached(&self.sql.shop).map_err(db_err)?;
+        st.query_row(params![merchant_id], |r| {
+            Ok(ShopRow {
+                status: r.get("status")?,
+                agreement_from: r.get("agreement_from")?,
+                agreement_to: r.get("agreement_to")?,
+            })
+        })
+        .map_err(db_err)
+    }
+    async fn offer(&mut self, offer_id: i64) -> AppResult<Option<OfferRow>> {
+        let mut st = self.conn.prepare_cached(&self.sql.offer).map_err(db_err)?;
+        st.query_row(params![offer_id], |f| {
+            Ok(OfferRow {
+                merchant_id: f.get("merchant_id")?,
+                title: f.get("title")?,
+                price_rule: f.get("price_rule")?,
+                valid_from: f.get("valid_from")?,
+                valid_to: f.get("valid_to")?,
+                limit_count: f.get("limit_count")?,
+                limit_period: f.get("limit_period")?,
+                eligibility: f.get("eligibility")?,
+                elig_group: f.get("elig_group")?,
+                elig_path: f.get("elig_path")?,
+                status: f.get("status")?,
+            })
+        })
+        .optional()
+        .map_err(db_err)
+    }
+    fn groups(&self) -> &[PersonGroup] {
+        &self.groups
+    }
+    async fn in_group(&mut self, key: &str, id_hash: &str) -> AppResult<bool> {
+        let Some(sql) = self.sql.groups.get(key) else {
+            return Ok(false);
+        };
+        let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
+        let n: i64 = st
+            .query_row(params![id_hash], |r| r.get(0))
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+    async fn offer_uses(
+        &mut self,
+        offer_id: i64,
+        person_id: i64,
+        period_key: &str,
+    ) -> AppResult<i64> {
+        let mut st = self
+            .conn
+            .prepare_cached(&self.sql.offer_uses)
+            .map_err(db_err)?;
+        st.query_row(params![offer_id, person_id, period_key], |r| r.get(0))
+            .map_err(db_err)
+    }
+    async fn campaign(
+        &mut self,
+        campaign_id: i64,
+        merchant_id: i64,
+    ) -> AppResult<Option<CampaignRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(&self.sql.campaign)
+            .map_err(db_err)?;
+        st.query_row(params![campaign_id, merchant_id], |c| {
+            Ok(CampaignRow {
+                name: c.get("name")?,
+                expires_on: c.get("expires_on")?,
+                here: c.get("here")?,
+            })
+        })
+        .optional()
+        .map_err(db_err)
+    }
+    async fn claim_voucher(
+        &mut self,
+        now: &str,
+        merchant_id: i64,
+        campaign_id: i64,
+        person_id: i64,
+    ) -> AppResult<Option<(i64, i64)>> {
+        let mut st = self.conn.prepare_cached(&self.sql.claim).map_err(db_err)?;
+        st.query_row(params![now, merchant_id, campaign_id, person_id], |v| {
+            Ok((v.get("id")?, v.get("value_fen")?))
+        })
+        .optional()
+        .map_err(db_err)
+    }
+    async fn voucher_status(
+        &mut self,
+        campaign_id: i64,
+        person_id: i64,
+    ) -> AppResult<Option<String>> {
+        let mut st = self
+            .conn
+            .prepare_cached(&self.sql.voucher_status)
+            .map_err(db_err)?;
+        st.query_row(params![campaign_id, person_id], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
+    async fn insert(&mut self, r: &NewRedemption<'_>) -> AppResult<Option<i64>> {
+        let mut st = self.conn.prepare_cached(&self.sql.insert).map_err(db_err)?;
+        let res = st.query_row(
+            params![
+                r.kind,
+                r.merchant_id,
+                r.offer_id,
+                r.voucher_id,
+                r.campaign_id,
+                r.membership_id,
+                r.person_id,
+                r.org_id,
+                r.region_root,
+                r.card_no,
+                r.clerk_user_id,
+                r.amount_fen,
+                r.on_date,
+                r.period_key,
+                r.seq,
+                r.redeemed_at
+            ],
+            |row| row.get(0),
+        );
+        match res {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+    async fn audit(&mut self, actor: &Actor, ev: Event<'_>) -> AppResult<()> {
+        let head = self
+            .conn
+            .prepare_cached(&self.sql.audit_head)
+            .map_err(db_err)?
+            .query_row([], |r| {
+                Ok(Head {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    format: r.get(2)?,
+                    key_id: r.get(3)?,
+                })
+            })
+            .map_err(db_err)?;
+        let e = audit::seal(head, actor, ev)?;
+        self.conn
+            .prepare_cached(&self.sql.audit_insert)
+            .map_err(db_err)?
+            .execute(params![
+                e.seq,
+                e.at,
+                e.actor_id,
+                e.actor,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.org_id,
+                e.detail,
+                e.ip,
+                e.prev_hash,
+                e.hash
+            ])
+            .map_err(db_err)?;
+        self.conn
+            .prepare_cached(&self.sql.audit_set_head)
+            .map_err(db_err)?
+            .execute(params![e.hash])
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn numbered_parameters_keep_their_numbers_wherever_they_stand() {
+        assert_eq!(
+            numbered("SELECT (SELECT $2) AS a FROM t WHERE id = $1 AND x = '$'"),
+            "SELECT (SELECT ?2) AS a FROM t WHERE id = ?1 AND x = '$'"
+        );
+        assert_eq!(numbered("$10, $1"), "?10, ?1");
+    }
+}
