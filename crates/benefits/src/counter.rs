@@ -171,6 +171,7 @@ fn numbered(sql: &str) -> String {
 }
 
 struct Sql {
+    clerk_merchant: String,
     card: String,
     shop: String,
     offer: String,
@@ -195,6 +196,7 @@ pub(crate) struct SqliteStore {
 impl SqliteStore {
     fn new(conn: Connection, groups: Vec<PersonGroup>) -> SqliteStore {
         let sql = Sql {
+            clerk_merchant: numbered(redeem::CLERK_MERCHANT_SQL),
             card: numbered(redeem::CARD_SQL),
             shop: numbered(redeem::SHOP_SQL),
             offer: numbered(redeem::OFFER_SQL),
@@ -268,6 +270,15 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 impl Store for SqliteStore {
+    async fn clerk_merchant(&mut self, clerk_user: i64) -> AppResult<Option<i64>> {
+        let mut st = self
+            .conn
+            .prepare_cached(&self.sql.clerk_merchant)
+            .map_err(db_err)?;
+        st.query_row(params![clerk_user], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
     async fn card(&mut self, card_no: &str) -> AppResult<Option<CardRow>> {
         let mut st = self.conn.prepare_cached(&self.sql.card).map_err(db_err)?;
         st.query_row(params![card_no], |r| {

@@ -233,7 +233,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         if n % 3 == 0 {
             redeem::redeem_tx(
                 st,
-                merchant_ids[0].0,
+                Some(merchant_ids[0].0),
                 clerk,
                 &actor,
                 &with(format!("campaign:{}", cid.0)),
@@ -243,7 +243,7 @@ pub async fn seed(st: &AppState) -> anyhow::Result<()> {
         if n % 4 == 1 {
             redeem::redeem_tx(
                 st,
-                merchant_ids[0].0,
+                Some(merchant_ids[0].0),
                 clerk,
                 &actor,
                 &with(format!("offer:{offer}")),

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::{
     ids::MerchantId,
     model::{self, CampaignInput, MerchantInput, OfferInput},
-    redeem::{self, Clerk, DayRow, MemberView, RedeemInput, Redeemed},
+    redeem::{self, Clerk, ClerkSession, DayRow, MemberView, RedeemInput, Redeemed},
     store::{self, CampaignRow, ClerkRow, MerchantRow, OfferRow, SettlementRow, UsageRow},
 };
 use platform::{
@@ -535,7 +535,7 @@ async fn redeem_submit(
     Form(f): Form<RedeemInput>,
 ) -> AppResult<Response> {
     let item = f.item.clone();
-    match redeem::redeem(&st, &clerk, &f).await {
+    match redeem::redeem(&st, (&clerk).into(), &f).await {
         Ok(r) => Ok(html(
             &render_redeem(&st, &clerk, item, String::new(), Some(r), None).await?,
         )),
@@ -756,10 +756,10 @@ async fn api_settlement(
     responses((status = 200, body = Redeemed), (status = 403), (status = 409), (status = 422)))]
 async fn api_redeem(
     State(st): State<AppState>,
-    clerk: Clerk,
+    clerk: ClerkSession,
     Json(f): Json<RedeemInput>,
 ) -> AppResult<Json<Redeemed>> {
-    Ok(Json(redeem::redeem(&st, &clerk, &f).await?))
+    Ok(Json(redeem::redeem(&st, (&clerk).into(), &f).await?))
 }
 
 /// The clerk's own redemptions of today.

@@ -86,6 +86,62 @@ impl FromRequestParts<AppState> for Clerk {
     }
 }
 
+/// A signed-in merchant clerk whose shop is looked up in the redemption's
+/// own transaction (the API's extractor: one read fewer per request on the
+/// hottest path; a clerk removed from the shop is refused there, 403 as
+/// [`Clerk`] refuses).
+#[derive(Clone, Debug)]
+pub struct ClerkSession {
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for ClerkSession {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        match ctx.session {
+            Some(session) if session.scope.role == Role::Merchant => Ok(ClerkSession { session }),
+            Some(_) => Err(clerks_only()),
+            None => Err(AppError::Unauthenticated),
+        }
+    }
+}
+
+/// Who redeems: the clerk's account, and the shop when it is already known.
+pub struct Counterside<'a> {
+    pub actor: &'a Actor,
+    pub clerk_user: i64,
+    /// None: the redemption's transaction finds the clerk's shop.
+    pub merchant_id: Option<i64>,
+}
+
+impl<'a> From<&'a Clerk> for Counterside<'a> {
+    fn from(c: &'a Clerk) -> Self {
+        Counterside {
+            actor: c.actor(),
+            clerk_user: c.user_id(),
+            merchant_id: Some(c.merchant_id),
+        }
+    }
+}
+
+impl<'a> From<&'a ClerkSession> for Counterside<'a> {
+    fn from(c: &'a ClerkSession) -> Self {
+        Counterside {
+            actor: &c.session.scope.actor,
+            clerk_user: c.session.user_id.0,
+            merchant_id: None,
+        }
+    }
+}
+
+/// The shop of a clerk's account (None: not a clerk of any shop).
+pub(crate) const CLERK_MERCHANT_SQL: &str =
+    "SELECT merchant_id FROM merchant_clerks WHERE user_id = $1";
+
 /// What the clerk sends: the card (scanned token, or number + the last 4
 /// digits of the member's phone) and what to redeem (an offer of the shop
 /// or a voucher campaign the shop accepts).
@@ -199,49 +255,60 @@ fn card_of(keys: &Keys, input: &RedeemInput) -> AppResult<(String, Option<String
 
 /// Verifies the card and records the redemption, in one transaction. Every
 /// refusal writes nothing but its audit entry (`benefit.redeem_refused`).
-pub async fn redeem(st: &AppState, clerk: &Clerk, input: &RedeemInput) -> AppResult<Redeemed> {
+pub async fn redeem(
+    st: &AppState,
+    who: Counterside<'_>,
+    input: &RedeemInput,
+) -> AppResult<Redeemed> {
     let db = &st.db;
     // A typed card number is a guess until the phone digits match: counted
     // (`limits`), and refused past the limit before anything is read.
     let typed = input.token.trim().is_empty();
     let typed_no = input.card_no.trim().to_ascii_uppercase();
     let limits = crate::limits::of(st);
-    if typed {
-        if let Err(e) = limits.begin_typed(&typed_no, clerk.user_id()) {
+    let refused = |e: AppError| async {
+        // The shop the refusal is recorded under (looked up here when the
+        // transaction did not get that far: refusals are the rare path).
+        let shop = match who.merchant_id {
+            Some(m) => Some(m),
+            None => sqlx::query_scalar::<_, i64>(CLERK_MERCHANT_SQL)
+                .bind(who.clerk_user)
+                .fetch_optional(db.pool())
+                .await?,
+        };
+        if let Some(shop) = shop {
             audit::record(
                 db,
-                clerk.actor(),
-                Event::new("benefit.redeem_refused", "merchant", clerk.merchant_id)
+                who.actor,
+                Event::new("benefit.redeem_refused", "merchant", shop)
                     .detail(serde_json::json!({"reason": e.user_message().en})),
             )
             .await?;
-            return Err(e);
+        }
+        Err::<Redeemed, _>(e)
+    };
+    if typed {
+        if let Err(e) = limits.begin_typed(&typed_no, who.clerk_user) {
+            return refused(e).await;
         }
     }
-    match redeem_tx(st, clerk.merchant_id, clerk.user_id(), clerk.actor(), input).await {
+    match redeem_tx(st, who.merchant_id, who.clerk_user, who.actor, input).await {
         Ok(r) => {
             if typed {
-                limits.right_typed(&typed_no, clerk.user_id());
+                limits.right_typed(&typed_no, who.clerk_user);
             }
             Ok(r)
         }
         Err(e) => {
             // A wrong card number or wrong digits keeps its counted try.
             if typed && e.user_message().zh != no_such_card().user_message().zh {
-                limits.right_typed(&typed_no, clerk.user_id());
+                limits.right_typed(&typed_no, who.clerk_user);
             }
             if matches!(
                 e,
                 AppError::Invalid(_) | AppError::Conflict(_) | AppError::Forbidden(_)
             ) {
-                let m = e.user_message();
-                audit::record(
-                    db,
-                    clerk.actor(),
-                    Event::new("benefit.redeem_refused", "merchant", clerk.merchant_id)
-                        .detail(serde_json::json!({"reason": m.en})),
-                )
-                .await?;
+                return refused(e).await;
             }
             Err(e)
         }
@@ -260,7 +327,7 @@ const RACE_RETRIES: usize = 5;
 /// under the limit all succeed and none beyond it does.
 pub async fn redeem_tx(
     st: &AppState,
-    merchant_id: i64,
+    merchant_id: Option<i64>,
     clerk_user: i64,
     actor: &Actor,
     input: &RedeemInput,
@@ -300,7 +367,8 @@ pub async fn redeem_tx(
 /// refused here).
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
-    pub merchant_id: i64,
+    /// None: found from the clerk's account in the transaction.
+    pub merchant_id: Option<i64>,
     pub clerk_user: i64,
     pub actor: Actor,
     item: Item,
@@ -314,7 +382,7 @@ pub(crate) struct Job {
 impl Job {
     fn new(
         st: &AppState,
-        merchant_id: i64,
+        merchant_id: Option<i64>,
         clerk_user: i64,
         actor: &Actor,
         input: &RedeemInput,
@@ -433,6 +501,7 @@ pub(crate) struct NewRedemption<'a> {
 /// The reads and writes of one redemption, inside the caller's write
 /// transaction.
 pub(crate) trait Store {
+    async fn clerk_merchant(&mut self, clerk_user: i64) -> AppResult<Option<i64>>;
     async fn card(&mut self, card_no: &str) -> AppResult<Option<CardRow>>;
     async fn shop(&mut self, merchant_id: i64) -> AppResult<ShopRow>;
     async fn offer(&mut self, offer_id: i64) -> AppResult<Option<OfferRow>>;
@@ -480,6 +549,12 @@ struct SqlxStore<'a> {
 }
 
 impl Store for SqlxStore<'_> {
+    async fn clerk_merchant(&mut self, clerk_user: i64) -> AppResult<Option<i64>> {
+        Ok(sqlx::query_scalar(CLERK_MERCHANT_SQL)
+            .bind(clerk_user)
+            .fetch_optional(&mut *self.tx.tx)
+            .await?)
+    }
     async fn card(&mut self, card_no: &str) -> AppResult<Option<CardRow>> {
         let Some(r) = sqlx::query(CARD_SQL)
             .bind(card_no)
@@ -644,7 +719,14 @@ impl Store for SqlxStore<'_> {
 /// `None` leaves the transaction for the caller to roll back: nothing of
 /// it is kept.
 pub(crate) async fn attempt<S: Store>(s: &mut S, job: &Job) -> AppResult<Option<Redeemed>> {
-    let (merchant_id, card_no) = (job.merchant_id, job.card_no.as_str());
+    let merchant_id = match job.merchant_id {
+        Some(m) => m,
+        None => s
+            .clerk_merchant(job.clerk_user)
+            .await?
+            .ok_or_else(clerks_only)?,
+    };
+    let card_no = job.card_no.as_str();
     let today_s = job.today.to_string();
     let Some(card) = s.card(card_no).await? else {
         return Err(if job.phone4.is_some() {
