@@ -30,7 +30,7 @@ use std::{
 
 use platform::{
     audit::{self, Event, Head},
-    db::Db,
+    db::{sqlite_numbered as numbered, Db},
     error::{AppError, AppResult},
     person::PersonGroup,
     scope::Actor,
@@ -153,21 +153,6 @@ fn at_once<F: Future>(f: F) -> F::Output {
         Poll::Ready(v) => v,
         Poll::Pending => unreachable!("the counter writer's store never waits"),
     }
-}
-
-/// The shared SQL with SQLite's numbered parameters (`?N` binds the N-th
-/// value wherever it stands; `$N` would be a name, numbered by first use).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 struct Sql {
@@ -472,19 +457,5 @@ impl Store for SqliteStore {
             .execute(params![e.hash])
             .map_err(db_err)?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::numbered;
-
-    #[test]
-    fn numbered_parameters_keep_their_numbers_wherever_they_stand() {
-        assert_eq!(
-            numbered("SELECT (SELECT $2) AS a FROM t WHERE id = $1 AND x = '$'"),
-            "SELECT (SELECT ?2) AS a FROM t WHERE id = ?1 AND x = '$'"
-        );
-        assert_eq!(numbered("$10, $1"), "?10, ?1");
     }
 }

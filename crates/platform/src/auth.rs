@@ -729,36 +729,22 @@ pub async fn session(
     idle_minutes: u64,
 ) -> AppResult<Option<Session>> {
     let token_hash = sha256_hex(token.as_bytes());
-    let row = sqlx::query(
-        "SELECT u.id, u.username, u.display_name, u.role, u.perms, u.active, u.must_change_password, \
-                s.csrf, s.expires_at, s.created_at, s.last_seen, \
-                o.id AS org_id, o.path, o.name AS org_name \
-         FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id \
-         WHERE s.token_hash = $1",
-    )
-    .bind(&token_hash)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let expires: String = r.try_get("expires_at")?;
+    let Some(r) = session_row(db, &token_hash).await? else {
+        return Ok(None);
+    };
     let now = time::now();
-    if time::parse_rfc3339(&expires).is_none_or(|t| t < now) || r.try_get::<i64, _>("active")? != 1
-    {
+    if time::parse_rfc3339(&r.expires_at).is_none_or(|t| t < now) || r.active != 1 {
         return Ok(None);
     }
-    let role_s: String = r.try_get("role")?;
-    let role = Role::parse(&role_s).ok_or_else(|| anyhow::anyhow!("unknown role {role_s}"))?;
-    let user_id = UserId(r.try_get("id")?);
-    let username: String = r.try_get("username")?;
-    let perms: String = r.try_get("perms")?;
+    let role = Role::parse(&r.role).ok_or_else(|| anyhow::anyhow!("unknown role {}", r.role))?;
+    let user_id = UserId(r.id);
+    let username = r.username;
     let actor = Actor {
         user_id: Some(user_id),
         name: username.clone(),
         ip: ip.to_string(),
     };
-    let last_seen: Option<String> = r.try_get("last_seen")?;
-    let created: String = r.try_get("created_at")?;
-    let last = time::parse_rfc3339(last_seen.as_deref().unwrap_or(&created)).unwrap_or(now);
+    let last = time::parse_rfc3339(r.last_seen.as_deref().unwrap_or(&r.created_at)).unwrap_or(now);
     let idle = now.signed_duration_since(last);
     if idle > Duration::minutes(i64::try_from(idle_minutes.max(1)).unwrap_or(i64::MAX / 120)) {
         let mut tx = db.begin_write().await?;
@@ -790,19 +776,99 @@ pub async fn session(
     }
     let scope = Scope::new(
         actor,
-        OrgId(r.try_get("org_id")?),
-        r.try_get("path")?,
+        OrgId(r.org_id),
+        r.path,
         role,
-        &perms,
+        &r.perms,
     );
     Ok(Some(Session {
         user_id,
         username,
-        display_name: r.try_get("display_name")?,
-        org_name: r.try_get("org_name")?,
-        csrf: r.try_get("csrf")?,
+        display_name: r.display_name,
+        org_name: r.org_name,
+        csrf: r.csrf,
         scope,
-        must_change_password: r.try_get::<i64, _>("must_change_password")? == 1,
+        must_change_password: r.must_change_password == 1,
+    }))
+}
+
+/// The session with its account and the account's org, by token hash.
+const SESSION_SQL: &str = "SELECT u.id, u.username, u.display_name, u.role, u.perms, u.active, u.must_change_password, \
+        s.csrf, s.expires_at, s.created_at, s.last_seen, \
+        o.id AS org_id, o.path, o.name AS org_name \
+     FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id \
+     WHERE s.token_hash = $1";
+
+/// A row of [`SESSION_SQL`].
+struct SessionRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    perms: String,
+    active: i64,
+    must_change_password: i64,
+    csrf: String,
+    expires_at: String,
+    created_at: String,
+    last_seen: Option<String>,
+    org_id: i64,
+    path: String,
+    org_name: String,
+}
+
+/// Read before every signed-in request: inline on an SQLite file
+/// ([`crate::db::InlineReads`]), through the pool elsewhere.
+async fn session_row(db: &Db, token_hash: &str) -> AppResult<Option<SessionRow>> {
+    if let Some(inline) = db.inline_reads() {
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| crate::db::sqlite_numbered(SESSION_SQL));
+        return Ok(inline.read(|c| {
+            use rusqlite::OptionalExtension;
+            c.prepare_cached(sql)?
+                .query_row([token_hash], |r| {
+                    Ok(SessionRow {
+                        id: r.get("id")?,
+                        username: r.get("username")?,
+                        display_name: r.get("display_name")?,
+                        role: r.get("role")?,
+                        perms: r.get("perms")?,
+                        active: r.get("active")?,
+                        must_change_password: r.get("must_change_password")?,
+                        csrf: r.get("csrf")?,
+                        expires_at: r.get("expires_at")?,
+                        created_at: r.get("created_at")?,
+                        last_seen: r.get("last_seen")?,
+                        org_id: r.get("org_id")?,
+                        path: r.get("path")?,
+                        org_name: r.get("org_name")?,
+                    })
+                })
+                .optional()
+        })?);
+    }
+    let Some(r) = sqlx::query(SESSION_SQL)
+        .bind(token_hash)
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(SessionRow {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: r.try_get("role")?,
+        perms: r.try_get("perms")?,
+        active: r.try_get("active")?,
+        must_change_password: r.try_get("must_change_password")?,
+        csrf: r.try_get("csrf")?,
+        expires_at: r.try_get("expires_at")?,
+        created_at: r.try_get("created_at")?,
+        last_seen: r.try_get("last_seen")?,
+        org_id: r.try_get("org_id")?,
+        path: r.try_get("path")?,
+        org_name: r.try_get("org_name")?,
     }))
 }
 

@@ -95,9 +95,83 @@ pub struct Db {
     /// Per-org statistics values, valid while the org's data version is
     /// unchanged (`platform::dataver`); shared by every clone of this `Db`.
     org_cache: Arc<crate::dataver::OrgCache>,
+    /// Point reads on the caller's thread (`InlineReads`), on an SQLite file.
+    inline: Option<Arc<InlineReads>>,
     /// The indicators of the modules this database was opened with (set by
     /// `platform::open` from the registry): what the figures engine computes.
     catalogue: Arc<[Indicator]>,
+}
+
+/// Point reads that run on the caller's own thread through SQLite's API.
+///
+/// Through the pool every statement is a hand-off to the connection's sqlx
+/// worker thread and back: two wake-ups and thread switches, more than a
+/// read by a unique key on a small table costs. The session lookup before
+/// every signed-in request is such a read (BENCHMARKS.md, redemption under
+/// load), so it runs here, inline, on a connection taken from a small idle
+/// list. Only short reads belong here: the caller's async worker waits for
+/// them. Each statement sees the latest commit, as on the pool.
+pub struct InlineReads {
+    file: PathBuf,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// Idle connections kept; more are opened while more readers are at work.
+const INLINE_IDLE: usize = 4;
+
+impl InlineReads {
+    fn new(file: PathBuf) -> InlineReads {
+        InlineReads {
+            file,
+            idle: Default::default(),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.file,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // A small page cache: these reads touch few pages, and a commit
+        // elsewhere empties the cache (its cost grows with the cache).
+        conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -2048")?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle connection (opening one if none is idle).
+    /// Statements are numbered with `?N` (see [`sqlite_numbered`]).
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, anyhow::Error> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.open().context("inline SQLite reader")?,
+        };
+        let out = f(&conn).context("inline SQLite read");
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < INLINE_IDLE {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+/// Portable SQL (`$N` parameters) for SQLite's own API: `?N` binds the N-th
+/// value wherever it stands, where `$N` would be a name numbered by its
+/// first use. For our own statements, which have no `$` in literals.
+pub fn sqlite_numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A write transaction; on SQLite it also holds the writer lock.
@@ -191,6 +265,9 @@ impl Db {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            inline: sqlite_file
+                .as_ref()
+                .map(|f| Arc::new(InlineReads::new(f.clone()))),
             sqlite_file,
             org_cache: Default::default(),
             catalogue: Arc::from(Vec::new()),
@@ -258,6 +335,12 @@ impl Db {
         self.write_lock
             .as_ref()
             .map(|l| l.clone().blocking_lock_owned())
+    }
+
+    /// Point reads on the caller's thread, when the database is an SQLite
+    /// file (None: use the pool).
+    pub fn inline_reads(&self) -> Option<&InlineReads> {
+        self.inline.as_deref()
     }
 
     /// The SQLite database file, when there is one.
@@ -538,6 +621,15 @@ fn split_statements(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_parameters_keep_their_numbers_wherever_they_stand() {
+        assert_eq!(
+            sqlite_numbered("SELECT (SELECT $2) AS a FROM t WHERE id = $1 AND x = '$'"),
+            "SELECT (SELECT ?2) AS a FROM t WHERE id = ?1 AND x = '$'"
+        );
+        assert_eq!(sqlite_numbered("$10, $1"), "?10, ?1");
+    }
 
     #[tokio::test]
     async fn reseed_becomes_setval_on_postgres_and_nothing_on_sqlite() {
