@@ -91,6 +91,7 @@ echo "statistics warm-up at start done after ~$(( $(date +%s) - t0 )) s (waited 
 URL=http://127.0.0.1:$PORT
 mapfile -t s1 < <(python3 bench/redeem_clerk.py "$URL")
 mapfile -t s2 < <(python3 bench/redeem_clerk.py "$URL")
+[ "${#s1[@]}" = 2 ] && [ "${#s2[@]}" = 2 ] || { echo "the clerk's sign-in failed (server log: $W/server.log)"; tail -20 "$W/server.log"; exit 1; }
 
 echo "== A: wrk -t$THREADS -c$CONNS -d$D_HEALTH --latency $URL/healthz"
 wrk -t"$THREADS" -c"$CONNS" -d"$D_HEALTH" --latency "$URL/healthz" | tee "$W/a.txt"
@@ -102,6 +103,8 @@ if [ -n "${PERF:-}" ]; then
 fi
 REDEEM_COOKIE=${s1[0]} REDEEM_CSRF=${s1[1]} \
   wrk -t"$THREADS" -c"$CONNS" -d"$D_REDEEM" --latency -s bench/redeem_load.lua "$URL" -- "$W/tokens.txt" "$CID" "$THREADS" | tee "$W/b.txt"
+# The counter writer's batches (mean = redemptions / batches).
+curl -s "$URL/metrics" | grep -E "^gonghui_counter_(batches|redemptions)_total" | tr '\n' ' '; echo
 if [ -n "${PERF:-}" ]; then
   wait "$perf_pid" || true
   perf report -i "$W/perf.data" --no-children --sort comm,dso -g none --percent-limit 2 --stdio 2>/dev/null | grep -v "^#" | grep -v "^$" | head -20

@@ -134,6 +134,10 @@ fn serve(mut store: SqliteStore, db: &Db, jobs: &mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
+        // Batch sizes, for the operator (/metrics): the mean is
+        // redemptions_total / batches_total.
+        metrics::counter!("gonghui_counter_batches_total").increment(1);
+        metrics::counter!("gonghui_counter_redemptions_total").increment(batch.len() as u64);
         let guard = db.write_guard_blocking();
         let answers = store.run(&batch);
         drop(guard);
