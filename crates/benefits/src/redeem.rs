@@ -271,10 +271,12 @@ pub async fn redeem(
         // transaction did not get that far: refusals are the rare path).
         let shop = match who.merchant_id {
             Some(m) => Some(m),
-            None => sqlx::query_scalar::<_, i64>(CLERK_MERCHANT_SQL)
-                .bind(who.clerk_user)
-                .fetch_optional(db.pool())
-                .await?,
+            None => {
+                sqlx::query_scalar::<_, i64>(CLERK_MERCHANT_SQL)
+                    .bind(who.clerk_user)
+                    .fetch_optional(db.pool())
+                    .await?
+            }
         };
         if let Some(shop) = shop {
             audit::record(

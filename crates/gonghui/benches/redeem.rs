@@ -100,7 +100,11 @@ fn bench(c: &mut Criterion) {
                 ..Default::default()
             };
             rt.block_on(redeem::redeem_tx(
-                &env.state, Some(merchant), clerk, &actor, &input,
+                &env.state,
+                Some(merchant),
+                clerk,
+                &actor,
+                &input,
             ))
             .expect("redeemed")
         })

@@ -774,13 +774,7 @@ pub async fn session(
             .await?;
         tx.commit().await?;
     }
-    let scope = Scope::new(
-        actor,
-        OrgId(r.org_id),
-        r.path,
-        role,
-        &r.perms,
-    );
+    let scope = Scope::new(actor, OrgId(r.org_id), r.path, role, &r.perms);
     Ok(Some(Session {
         user_id,
         username,
@@ -793,7 +787,8 @@ pub async fn session(
 }
 
 /// The session with its account and the account's org, by token hash.
-const SESSION_SQL: &str = "SELECT u.id, u.username, u.display_name, u.role, u.perms, u.active, u.must_change_password, \
+const SESSION_SQL: &str =
+    "SELECT u.id, u.username, u.display_name, u.role, u.perms, u.active, u.must_change_password, \
         s.csrf, s.expires_at, s.created_at, s.last_seen, \
         o.id AS org_id, o.path, o.name AS org_name \
      FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id \
