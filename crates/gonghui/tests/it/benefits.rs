@@ -397,6 +397,74 @@ async fn refusals_say_why_and_write_nothing() {
     assert_eq!(count().await, n0 + 1);
 }
 
+/// Redemptions queued while the writer is busy are served together (on an
+/// SQLite file: one commit, a savepoint each): every success is kept and
+/// every refusal among them writes nothing, whatever its neighbours did.
+#[tokio::test]
+async fn redemptions_served_together_keep_each_success_and_drop_each_refusal() {
+    let server = TestServer::start(gonghui::testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let a = clerk(&server, "merchant_clerk").await;
+    let cid = campaign(&server).await;
+    let cards = cards_with_voucher(&server, 4, 40).await;
+    assert_eq!(cards.len(), 4);
+    let body =
+        |no: &str, campaign: i64| json!({"token": token(&server, no), "campaign_id": campaign});
+    let mut bodies: Vec<Value> = cards.iter().map(|c| body(&c.0, cid)).collect();
+    // The same vouchers again, and a campaign the shop does not take.
+    bodies.push(body(&cards[0].0, cid));
+    bodies.push(body(&cards[1].0, cid));
+    bodies.push(body(&cards[2].0, 999_999));
+    // Hold the writer so that the redemptions queue up behind it.
+    let held = server.state().db.write_guard().await;
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|b| {
+            let a = a.clone();
+            tokio::spawn(async move { redeem(&a, b).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(held);
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT, StatusCode::FORBIDDEN].contains(&s),
+            "{s} {v}"
+        );
+        statuses.push(s);
+    }
+    let count = |s: StatusCode| statuses.iter().filter(|x| **x == s).count();
+    assert_eq!(count(StatusCode::OK), 4, "{statuses:?}");
+    assert_eq!(count(StatusCode::CONFLICT), 2, "{statuses:?}");
+    assert_eq!(count(StatusCode::FORBIDDEN), 1, "{statuses:?}");
+    let list = cards
+        .iter()
+        .map(|c| format!("'{}'", c.0))
+        .collect::<Vec<_>>()
+        .join(",");
+    for (what, sql) in [
+        ("redemptions", format!("SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions WHERE card_no IN ({list}) AND campaign_id = {cid}")),
+        ("vouchers used", format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM vouchers v JOIN cards c ON c.person_id = v.person_id \
+             WHERE c.card_no IN ({list}) AND v.campaign_id = {cid} AND v.status = 'redeemed'"
+        )),
+        ("audit entries", format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log a JOIN redemptions r \
+             ON a.object_type = 'redemption' AND a.object_id = CAST(r.id AS TEXT) \
+             WHERE a.action = 'benefit.redeem' AND r.card_no IN ({list}) AND r.campaign_id = {cid}"
+        )),
+    ] {
+        assert_eq!(scalar(&server, &sql).await, 4, "{what}");
+    }
+    let report = gonghui::platform::audit::verify(&server.state().db)
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 #[tokio::test]
 async fn racing_clerks_redeem_each_voucher_once() {
     let server = TestServer::start(gonghui::testing::demo_env().await.unwrap())

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 pub const PW: &str = gonghui::demo::DEMO_PASSWORD;
 
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
