@@ -6,6 +6,7 @@
 #   bash bench/redeem_load.sh                # N=1000000 VOUCHERS=10000
 #   WORK=/tmp/rl bash bench/redeem_load.sh   # keep the roster instance for a rerun
 #   PERF=1 …                                 # also profile the server in run B
+#   PERF_G="--call-graph dwarf" PERF=1 …    # with call stacks through C code
 #
 # 1. A fresh demo instance (SQLite, GONGHUI_MASTER_KEY fixed) and the
 #    `gonghui gen members --count N --seed 42` roster imported with
@@ -98,7 +99,7 @@ wrk -t"$THREADS" -c"$CONNS" -d"$D_HEALTH" --latency "$URL/healthz" | tee "$W/a.t
 echo "== B: wrk -t$THREADS -c$CONNS -d$D_REDEEM --latency -s bench/redeem_load.lua $URL -- tokens.txt $CID $THREADS"
 # PERF=1: the server's profile during run B (perf record -g, first 12 s).
 if [ -n "${PERF:-}" ]; then
-  perf record -F 999 -g -p "$server" -o "$W/perf.data" -- sleep 12 2>/dev/null &
+  perf record -F 999 ${PERF_G:--g} -p "$server" -o "$W/perf.data" -- sleep 12 2>/dev/null &
   perf_pid=$!
 fi
 REDEEM_COOKIE=${s1[0]} REDEEM_CSRF=${s1[1]} \

@@ -159,6 +159,16 @@ fn at_once<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// The claim in two steps, without RETURNING (which SQLite serves
+/// through a temporary table per statement: a third of this writer's time
+/// once). Safe here and only here: the batch holds the database's write
+/// lock from BEGIN IMMEDIATE to COMMIT, so nothing can take the voucher
+/// between the two; the pool's path keeps `redeem::CLAIM_SQL`.
+const CLAIM_FIND_SQL: &str = "SELECT id, value_fen FROM vouchers \
+     WHERE campaign_id = $1 AND person_id = $2 AND status = 'issued'";
+const CLAIM_MARK_SQL: &str =
+    "UPDATE vouchers SET status = 'redeemed', redeemed_at = $1, merchant_id = $2 WHERE id = $3";
+
 struct Sql {
     clerk_merchant: String,
     card: String,
@@ -168,10 +178,11 @@ struct Sql {
     campaign: String,
     claim: String,
     voucher_status: String,
+    claim_mark: String,
     insert: String,
     audit_head: String,
     audit_insert: String,
-    audit_set_head: String,
+    audit_store_head: String,
     /// `PersonGroup::holds_sql` of each declared group, by key.
     groups: HashMap<&'static str, String>,
 }
@@ -180,6 +191,12 @@ pub(crate) struct SqliteStore {
     conn: Connection,
     groups: Vec<PersonGroup>,
     sql: Sql,
+    /// The audit head the next entry of the open batch chains onto: read
+    /// once after BEGIN, stored once before COMMIT (the batch holds the
+    /// write lock throughout, so no other appender moves it meanwhile).
+    head: Option<Head>,
+    /// Whether an entry of this batch moved the head.
+    head_moved: bool,
 }
 
 impl SqliteStore {
@@ -191,18 +208,48 @@ impl SqliteStore {
             offer: numbered(redeem::OFFER_SQL),
             offer_uses: numbered(redeem::OFFER_USES_SQL),
             campaign: numbered(redeem::CAMPAIGN_SQL),
-            claim: numbered(redeem::CLAIM_SQL),
+            claim: numbered(CLAIM_FIND_SQL),
+            claim_mark: numbered(CLAIM_MARK_SQL),
             voucher_status: numbered(redeem::VOUCHER_STATUS_SQL),
             insert: numbered(redeem::INSERT_SQL),
-            audit_head: numbered(audit::ADVANCE_HEAD_SQL),
+            audit_head: numbered(audit::NEXT_HEAD_SQL),
             audit_insert: numbered(audit::INSERT_ENTRY_SQL),
-            audit_set_head: numbered(audit::SET_HEAD_SQL),
+            audit_store_head: numbered(audit::STORE_HEAD_SQL),
             groups: groups
                 .iter()
                 .map(|g| (g.key, numbered(&g.holds_sql())))
                 .collect(),
         };
-        SqliteStore { conn, groups, sql }
+        SqliteStore {
+            conn,
+            groups,
+            sql,
+            head: None,
+            head_moved: false,
+        }
+    }
+
+    fn read_head(&self) -> rusqlite::Result<Head> {
+        self.conn
+            .prepare_cached(&self.sql.audit_head)?
+            .query_row([], |r| {
+                Ok(Head {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    format: r.get(2)?,
+                    key_id: r.get(3)?,
+                })
+            })
+    }
+
+    /// Stores the batch's last audit entry as the chain's head.
+    fn store_head(&mut self) -> rusqlite::Result<()> {
+        if let (Some(h), true) = (&self.head, self.head_moved) {
+            self.conn
+                .prepare_cached(&self.sql.audit_store_head)?
+                .execute(params![h.seq - 1, h.hash])?;
+        }
+        Ok(())
     }
 
     fn exec(&self, sql: &str) -> rusqlite::Result<()> {
@@ -226,8 +273,17 @@ impl SqliteStore {
         if let Err(e) = self.exec("BEGIN IMMEDIATE") {
             return failed(&e);
         }
+        match self.read_head() {
+            Ok(h) => self.head = Some(h),
+            Err(e) => {
+                let _ = self.exec("ROLLBACK");
+                return failed(&e);
+            }
+        }
+        self.head_moved = false;
         let mut answers = Vec::with_capacity(batch.len());
         for p in batch {
+            let head_before = (self.head.clone(), self.head_moved);
             let answer = match self.exec("SAVEPOINT redemption") {
                 Ok(()) => at_once(redeem::attempt(self, &p.job)),
                 Err(e) => Err(db_err(e)),
@@ -235,6 +291,8 @@ impl SqliteStore {
             let undo = if matches!(answer, Ok(Some(_))) {
                 self.exec("RELEASE redemption")
             } else {
+                // Its audit entry, if any, went with the savepoint.
+                (self.head, self.head_moved) = head_before;
                 self.exec("ROLLBACK TO redemption")
                     .and_then(|()| self.exec("RELEASE redemption"))
             };
@@ -244,7 +302,7 @@ impl SqliteStore {
             }
             answers.push(answer);
         }
-        if let Err(e) = self.exec("COMMIT") {
+        if let Err(e) = self.store_head().and_then(|()| self.exec("COMMIT")) {
             let _ = self.exec("ROLLBACK");
             return failed(&e);
         }
@@ -373,12 +431,23 @@ impl Store for SqliteStore {
         campaign_id: i64,
         person_id: i64,
     ) -> AppResult<Option<(i64, i64)>> {
-        let mut st = self.conn.prepare_cached(&self.sql.claim).map_err(db_err)?;
-        st.query_row(params![now, merchant_id, campaign_id, person_id], |v| {
-            Ok((v.get("id")?, v.get("value_fen")?))
-        })
-        .optional()
-        .map_err(db_err)
+        let found = self
+            .conn
+            .prepare_cached(&self.sql.claim)
+            .map_err(db_err)?
+            .query_row(params![campaign_id, person_id], |v| {
+                Ok((v.get::<_, i64>("id")?, v.get::<_, i64>("value_fen")?))
+            })
+            .optional()
+            .map_err(db_err)?;
+        if let Some((id, _)) = found {
+            self.conn
+                .prepare_cached(&self.sql.claim_mark)
+                .map_err(db_err)?
+                .execute(params![now, merchant_id, id])
+                .map_err(db_err)?;
+        }
+        Ok(found)
     }
     async fn voucher_status(
         &mut self,
@@ -395,7 +464,7 @@ impl Store for SqliteStore {
     }
     async fn insert(&mut self, r: &NewRedemption<'_>) -> AppResult<Option<i64>> {
         let mut st = self.conn.prepare_cached(&self.sql.insert).map_err(db_err)?;
-        let res = st.query_row(
+        let res = st.execute(
             params![
                 r.kind,
                 r.merchant_id,
@@ -414,29 +483,19 @@ impl Store for SqliteStore {
                 r.seq,
                 r.redeemed_at
             ],
-            |row| row.get(0),
         );
         match res {
-            Ok(id) => Ok(Some(id)),
+            Ok(_) => Ok(Some(self.conn.last_insert_rowid())),
             Err(e) if is_unique_violation(&e) => Ok(None),
             Err(e) => Err(db_err(e)),
         }
     }
     async fn audit(&mut self, actor: &Actor, ev: Event<'_>) -> AppResult<()> {
         let head = self
-            .conn
-            .prepare_cached(&self.sql.audit_head)
-            .map_err(db_err)?
-            .query_row([], |r| {
-                Ok(Head {
-                    seq: r.get(0)?,
-                    hash: r.get(1)?,
-                    format: r.get(2)?,
-                    key_id: r.get(3)?,
-                })
-            })
-            .map_err(db_err)?;
-        let e = audit::seal(head, actor, ev)?;
+            .head
+            .take()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("counter writer: no batch open")))?;
+        let e = audit::seal(head.clone(), actor, ev)?;
         self.conn
             .prepare_cached(&self.sql.audit_insert)
             .map_err(db_err)?
@@ -455,11 +514,8 @@ impl Store for SqliteStore {
                 e.hash
             ])
             .map_err(db_err)?;
-        self.conn
-            .prepare_cached(&self.sql.audit_set_head)
-            .map_err(db_err)?
-            .execute(params![e.hash])
-            .map_err(db_err)?;
+        self.head = Some(head.following(&e));
+        self.head_moved = true;
         Ok(())
     }
 }

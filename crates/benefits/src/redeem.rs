@@ -429,10 +429,11 @@ pub(crate) const CLAIM_SQL: &str =
      WHERE campaign_id = $3 AND person_id = $4 AND status = 'issued' RETURNING id, value_fen";
 pub(crate) const VOUCHER_STATUS_SQL: &str =
     "SELECT status FROM vouchers WHERE campaign_id = $1 AND person_id = $2";
-/// Values in the order of [`NewRedemption`]'s fields.
+/// Values in the order of [`NewRedemption`]'s fields (the pool's path adds
+/// `RETURNING id`; the counter writer asks SQLite for the last rowid).
 pub(crate) const INSERT_SQL: &str = "INSERT INTO redemptions (kind, merchant_id, offer_id, voucher_id, campaign_id, membership_id, person_id, \
      org_id, region_root, card_no, clerk_user_id, amount_fen, on_date, period_key, seq, redeemed_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
 /// The card with its membership, person and union ([`CARD_SQL`]).
 pub(crate) struct CardRow {
@@ -686,7 +687,9 @@ impl Store for SqlxStore<'_> {
             .await?)
     }
     async fn insert(&mut self, r: &NewRedemption<'_>) -> AppResult<Option<i64>> {
-        let res = sqlx::query_scalar(INSERT_SQL)
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{INSERT_SQL} RETURNING id"));
+        let res = sqlx::query_scalar(SQL.as_str())
             .bind(r.kind)
             .bind(r.merchant_id)
             .bind(r.offer_id)

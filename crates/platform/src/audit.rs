@@ -169,12 +169,36 @@ pub const INSERT_ENTRY_SQL: &str = "INSERT INTO audit_log (seq, at, actor_id, ac
 /// Records the new entry's hash as the head's.
 pub const SET_HEAD_SQL: &str = "UPDATE audit_head SET hash = $1 WHERE id = 1";
 
-/// The head as [`ADVANCE_HEAD_SQL`] returned it.
+/// The head the next entry chains onto, as [`ADVANCE_HEAD_SQL`] returns it,
+/// without moving it. For a writer that holds the database's write lock
+/// across several entries (`benefits::counter`): it reads the head once,
+/// chains each entry in memory ([`Head::following`]) and stores the last
+/// with [`STORE_HEAD_SQL`] before it commits. Without RETURNING, SQLite
+/// needs no temporary table for it.
+pub const NEXT_HEAD_SQL: &str =
+    "SELECT seq + 1 AS seq, hash, format, key_id FROM audit_head WHERE id = 1";
+/// Records the last entry's seq and hash as the head's.
+pub const STORE_HEAD_SQL: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+
+/// The head an entry chains onto: its seq, and the previous entry's hash.
+#[derive(Clone, Debug)]
 pub struct Head {
     pub seq: i64,
     pub hash: String,
     pub format: String,
     pub key_id: String,
+}
+
+impl Head {
+    /// The head of the entry after `e` (which was sealed on this head).
+    pub fn following(&self, e: &Sealed) -> Head {
+        Head {
+            seq: e.seq + 1,
+            hash: e.hash.clone(),
+            format: self.format.clone(),
+            key_id: self.key_id.clone(),
+        }
+    }
 }
 
 /// An entry chained onto a head, ready to insert with [`INSERT_ENTRY_SQL`].
