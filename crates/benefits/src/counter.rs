@@ -533,26 +533,24 @@ impl Store for SqliteStore {
     }
     async fn insert(&mut self, r: &NewRedemption<'_>) -> AppResult<Option<i64>> {
         let mut st = self.conn.prepare_cached(&self.sql.insert).map_err(db_err)?;
-        let res = st.execute(
-            params![
-                r.kind,
-                r.merchant_id,
-                r.offer_id,
-                r.voucher_id,
-                r.campaign_id,
-                r.membership_id,
-                r.person_id,
-                r.org_id,
-                r.region_root,
-                r.card_no,
-                r.clerk_user_id,
-                r.amount_fen,
-                r.on_date,
-                r.period_key,
-                r.seq,
-                r.redeemed_at
-            ],
-        );
+        let res = st.execute(params![
+            r.kind,
+            r.merchant_id,
+            r.offer_id,
+            r.voucher_id,
+            r.campaign_id,
+            r.membership_id,
+            r.person_id,
+            r.org_id,
+            r.region_root,
+            r.card_no,
+            r.clerk_user_id,
+            r.amount_fen,
+            r.on_date,
+            r.period_key,
+            r.seq,
+            r.redeemed_at
+        ]);
         match res {
             Ok(_) => Ok(Some(self.conn.last_insert_rowid())),
             Err(e) if is_unique_violation(&e) => Ok(None),

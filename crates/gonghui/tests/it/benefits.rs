@@ -465,6 +465,75 @@ async fn redemptions_served_together_keep_each_success_and_drop_each_refusal() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+/// A redemption that fails at its last write (its audit entry) among others
+/// served together: its savepoint takes the entry and the audit head's step
+/// back, the others are kept, and the chain has no gap.
+#[tokio::test]
+async fn a_redemption_failing_at_its_audit_entry_leaves_the_others_and_the_chain_whole() {
+    use gonghui::platform::db::Backend;
+    let server = TestServer::start(gonghui::testing::demo_env().await.unwrap())
+        .await
+        .unwrap();
+    let a = clerk(&server, "merchant_clerk").await;
+    let cid = campaign(&server).await;
+    let cards = cards_with_voucher(&server, 3, 60).await;
+    assert_eq!(cards.len(), 3);
+    let failing = &cards[1].0;
+    let db = &server.state().db;
+    let triggers: Vec<String> = match db.backend() {
+        Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER redeem_audit_fail BEFORE INSERT ON audit_log \
+             WHEN NEW.action = 'benefit.redeem' AND NEW.detail LIKE '%{failing}%' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )],
+        Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION redeem_audit_fail() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.action = 'benefit.redeem' AND NEW.detail LIKE '%{failing}%' THEN \
+                 RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER redeem_audit_fail BEFORE INSERT ON audit_log FOR EACH ROW \
+             EXECUTE FUNCTION redeem_audit_fail()"
+                .to_string(),
+        ],
+    };
+    for t in &triggers {
+        sqlx::query(t).execute(db.pool()).await.unwrap();
+    }
+    let held = db.write_guard().await;
+    let tasks: Vec<_> = cards
+        .iter()
+        .map(|c| {
+            let a = a.clone();
+            let body = json!({"token": token(&server, &c.0), "campaign_id": cid});
+            tokio::spawn(async move { redeem(&a, body).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(held);
+    for (t, c) in tasks.into_iter().zip(&cards) {
+        let (s, v) = t.await.unwrap();
+        if &c.0 == failing {
+            assert!(s.is_server_error(), "{s} {v}");
+        } else {
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    }
+    for (no, want) in [(&cards[0].0, 1), (failing, 0), (&cards[2].0, 1)] {
+        let rows = format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions WHERE card_no = '{no}' AND campaign_id = {cid}"
+        );
+        assert_eq!(scalar(&server, &rows).await, want, "{no}: redemptions");
+        let used = format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM vouchers v JOIN cards c ON c.person_id = v.person_id \
+             WHERE c.card_no = '{no}' AND v.campaign_id = {cid} AND v.status = 'redeemed'"
+        );
+        assert_eq!(scalar(&server, &used).await, want, "{no}: voucher used");
+    }
+    let report = gonghui::platform::audit::verify(db).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 #[tokio::test]
 async fn racing_clerks_redeem_each_voucher_once() {
     let server = TestServer::start(gonghui::testing::demo_env().await.unwrap())
