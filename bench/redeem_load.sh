@@ -131,7 +131,7 @@ check() { # label campaign 2xx-answers
   rows=$(q "SELECT COUNT(*) FROM redemptions WHERE campaign_id = $2")
   distinct=$(q "SELECT COUNT(DISTINCT voucher_id) FROM redemptions WHERE campaign_id = $2")
   used=$(q "SELECT COUNT(*) FROM vouchers WHERE campaign_id = $2 AND status = 'redeemed'")
-  audit=$(q "SELECT COUNT(*) FROM audit_log a JOIN redemptions r ON a.object_type = 'redemption' AND a.object_id = CAST(r.id AS TEXT) WHERE a.action = 'benefit.redeem' AND r.campaign_id = $2")
+  audit=$(q "SELECT COUNT(*) FROM audit_log a JOIN redemptions r ON a.object_type = 'redemption' AND r.id = CAST(a.object_id AS INTEGER) WHERE a.action = 'benefit.redeem' AND r.campaign_id = $2")
   local verdict=OK
   [ "$rows" = "$3" ] && [ "$distinct" = "$3" ] && [ "$used" = "$3" ] && [ "$audit" = "$3" ] || verdict=MISMATCH
   echo "$1: 2xx=$3 redemption_rows=$rows distinct_vouchers=$distinct vouchers_used=$used audit_entries=$audit -> $verdict"
