@@ -82,7 +82,10 @@ impl Counter {
                 return None;
             }
         };
-        let checkpoints = match open(file).and_then(Checkpoints::start) {
+        let checkpoints = match open(file)
+            .map_err(anyhow::Error::new)
+            .and_then(|c| Checkpoints::start(c).map_err(anyhow::Error::new))
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "counter writer: cannot start its checkpoint thread; redemptions take the pool");
@@ -176,8 +179,8 @@ fn serve(
             // as a dropped connection after COMMIT does on the pool.
             let _ = p.reply.send(a);
         }
-        batches += 1;
-        if batches % BATCHES_PER_CHECKPOINT == 0 {
+        batches = batches.wrapping_add(1);
+        if batches.is_multiple_of(BATCHES_PER_CHECKPOINT) {
             checkpoints.ask();
         }
     }
@@ -193,7 +196,7 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    fn start(conn: Connection) -> rusqlite::Result<Checkpoints> {
+    fn start(conn: Connection) -> std::io::Result<Checkpoints> {
         // One request waiting is enough: requests while it runs are merged.
         let (ask, asked) = mpsc::sync_channel::<()>(1);
         std::thread::Builder::new()
@@ -208,8 +211,7 @@ impl Checkpoints {
                         Err(e) => tracing::warn!(error = %e, "counter checkpoint failed"),
                     }
                 }
-            })
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            })?;
         Ok(Checkpoints { ask })
     }
 
