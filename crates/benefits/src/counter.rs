@@ -135,16 +135,19 @@ fn open(file: &std::path::Path) -> rusqlite::Result<Connection> {
         file,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    // The pool's settings (`platform::db`), but for the cache: 8 MB holds
+    // The pool's settings (`platform::db`), but for the cache: 2 MB holds
     // the inner pages of the tables and indexes a redemption walks. A
     // larger one costs more than it saves: when an insert rebalances
-    // b-tree pages, SQLite parks a page under the number of the lock page
-    // (1 GB into the file), and the commit then walks the cache's hash
-    // table from the file's end to that number, up to the table's size
-    // (64 MB: ~1/3 ms, a tenth of this thread's time in the load test).
+    // b-tree pages, SQLite swaps two of them through the number of the
+    // lock page (1 GB into the file), and the next commit, which drops
+    // cached pages past the file's end, then visits every page in the
+    // cache (a database smaller than 1 GB never reaches that number). In
+    // the load test that was a fifth of the commits: with 64 MB ~1/3 ms
+    // each, a tenth of this thread; with 8 MB still 8 %; 2 MB is the
+    // fastest of 1, 2, 4 and 8 MB (bench/REDEEM_LOAD.md, "Third round").
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-         PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; \
+         PRAGMA cache_size = -2048; PRAGMA temp_store = MEMORY; \
          PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_FRAMES}"
     ))?;
     conn.set_prepared_statement_cache_capacity(32);
@@ -268,6 +271,18 @@ pub(crate) struct SqliteStore {
     head: Option<Head>,
     /// Whether an entry of this batch moved the head.
     head_moved: bool,
+    /// What the batch's redemptions share — the clerk's shop, the shop's
+    /// agreement, the campaign — read once per batch: no redemption
+    /// changes them, and the batch's write lock keeps anyone else from
+    /// changing them before it commits.
+    shared: SharedReads,
+}
+
+#[derive(Default)]
+struct SharedReads {
+    clerk_merchant: HashMap<i64, Option<i64>>,
+    shop: HashMap<i64, ShopRow>,
+    campaign: HashMap<(i64, i64), Option<CampaignRow>>,
 }
 
 impl SqliteStore {
@@ -297,6 +312,7 @@ impl SqliteStore {
             sql,
             head: None,
             head_moved: false,
+            shared: SharedReads::default(),
         }
     }
 
@@ -328,8 +344,26 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// One transaction for the batch, a savepoint for each redemption.
+    /// One transaction for the batch. Most redemptions either succeed or
+    /// are refused before they write anything (every check of
+    /// `redeem::attempt` comes before its first write), so the first pass
+    /// runs them one after the other with no savepoint (two statements
+    /// and a copy of every page touched, each redemption). A redemption
+    /// that wrote and then failed — a voucher claimed whose redemption
+    /// row or audit entry could not be written — sends the whole batch
+    /// back: it is rolled back and run again with a savepoint each.
     fn run(&mut self, batch: &[Pending]) -> Vec<Answer> {
+        match self.run_as(batch, Isolation::Trusting) {
+            Some(answers) => answers,
+            None => self
+                .run_as(batch, Isolation::Savepoints)
+                .unwrap_or_else(|| unreachable!("a batch with savepoints always ends")),
+        }
+    }
+
+    /// None: `Trusting`, and a redemption failed after writing; nothing
+    /// of the batch is kept.
+    fn run_as(&mut self, batch: &[Pending], isolation: Isolation) -> Option<Vec<Answer>> {
         let failed = |e: &rusqlite::Error| -> Vec<Answer> {
             tracing::error!(error = %e, "counter writer: the batch failed, nothing of it is kept");
             batch
@@ -342,43 +376,75 @@ impl SqliteStore {
                 .collect()
         };
         if let Err(e) = self.exec("BEGIN IMMEDIATE") {
-            return failed(&e);
+            return Some(failed(&e));
         }
         match self.read_head() {
             Ok(h) => self.head = Some(h),
             Err(e) => {
                 let _ = self.exec("ROLLBACK");
-                return failed(&e);
+                return Some(failed(&e));
             }
         }
         self.head_moved = false;
+        self.shared = SharedReads::default();
         let mut answers = Vec::with_capacity(batch.len());
         for p in batch {
             let head_before = (self.head.clone(), self.head_moved);
-            let answer = match self.exec("SAVEPOINT redemption") {
-                Ok(()) => at_once(redeem::attempt(self, &p.job)),
-                Err(e) => Err(db_err(e)),
+            let answer = match isolation {
+                Isolation::Trusting => {
+                    let changes = self.conn.total_changes();
+                    let answer = at_once(redeem::attempt(self, &p.job));
+                    // SQLite undoes a failed statement by itself (or, on
+                    // some I/O errors, the whole transaction).
+                    let wrote = self.conn.total_changes() != changes;
+                    if !matches!(answer, Ok(Some(_))) && (wrote || self.conn.is_autocommit()) {
+                        if !self.conn.is_autocommit() {
+                            let _ = self.exec("ROLLBACK");
+                        }
+                        return None;
+                    }
+                    answer
+                }
+                Isolation::Savepoints => {
+                    let answer = match self.exec("SAVEPOINT redemption") {
+                        Ok(()) => at_once(redeem::attempt(self, &p.job)),
+                        Err(e) => Err(db_err(e)),
+                    };
+                    let undo = if matches!(answer, Ok(Some(_))) {
+                        self.exec("RELEASE redemption")
+                    } else {
+                        self.exec("ROLLBACK TO redemption")
+                            .and_then(|()| self.exec("RELEASE redemption"))
+                    };
+                    if let Err(e) = undo {
+                        let _ = self.exec("ROLLBACK");
+                        return Some(failed(&e));
+                    }
+                    answer
+                }
             };
-            let undo = if matches!(answer, Ok(Some(_))) {
-                self.exec("RELEASE redemption")
-            } else {
-                // Its audit entry, if any, went with the savepoint.
+            if !matches!(answer, Ok(Some(_))) {
+                // Its audit entry, if it wrote one, is undone with it.
                 (self.head, self.head_moved) = head_before;
-                self.exec("ROLLBACK TO redemption")
-                    .and_then(|()| self.exec("RELEASE redemption"))
-            };
-            if let Err(e) = undo {
-                let _ = self.exec("ROLLBACK");
-                return failed(&e);
             }
             answers.push(answer);
         }
         if let Err(e) = self.store_head().and_then(|()| self.exec("COMMIT")) {
             let _ = self.exec("ROLLBACK");
-            return failed(&e);
+            return Some(failed(&e));
         }
-        answers
+        Some(answers)
     }
+}
+
+/// How the redemptions of one batch are kept apart (`SqliteStore::run`).
+#[derive(Clone, Copy)]
+enum Isolation {
+    /// One after the other: for redemptions that write only once they
+    /// succeed.
+    Trusting,
+    /// A SAVEPOINT each: a failed one is rolled back alone.
+    Savepoints,
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -389,13 +455,19 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 impl Store for SqliteStore {
     async fn clerk_merchant(&mut self, clerk_user: i64) -> AppResult<Option<i64>> {
+        if let Some(m) = self.shared.clerk_merchant.get(&clerk_user) {
+            return Ok(*m);
+        }
         let mut st = self
             .conn
             .prepare_cached(&self.sql.clerk_merchant)
             .map_err(db_err)?;
-        st.query_row(params![clerk_user], |r| r.get(0))
+        let m = st
+            .query_row(params![clerk_user], |r| r.get(0))
             .optional()
-            .map_err(db_err)
+            .map_err(db_err)?;
+        self.shared.clerk_merchant.insert(clerk_user, m);
+        Ok(m)
     }
     async fn card(&mut self, card_no: &str) -> AppResult<Option<CardRow>> {
         let mut st = self.conn.prepare_cached(&self.sql.card).map_err(db_err)?;
@@ -420,15 +492,21 @@ impl Store for SqliteStore {
         .map_err(db_err)
     }
     async fn shop(&mut self, merchant_id: i64) -> AppResult<ShopRow> {
+        if let Some(s) = self.shared.shop.get(&merchant_id) {
+            return Ok(s.clone());
+        }
         let mut st = self.conn.prepare_cached(&self.sql.shop).map_err(db_err)?;
-        st.query_row(params![merchant_id], |r| {
-            Ok(ShopRow {
-                status: r.get("status")?,
-                agreement_from: r.get("agreement_from")?,
-                agreement_to: r.get("agreement_to")?,
+        let shop = st
+            .query_row(params![merchant_id], |r| {
+                Ok(ShopRow {
+                    status: r.get("status")?,
+                    agreement_from: r.get("agreement_from")?,
+                    agreement_to: r.get("agreement_to")?,
+                })
             })
-        })
-        .map_err(db_err)
+            .map_err(db_err)?;
+        self.shared.shop.insert(merchant_id, shop.clone());
+        Ok(shop)
     }
     async fn offer(&mut self, offer_id: i64) -> AppResult<Option<OfferRow>> {
         let mut st = self.conn.prepare_cached(&self.sql.offer).map_err(db_err)?;
@@ -481,19 +559,27 @@ impl Store for SqliteStore {
         campaign_id: i64,
         merchant_id: i64,
     ) -> AppResult<Option<CampaignRow>> {
+        if let Some(c) = self.shared.campaign.get(&(campaign_id, merchant_id)) {
+            return Ok(c.clone());
+        }
         let mut st = self
             .conn
             .prepare_cached(&self.sql.campaign)
             .map_err(db_err)?;
-        st.query_row(params![campaign_id, merchant_id], |c| {
-            Ok(CampaignRow {
-                name: c.get("name")?,
-                expires_on: c.get("expires_on")?,
-                here: c.get("here")?,
+        let c = st
+            .query_row(params![campaign_id, merchant_id], |c| {
+                Ok(CampaignRow {
+                    name: c.get("name")?,
+                    expires_on: c.get("expires_on")?,
+                    here: c.get("here")?,
+                })
             })
-        })
-        .optional()
-        .map_err(db_err)
+            .optional()
+            .map_err(db_err)?;
+        self.shared
+            .campaign
+            .insert((campaign_id, merchant_id), c.clone());
+        Ok(c)
     }
     async fn claim_voucher(
         &mut self,

@@ -24,11 +24,18 @@ pub mod ids {
     platform::id_type!(MerchantId, OfferId, CampaignId, RedemptionId);
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "benefits",
-    sql: include_str!("../migrations/0001_benefits.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "benefits",
+        sql: include_str!("../migrations/0001_benefits.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "redemption indexes",
+        sql: include_str!("../migrations/0002_redemption_indexes.sql"),
+    },
+];
 
 /// Changes of stored rows that SQL cannot make. Merchants' coordinates were
 /// first kept as typed (GCJ-02, from 高德); they are kept in WGS-84 now, like

@@ -453,6 +453,7 @@ pub(crate) struct CardRow {
 }
 
 /// [`SHOP_SQL`]
+#[derive(Clone)]
 pub(crate) struct ShopRow {
     pub status: String,
     pub agreement_from: String,
@@ -475,6 +476,7 @@ pub(crate) struct OfferRow {
 }
 
 /// [`CAMPAIGN_SQL`]
+#[derive(Clone)]
 pub(crate) struct CampaignRow {
     pub name: String,
     pub expires_on: String,

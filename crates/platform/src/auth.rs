@@ -786,6 +786,56 @@ pub async fn session(
     }))
 }
 
+/// How long a resolved session may be reused while nothing is written
+/// through the pool: the bound on what the cache can miss (a write by
+/// another process on the same file: `gonghui` commands beside the server).
+const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Sessions kept at most; a full cache starts over.
+const SESSION_CACHE_MAX: usize = 4096;
+
+/// Sessions resolved on an SQLite file, reused while the pool has not been
+/// used since (`Db::pool_uses`: no write through the pool — a sign-out, a
+/// disabled account, a moved org, a password change — began or committed)
+/// and for at most [`SESSION_CACHE_TTL`].
+///
+/// A holiday peak is every counter redeeming at once, and each redemption
+/// is a signed-in request. The counter writer commits on a connection of
+/// its own several hundred times a second; every commit empties the page
+/// caches of SQLite's other connections, so each session read went back
+/// to the file for its pages (the largest piece of the request outside
+/// the redemption: bench/REDEEM_LOAD.md). The counter writes no session,
+/// account or org, and does not go through the pool, so it leaves these
+/// entries valid. PostgreSQL (possibly several servers on one database)
+/// reads the session every time.
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    rows: std::sync::Mutex<std::collections::HashMap<String, CachedSession>>,
+}
+
+struct CachedSession {
+    pool_uses: u64,
+    at: std::time::Instant,
+    row: SessionRow,
+}
+
+impl SessionCache {
+    fn get(&self, token_hash: &str, pool_uses: u64) -> Option<SessionRow> {
+        let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        rows.get(token_hash)
+            .filter(|c| c.pool_uses == pool_uses && c.at.elapsed() < SESSION_CACHE_TTL)
+            .map(|c| c.row.clone())
+    }
+
+    fn put(&self, token_hash: &str, pool_uses: u64, row: SessionRow) {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if rows.len() >= SESSION_CACHE_MAX {
+            rows.clear();
+        }
+        let at = std::time::Instant::now();
+        rows.insert(token_hash.to_string(), CachedSession { pool_uses, at, row });
+    }
+}
+
 /// The session with its account and the account's org, by token hash.
 const SESSION_SQL: &str =
     "SELECT u.id, u.username, u.display_name, u.role, u.perms, u.active, u.must_change_password, \
@@ -795,6 +845,7 @@ const SESSION_SQL: &str =
      WHERE s.token_hash = $1";
 
 /// A row of [`SESSION_SQL`].
+#[derive(Clone)]
 struct SessionRow {
     id: i64,
     username: String,
@@ -816,9 +867,15 @@ struct SessionRow {
 /// ([`crate::db::InlineReads`]), through the pool elsewhere.
 async fn session_row(db: &Db, token_hash: &str) -> AppResult<Option<SessionRow>> {
     if let Some(inline) = db.inline_reads() {
+        // Taken before the read: a write that lands during it makes the
+        // row stored below stale at once.
+        let uses = db.pool_uses();
+        if let Some(r) = db.sessions().get(token_hash, uses) {
+            return Ok(Some(r));
+        }
         static SQL: OnceLock<String> = OnceLock::new();
         let sql = SQL.get_or_init(|| crate::db::sqlite_numbered(SESSION_SQL));
-        return Ok(inline.read(|c| {
+        let row = inline.read(|c| {
             use rusqlite::OptionalExtension;
             c.prepare_cached(sql)?
                 .query_row([token_hash], |r| {
@@ -840,7 +897,11 @@ async fn session_row(db: &Db, token_hash: &str) -> AppResult<Option<SessionRow>>
                     })
                 })
                 .optional()
-        })?);
+        })?;
+        if let Some(r) = &row {
+            db.sessions().put(token_hash, uses, r.clone());
+        }
+        return Ok(row);
     }
     let Some(r) = sqlx::query(SESSION_SQL)
         .bind(token_hash)
@@ -1094,6 +1155,46 @@ mod tests {
                 .await
                 .unwrap();
             assert!(login(db, "clerk", "Demo@2026", "10.0.0.1", 1).await.is_ok());
+        }
+
+        /// The session cache (`SessionCache`) must never outlive a change
+        /// made through the pool, whatever path made it, and outlives one
+        /// made by another process at most [`SESSION_CACHE_TTL`].
+        #[tokio::test]
+        async fn a_reused_session_ends_with_any_pool_write_and_soon_after_one_from_elsewhere() {
+            let (env, id) = env_with_user("clerk").await;
+            let db = &env.state.db;
+            assert!(db.inline_reads().is_some(), "the cache serves SQLite files");
+            let li = login(db, "clerk", "Demo@2026", "10.0.0.1", 12)
+                .await
+                .unwrap();
+            let resolves = || async { session(db, &li.token, "", 30).await.unwrap().is_some() };
+            assert!(resolves().await);
+            // A plain statement on the pool, not a platform write transaction.
+            let set_active = |on: bool| async move {
+                sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                    .bind(i64::from(on))
+                    .bind(id.0)
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+            };
+            set_active(false).await;
+            assert!(
+                !resolves().await,
+                "a disabled account's session ends at once"
+            );
+            set_active(true).await;
+            assert!(resolves().await);
+            // Another process on the same file: its own connection.
+            let file = db.sqlite_file().unwrap().to_path_buf();
+            rusqlite::Connection::open(file)
+                .unwrap()
+                .execute("DELETE FROM sessions", [])
+                .unwrap();
+            assert!(resolves().await, "reused: nothing went through the pool");
+            tokio::time::sleep(SESSION_CACHE_TTL + std::time::Duration::from_millis(100)).await;
+            assert!(!resolves().await, "read again once its time is up");
         }
 
         #[tokio::test]

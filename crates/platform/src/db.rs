@@ -8,7 +8,10 @@
 use std::{
     path::{Path, PathBuf},
     str::FromStr,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
 };
 
 use anyhow::Context;
@@ -97,6 +100,12 @@ pub struct Db {
     org_cache: Arc<crate::dataver::OrgCache>,
     /// Point reads on the caller's thread (`InlineReads`), on an SQLite file.
     inline: Option<Arc<InlineReads>>,
+    /// Pool connections given back so far: moves after every write through
+    /// the pool (and every read). What the session cache
+    /// (`auth::SessionCache`) is checked against.
+    pool_uses: Arc<AtomicU64>,
+    /// Sessions resolved on an SQLite file (see `auth::SessionCache`).
+    sessions: Arc<crate::auth::SessionCache>,
     /// The indicators of the modules this database was opened with (set by
     /// `platform::open` from the registry): what the figures engine computes.
     catalogue: Arc<[Indicator]>,
@@ -178,11 +187,17 @@ pub fn sqlite_numbered(sql: &str) -> String {
 pub struct WriteTx {
     pub tx: Transaction<'static, sqlx::Any>,
     _guard: Option<OwnedMutexGuard<()>>,
+    pool_uses: Arc<AtomicU64>,
 }
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        let done = self.tx.commit().await;
+        // Counted before the caller goes on: what was read before this
+        // commit is stale from here (`Db::pool_uses`); the count when
+        // the connection comes back runs on a task of its own, later.
+        self.pool_uses.fetch_add(1, Ordering::AcqRel);
+        done
     }
 }
 
@@ -236,9 +251,25 @@ impl Db {
         };
         let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let max = if backend == Backend::Sqlite { 8 } else { 16 };
+        let pool_uses = Arc::new(AtomicU64::new(0));
+        let (on_connect, on_acquire, on_release) =
+            (pool_uses.clone(), pool_uses.clone(), pool_uses.clone());
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            // A connection is counted as used when it is handed out (new or
+            // idle: before any statement on it) and again when it comes
+            // back (after its work, a commit included). `WriteTx::commit`
+            // counts too, before its caller goes on.
+            .before_acquire(move |_, _| {
+                on_acquire.fetch_add(1, Ordering::AcqRel);
+                Box::pin(std::future::ready(Ok(true)))
+            })
+            .after_release(move |_, _| {
+                on_release.fetch_add(1, Ordering::AcqRel);
+                Box::pin(std::future::ready(Ok(true)))
+            })
             .after_connect(move |conn, _| {
+                on_connect.fetch_add(1, Ordering::AcqRel);
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -270,6 +301,8 @@ impl Db {
                 .map(|f| Arc::new(InlineReads::new(f.clone()))),
             sqlite_file,
             org_cache: Default::default(),
+            pool_uses,
+            sessions: Default::default(),
             catalogue: Arc::from(Vec::new()),
         };
         db.migrate(modules).await?;
@@ -317,7 +350,11 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            pool_uses: self.pool_uses.clone(),
+        })
     }
 
     /// The in-process SQLite writer lock, for a writer on its own connection
@@ -335,6 +372,21 @@ impl Db {
         self.write_lock
             .as_ref()
             .map(|l| l.clone().blocking_lock_owned())
+    }
+
+    /// Moves whenever a pool connection is handed out or given back and
+    /// when a write transaction commits: a value read before a read still
+    /// holds afterwards only if no write through the pool began or
+    /// committed meanwhile (a plain statement on the pool, outside
+    /// `begin_write`, is counted only once its connection is back, on a
+    /// task of sqlx's own). Writers on connections of their own (the
+    /// counter writer, the bulk import) do not move it.
+    pub(crate) fn pool_uses(&self) -> u64 {
+        self.pool_uses.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn sessions(&self) -> &crate::auth::SessionCache {
+        &self.sessions
     }
 
     /// Point reads on the caller's thread, when the database is an SQLite
